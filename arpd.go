@@ -1,0 +1,26 @@
+// Command arpd is a user-space ARP helper daemon for Linux routers that serve
+// large Ethernet segments. It keeps a large neighbour cache in a fixed-size,
+// memory-mapped hash file, answers the kernel's resolution requests from it,
+// and learns from every ARP packet it sees. It is a drop-in replacement for
+// iproute2's arpd without Berkeley DB.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run is the whole program behind main, with its streams passed in so that
+// tests can drive it without a subprocess. It returns the exit status.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fmt.Fprintln(stderr, "arpd: not implemented yet")
+	return 1
+}
