@@ -1,0 +1,1464 @@
+package main
+
+// The cache file: a fixed-size, set-associative hash table of neighbour
+// entries, mapped read-only and written slot by slot with pwrite.
+//
+// Why this shape:
+//
+//   - Every write goes straight to the page cache (pwrite), so a process
+//     killed with SIGKILL loses nothing, and any reader (arpd -l) that maps
+//     the same file sees each write as soon as pwrite returns.
+//   - The mapping is read-only and comes from a read-only descriptor.
+//     OpenWrt's JFFS2 overlay (generic_file_readonly_mmap) refuses shared
+//     mappings that may become writable, and a stray store through a
+//     read-only mapping faults instead of corrupting the file.
+//   - The file never grows. Its capacity is fixed when it is made; a new
+//     capacity builds a new file and renames it into place.
+//   - The file is made sparse with ftruncate, so untouched buckets cost no
+//     RAM on tmpfs, where OpenWrt keeps /var.
+//
+// On-disk layout (all integers little-endian, whatever the host):
+//
+//	offset 0      static header page (magic, version, geometry, seed, CRC)
+//	offset 4096   state page A  } the mutable header, written alternately so
+//	offset 8192   state page B  } that one valid copy always survives
+//	offset 12288  buckets: slotWays slots of slotSize bytes each
+//
+// A slot (44 bytes):
+//
+//	0   family      AF_INET or AF_INET6; 0 in an empty (all-zero) slot
+//	1   meta        bits 0-1 kind (1 positive, 2 negative), bits 2-4 source
+//	2   lladdr len  0..8
+//	3   probes      broadcast probes spent on a negative entry
+//	4   ifindex     uint32
+//	8   address     16 bytes; an IPv4 address fills the first 4
+//	24  lladdr      8 bytes; unused bytes are zero
+//	32  first seen  uint32 Unix seconds
+//	36  updated     uint32 Unix seconds
+//	40  check       CRC-32C of bytes 0..39
+//
+// The check makes a torn or half-written slot, or one damaged on disk,
+// detectable: it is never served, and it is counted when it is dropped.
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"math/bits"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// File geometry. Changing any of these is a format change: bump
+// cacheVersion.
+const (
+	cacheMagic    = "ARPDHASH"
+	cacheVersion  = 1
+	pageSize      = 4096
+	headerSize    = 3 * pageSize
+	stateOffsetA  = 1 * pageSize
+	stateOffsetB  = 2 * pageSize
+	slotSize      = 44
+	slotWays      = 4
+	bucketSize    = slotSize * slotWays
+	slotCheckOff  = 40
+	staticCRCOff  = 124
+	stateCRCOff   = pageSize - 4
+	originalsOff  = 64
+	originalSize  = 32
+	maxOriginals  = 64
+	countersOff   = originalsOff + maxOriginals*originalSize
+	numCounters   = 96
+	ifNameSize    = 16
+	stateFlagOpen = 1 << 0 // a writer has the file open (or crashed)
+)
+
+// Capacity limits, in entries.
+const (
+	defaultCapacity = 65536
+	minCapacity     = 64
+	maxCapacity     = 1 << 24
+)
+
+// Address families as stored in a key (Linux values).
+const (
+	familyIPv4 = unix.AF_INET
+	familyIPv6 = unix.AF_INET6
+)
+
+// Kind says what an entry asserts about a host.
+type Kind uint8
+
+const (
+	// KindPositive maps the address to a link-layer address.
+	KindPositive Kind = 1
+	// KindNegative records that resolution failed: the host is dead.
+	KindNegative Kind = 2
+)
+
+// Source says where an entry was learned. It is kept for diagnostics.
+type Source uint8
+
+const (
+	SourceUnknown Source = iota // not recorded
+	SourceARP                   // an ARP frame seen on the wire
+	SourceKernel                // a kernel neighbour notification or dump
+	SourceLoad                  // arpd -f
+	SourceProbe                 // a reply to one of arpd's own probes
+)
+
+// Key identifies a neighbour: the address family, the interface and the
+// address. An IPv4 address fills the first 4 bytes of Addr; the rest are 0.
+type Key struct {
+	Family  uint8
+	Ifindex uint32
+	Addr    [16]byte
+}
+
+// keyV4 returns the key of IPv4 address a on interface ifindex.
+func keyV4(ifindex uint32, a [4]byte) Key {
+	k := Key{Family: familyIPv4, Ifindex: ifindex}
+	copy(k.Addr[:4], a[:])
+	return k
+}
+
+// words returns the key as the three little-endian words that are hashed
+// and stored: family and ifindex, then the address.
+//
+// NB: this is the on-disk byte order of slot bytes 0..23 (with bytes 1..3
+// of the first word taken by meta, lladdr length and probes in a slot, and
+// masked out when comparing), so the same key lands in the same bucket on
+// a big-endian MIPS router and on a PC.
+func (k *Key) words() (w0, w1, w2 uint64) {
+	w0 = uint64(k.Family) | uint64(k.Ifindex)<<32
+	w1 = binary.LittleEndian.Uint64(k.Addr[0:8])
+	w2 = binary.LittleEndian.Uint64(k.Addr[8:16])
+	return
+}
+
+// Entry is one neighbour as the cache stores it.
+type Entry struct {
+	Key
+	Kind    Kind
+	Source  Source
+	LLLen   uint8   // bytes of LLAddr in use
+	LLAddr  [8]byte // link-layer address; 6 bytes for Ethernet
+	Probes  uint8   // probes spent on a negative entry
+	First   uint32  // Unix seconds when this binding was first seen
+	Updated uint32  // Unix seconds of the last update
+}
+
+// PutResult says what Put did.
+type PutResult uint8
+
+const (
+	PutNew       PutResult = iota + 1 // a new key was stored
+	PutChanged                        // the key was there with another kind or address
+	PutRefreshed                      // same binding, newer timestamps or probe count
+	PutUnchanged                      // identical to what was stored; nothing written
+	PutDropped                        // bucket full of newer entries; the entry was older than all
+)
+
+// Errors a caller can test with errors.Is. The returned errors wrap them
+// with the file name and the details.
+var (
+	ErrNotCache      = errors.New("not an arpd cache file")
+	ErrBerkeleyDB    = errors.New("Berkeley DB file from iproute2's arpd")
+	ErrCorrupt       = errors.New("damaged cache file header")
+	ErrInUse         = errors.New("cache file in use by another arpd")
+	ErrReadOnly      = errors.New("cache opened read-only")
+	ErrOriginalsFull = errors.New("no room for more saved sysctl values")
+)
+
+// castagnoli is the CRC-32C table; hash/crc32 uses the CPU's CRC
+// instructions for it where there are any.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// CacheOptions are the settings for opening a cache for writing.
+type CacheOptions struct {
+	// Capacity in entries. For a new file, 0 means defaultCapacity. For an
+	// existing file, 0 keeps its capacity, and any other value that differs
+	// from it rebuilds the file with the new capacity.
+	Capacity int
+	// NegativeTTL is how long a negative entry lives, in seconds.
+	NegativeTTL uint32
+	// Now returns the time in Unix seconds; nil means the wall clock.
+	Now func() uint32
+}
+
+// SysctlOriginal is an interface's sysctl values as they were before arpd
+// adjusted them, kept in the file so that a restart after a crash restores
+// the true originals and not the values it finds adjusted.
+type SysctlOriginal struct {
+	Name         string // interface name
+	Family       uint8  // familyIPv4 (net.ipv4.neigh) or familyIPv6
+	AppSolicit   int32
+	McastSolicit int32
+}
+
+// cacheState is the mutable part of the header: written on every state
+// save, in the older of the two state pages.
+type cacheState struct {
+	seq       uint64
+	flags     uint32
+	pid       uint32
+	started   uint64 // Unix seconds when the current writer opened the file
+	saved     uint64 // Unix seconds of this save
+	entries   uint64
+	originals [maxOriginals]originalRecord
+	counters  [numCounters]uint64
+}
+
+// originalRecord is SysctlOriginal in its fixed-size form.
+type originalRecord struct {
+	name   [ifNameSize]byte
+	family uint8
+	used   bool
+	app    int32
+	mcast  int32
+}
+
+// Cache is an open cache file, used by one goroutine at a time (each
+// process or goroutine that reads opens its own). A Cache opened for
+// writing holds an exclusive flock on the file, so there is only ever one
+// writer. Read-only Caches take no lock.
+type Cache struct {
+	path     string
+	fd       int // read-write descriptor, or -1 when read-only
+	mem      []byte
+	buckets  uint64
+	k0, k1   uint64
+	created  uint64
+	readOnly bool
+	now      func() uint32
+	negTTL   uint32
+
+	// state is the in-memory copy of the newest state page; newest says
+	// which page (0 for A, 1 for B) holds it on disk.
+	state  cacheState
+	newest int
+	// recovered is the number of slots found damaged and dropped when the
+	// file was opened after an unclean shutdown.
+	recovered int
+
+	// rng drives the choice of displacement victims.
+	rng uint64
+
+	// Preallocated buffers: the hot path allocates nothing.
+	//
+	// NB: rslot cannot live on the stack: hash/crc32 reaches its CPU
+	// implementation through a function variable, so escape analysis
+	// assumes every buffer it checksums escapes.
+	slot  [slotSize]byte // slot writes
+	rslot [slotSize]byte // slot reads
+	page [pageSize]byte
+}
+
+// wallClock is the default clock: Unix seconds.
+func wallClock() uint32 { return uint32(time.Now().Unix()) }
+
+// bucketsFor returns the number of buckets for capacity entries.
+func bucketsFor(capacity int) uint64 {
+	if capacity <= 0 {
+		capacity = defaultCapacity
+	}
+	return uint64((capacity + slotWays - 1) / slotWays)
+}
+
+// fileSizeFor returns the size of a cache file with n buckets.
+func fileSizeFor(n uint64) int64 { return headerSize + int64(n)*bucketSize }
+
+// Capacity returns the number of entries the file can hold.
+func (c *Cache) Capacity() int { return int(c.buckets) * slotWays }
+
+// Path returns the file's path.
+func (c *Cache) Path() string { return c.path }
+
+// Entries returns the number of entries stored.
+func (c *Cache) Entries() uint64 { return c.state.entries }
+
+// Recovered returns the number of damaged slots dropped when the file was
+// opened after an unclean shutdown.
+func (c *Cache) Recovered() int { return c.recovered }
+
+// Counter returns counter i as last saved (read-only) or as counted now.
+func (c *Cache) Counter(i int) uint64 { return c.state.counters[i] }
+
+// Count adds n to counter i. It does not write; SaveState does.
+func (c *Cache) Count(i int, n uint64) { c.state.counters[i] += n }
+
+// Owner returns the pid of the writer that has the file open (0 if none
+// is recorded) and when it opened it.
+func (c *Cache) Owner() (pid uint32, started time.Time, open bool) {
+	return c.state.pid, time.Unix(int64(c.state.started), 0), c.state.flags&stateFlagOpen != 0
+}
+
+// OpenCache opens the cache at path for writing, creating it if it does
+// not exist, and rebuilding it if o.Capacity asks for another capacity.
+//
+// A file that is not an arpd cache, or whose header is damaged, is left
+// untouched and an error naming the file and the problem is returned. A
+// file left open by a writer that died is checked slot by slot first:
+// damaged slots are dropped and counted (see Recovered).
+func OpenCache(path string, o CacheOptions) (*Cache, error) {
+	if o.Capacity != 0 && (o.Capacity < minCapacity || o.Capacity > maxCapacity) {
+		return nil, fmt.Errorf("%s: capacity %d out of range %d..%d", path, o.Capacity, minCapacity, maxCapacity)
+	}
+	// NB: bounded retries: each round loses only if another process
+	// replaced the file between our open and our lock.
+	for try := 0; try < 10; try++ {
+		fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
+		if errors.Is(err, unix.ENOENT) {
+			c, err := createCache(path, o)
+			if errors.Is(err, errRaced) {
+				continue
+			}
+			return c, err
+		}
+		if err != nil {
+			return nil, fmt.Errorf("open %s for writing: %w", path, err)
+		}
+		if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+			unix.Close(fd)
+			if errors.Is(err, unix.EWOULDBLOCK) {
+				return nil, inUseError(path)
+			}
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if !sameFile(fd, path) {
+			unix.Close(fd) // replaced while we locked it; open the new one
+			continue
+		}
+		c, err := attach(path, fd, false, o)
+		if err != nil {
+			unix.Close(fd)
+			return nil, err
+		}
+		if err := c.beginWriting(); err != nil {
+			c.closeFiles()
+			return nil, err
+		}
+		if o.Capacity != 0 && o.Capacity != c.Capacity() && bucketsFor(o.Capacity) != c.buckets {
+			if err := c.Rebuild(o.Capacity, nil); err != nil {
+				c.Close()
+				return nil, err
+			}
+		}
+		return c, nil
+	}
+	return nil, fmt.Errorf("open %s: the file kept being replaced by another process", path)
+}
+
+// OpenCacheReadOnly opens the cache at path for reading while its writer,
+// if any, keeps writing. It takes no lock and writes nothing.
+func OpenCacheReadOnly(path string) (*Cache, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	c, err := attach(path, fd, true, CacheOptions{})
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return c, nil
+}
+
+// errRaced reports that another process created the file first.
+var errRaced = errors.New("raced")
+
+// inUseError builds the error for a file another writer holds, naming its
+// pid when the file says which.
+func inUseError(path string) error {
+	if r, err := OpenCacheReadOnly(path); err == nil {
+		pid, _, open := r.Owner()
+		r.Close()
+		if open && pid != 0 {
+			return fmt.Errorf("%s: %w (pid %d)", path, ErrInUse, pid)
+		}
+	}
+	return fmt.Errorf("%s: %w", path, ErrInUse)
+}
+
+// sameFile reports whether fd is still the file at path.
+func sameFile(fd int, path string) bool {
+	var a, b unix.Stat_t
+	if unix.Fstat(fd, &a) != nil || unix.Stat(path, &b) != nil {
+		return false
+	}
+	return a.Dev == b.Dev && a.Ino == b.Ino
+}
+
+// attach validates the file open on fd and maps it. It writes nothing.
+func attach(path string, fd int, readOnly bool, o CacheOptions) (*Cache, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, fmt.Errorf("stat %s: %w", path, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, fmt.Errorf("%s: %w: not a regular file", path, ErrNotCache)
+	}
+	var hdr [pageSize]byte
+	n, err := unix.Pread(fd, hdr[:], 0)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	geo, err := parseStaticHeader(hdr[:n], st.Size)
+	if errors.Is(err, ErrBerkeleyDB) {
+		return nil, fmt.Errorf("%s: %w; this arpd has its own format and will not overwrite it. "+
+			"To migrate, list it with iproute2's arpd (arpd -l -b %s > arpd.txt), move it aside, "+
+			"then load the list with this arpd (arpd -b %s -f arpd.txt)", path, err, path, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	c := &Cache{
+		path:     path,
+		fd:       fd,
+		buckets:  geo.buckets,
+		k0:       geo.k0,
+		k1:       geo.k1,
+		created:  geo.created,
+		readOnly: readOnly,
+		now:      o.Now,
+		negTTL:   o.NegativeTTL,
+	}
+	if c.now == nil {
+		c.now = wallClock
+	}
+	if err := c.readState(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := c.mapFile(readOnly); err != nil {
+		return nil, err
+	}
+	if readOnly {
+		c.fd = -1
+		unix.Close(fd)
+	}
+	return c, nil
+}
+
+// geometry is what the static header says about the file.
+type geometry struct {
+	buckets uint64
+	k0, k1  uint64
+	created uint64
+}
+
+// parseStaticHeader checks the first bytes of a file (up to a page) and
+// the file's size, and returns the geometry they describe. Its errors say
+// what is wrong, without the file name.
+func parseStaticHeader(b []byte, size int64) (geometry, error) {
+	var g geometry
+	if isBerkeleyDB(b) {
+		return g, ErrBerkeleyDB
+	}
+	if len(b) < len(cacheMagic) || string(b[:len(cacheMagic)]) != cacheMagic {
+		if size == 0 {
+			return g, fmt.Errorf("%w: the file is empty", ErrNotCache)
+		}
+		return g, fmt.Errorf("%w: unknown format (no %q magic)", ErrNotCache, cacheMagic)
+	}
+	if len(b) < staticCRCOff+4 {
+		return g, fmt.Errorf("%w: truncated to %d bytes", ErrCorrupt, size)
+	}
+	if crc32.Checksum(b[:staticCRCOff], castagnoli) != binary.LittleEndian.Uint32(b[staticCRCOff:]) {
+		return g, fmt.Errorf("%w: header checksum mismatch", ErrCorrupt)
+	}
+	le := binary.LittleEndian
+	if v := le.Uint32(b[8:]); v != cacheVersion {
+		return g, fmt.Errorf("%w: format version %d, this arpd reads version %d", ErrNotCache, v, cacheVersion)
+	}
+	if hs, ss, w := le.Uint32(b[12:]), le.Uint32(b[16:]), le.Uint32(b[20:]); hs != headerSize || ss != slotSize || w != slotWays {
+		return g, fmt.Errorf("%w: geometry header=%d slot=%d ways=%d, want %d/%d/%d", ErrCorrupt, hs, ss, w, headerSize, slotSize, slotWays)
+	}
+	g.buckets = uint64(le.Uint32(b[24:]))
+	if g.buckets == 0 || g.buckets*slotWays > maxCapacity {
+		return g, fmt.Errorf("%w: %d buckets", ErrCorrupt, g.buckets)
+	}
+	if want := fileSizeFor(g.buckets); size != want {
+		return g, fmt.Errorf("%w: size %d bytes, its header says %d (truncated or extended)", ErrCorrupt, size, want)
+	}
+	g.k0 = le.Uint64(b[32:])
+	g.k1 = le.Uint64(b[40:])
+	g.created = le.Uint64(b[48:])
+	return g, nil
+}
+
+// isBerkeleyDB reports whether b starts like a Berkeley DB file, as
+// iproute2's arpd writes: a hash, btree or queue magic number at offset 12
+// in either byte order.
+func isBerkeleyDB(b []byte) bool {
+	if len(b) < 16 {
+		return false
+	}
+	for _, m := range [...]uint32{0x061561, 0x053162, 0x042253} {
+		if binary.LittleEndian.Uint32(b[12:]) == m || binary.BigEndian.Uint32(b[12:]) == m {
+			return true
+		}
+	}
+	return false
+}
+
+// encodeStaticHeader writes the static header for g into b (a page).
+func encodeStaticHeader(b []byte, g geometry) {
+	clear(b)
+	le := binary.LittleEndian
+	copy(b, cacheMagic)
+	le.PutUint32(b[8:], cacheVersion)
+	le.PutUint32(b[12:], headerSize)
+	le.PutUint32(b[16:], slotSize)
+	le.PutUint32(b[20:], slotWays)
+	le.PutUint32(b[24:], uint32(g.buckets))
+	le.PutUint64(b[32:], g.k0)
+	le.PutUint64(b[40:], g.k1)
+	le.PutUint64(b[48:], g.created)
+	le.PutUint32(b[staticCRCOff:], crc32.Checksum(b[:staticCRCOff], castagnoli))
+}
+
+// decodeState parses one state page. It reports false if the page is not
+// a valid state (never written, torn or damaged).
+func decodeState(b []byte, s *cacheState) bool {
+	le := binary.LittleEndian
+	if crc32.Checksum(b[:stateCRCOff], castagnoli) != le.Uint32(b[stateCRCOff:]) {
+		return false
+	}
+	s.seq = le.Uint64(b[0:])
+	if s.seq == 0 {
+		return false
+	}
+	s.flags = le.Uint32(b[8:])
+	s.pid = le.Uint32(b[12:])
+	s.started = le.Uint64(b[16:])
+	s.saved = le.Uint64(b[24:])
+	s.entries = le.Uint64(b[32:])
+	for i := range s.originals {
+		r := b[originalsOff+i*originalSize:]
+		o := &s.originals[i]
+		copy(o.name[:], r[:ifNameSize])
+		o.family = r[16]
+		o.used = r[17]&1 != 0
+		o.app = int32(le.Uint32(r[20:]))
+		o.mcast = int32(le.Uint32(r[24:]))
+	}
+	for i := range s.counters {
+		s.counters[i] = le.Uint64(b[countersOff+8*i:])
+	}
+	return true
+}
+
+// encodeState writes s into b (a page), with its checksum.
+func encodeState(b []byte, s *cacheState) {
+	clear(b)
+	le := binary.LittleEndian
+	le.PutUint64(b[0:], s.seq)
+	le.PutUint32(b[8:], s.flags)
+	le.PutUint32(b[12:], s.pid)
+	le.PutUint64(b[16:], s.started)
+	le.PutUint64(b[24:], s.saved)
+	le.PutUint64(b[32:], s.entries)
+	for i := range s.originals {
+		o := &s.originals[i]
+		if !o.used {
+			continue
+		}
+		r := b[originalsOff+i*originalSize:]
+		copy(r[:ifNameSize], o.name[:])
+		r[16] = o.family
+		r[17] = 1
+		le.PutUint32(r[20:], uint32(o.app))
+		le.PutUint32(r[24:], uint32(o.mcast))
+	}
+	for i, v := range s.counters {
+		le.PutUint64(b[countersOff+8*i:], v)
+	}
+	le.PutUint32(b[stateCRCOff:], crc32.Checksum(b[:stateCRCOff], castagnoli))
+}
+
+// readState loads the newest valid state page. The writer only ever
+// writes the older page, so a reader racing with it still finds the newer
+// one intact; a few retries cover the rare read that straddles two saves.
+func (c *Cache) readState() error {
+	var a, b cacheState
+	for try := 0; try < 5; try++ {
+		if _, err := unix.Pread(c.fd, c.page[:], stateOffsetA); err != nil {
+			return err
+		}
+		okA := decodeState(c.page[:], &a)
+		if _, err := unix.Pread(c.fd, c.page[:], stateOffsetB); err != nil {
+			return err
+		}
+		okB := decodeState(c.page[:], &b)
+		switch {
+		case okA && (!okB || a.seq > b.seq):
+			c.state, c.newest = a, 0
+			return nil
+		case okB:
+			c.state, c.newest = b, 1
+			return nil
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return fmt.Errorf("%w: both state pages are damaged", ErrCorrupt)
+}
+
+// SaveState writes the mutable header (counters, saved sysctl values,
+// entry count, owner) to the older state page.
+func (c *Cache) SaveState() error {
+	if c.readOnly {
+		return ErrReadOnly
+	}
+	c.state.seq++
+	c.state.saved = uint64(c.now())
+	encodeState(c.page[:], &c.state)
+	target := 1 - c.newest
+	off := int64(stateOffsetA)
+	if target == 1 {
+		off = stateOffsetB
+	}
+	if err := pwriteFull(c.fd, c.page[:], off); err != nil {
+		return fmt.Errorf("write %s: %w", c.path, err)
+	}
+	c.newest = target
+	return nil
+}
+
+// pwriteFull writes all of b at off, retrying on EINTR and short writes.
+func pwriteFull(fd int, b []byte, off int64) error {
+	for len(b) > 0 {
+		n, err := unix.Pwrite(fd, b, off)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return unix.EIO
+		}
+		b = b[n:]
+		off += int64(n)
+	}
+	return nil
+}
+
+// mapFile maps the whole file read-only and shared.
+//
+// NB: the mapping comes from a read-only descriptor (reopened through
+// /proc/self/fd for a writer), so the kernel marks it neither shared-
+// writable nor may-write. That is what JFFS2 requires; msync on such a
+// mapping would be a no-op, which is why Sync uses fdatasync on the
+// read-write descriptor instead.
+func (c *Cache) mapFile(readOnly bool) error {
+	size := int(fileSizeFor(c.buckets))
+	mfd := c.fd
+	if !readOnly {
+		rfd, err := unix.Open(fmt.Sprintf("/proc/self/fd/%d", c.fd), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err == nil {
+			mfd = rfd
+			defer unix.Close(rfd)
+		}
+		// Without /proc, map the read-write descriptor: that works on
+		// every file system but JFFS2-like ones.
+	}
+	mem, err := unix.Mmap(mfd, 0, size, unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return fmt.Errorf("mmap %s: %w", c.path, err)
+	}
+	c.mem = mem
+	advice := unix.MADV_RANDOM
+	if readOnly {
+		advice = unix.MADV_SEQUENTIAL
+	}
+	_ = unix.Madvise(mem, advice) // advice only
+	return nil
+}
+
+// beginWriting marks the file as open by this process. If the previous
+// writer did not close it cleanly, every slot is checked first.
+func (c *Cache) beginWriting() error {
+	if c.state.flags&stateFlagOpen != 0 {
+		if err := c.recover(); err != nil {
+			return err
+		}
+	}
+	c.state.flags |= stateFlagOpen
+	c.state.pid = uint32(os.Getpid())
+	c.state.started = uint64(c.now())
+	return c.SaveState()
+}
+
+// recover checks every slot after an unclean shutdown: damaged slots and
+// duplicates left by an interrupted displacement are zeroed, and the entry
+// count is recomputed.
+func (c *Cache) recover() error {
+	var entries uint64
+	bad := 0
+	for off := int64(headerSize); off < int64(len(c.mem)); off += slotSize {
+		s := c.mem[off : off+slotSize]
+		switch slotStatus(s) {
+		case slotEmpty:
+		case slotValid:
+			if c.duplicateBefore(off) {
+				if err := c.clearSlot(off); err != nil {
+					return err
+				}
+				continue
+			}
+			entries++
+		default:
+			if err := c.clearSlot(off); err != nil {
+				return err
+			}
+			bad++
+		}
+	}
+	c.state.entries = entries
+	c.state.counters[ctrCorruptSlots] += uint64(bad)
+	c.recovered = bad
+	return nil
+}
+
+// duplicateBefore reports whether the valid entry at off also sits in a
+// slot with a lower offset in one of its two buckets.
+func (c *Cache) duplicateBefore(off int64) bool {
+	le := binary.LittleEndian
+	s := c.mem[off : off+slotSize]
+	w0, w1, w2 := le.Uint64(s[0:])&^0xffffff00, le.Uint64(s[8:]), le.Uint64(s[16:])
+	b1, b2 := c.bucketOffsets(w0, w1, w2)
+	for _, base := range [2]int64{b1, b2} {
+		for o := base; o < base+bucketSize && o < off; o += slotSize {
+			if keyMatches(c.mem[o:o+slotSize], w0, w1, w2) && slotStatus(c.mem[o:o+slotSize]) == slotValid {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Close saves the state, marks the file closed cleanly, syncs it and
+// releases it. For a read-only Cache it only unmaps.
+func (c *Cache) Close() error {
+	if c.mem == nil {
+		return nil
+	}
+	var err error
+	if !c.readOnly {
+		c.state.flags &^= stateFlagOpen
+		if e := c.SaveState(); e != nil {
+			err = e
+		}
+		if e := unix.Fdatasync(c.fd); e != nil && err == nil {
+			err = fmt.Errorf("sync %s: %w", c.path, e)
+		}
+	}
+	c.closeFiles()
+	return err
+}
+
+// closeFiles unmaps the file and closes its descriptor without writing.
+func (c *Cache) closeFiles() {
+	if c.mem != nil {
+		unix.Munmap(c.mem)
+		c.mem = nil
+	}
+	if c.fd >= 0 {
+		unix.Close(c.fd)
+		c.fd = -1
+	}
+}
+
+// Sync saves the state and flushes the file to stable storage. The
+// daemon calls it on its sync interval, on SIGHUP and at exit, and at no
+// other time, so flash is not worn out.
+func (c *Cache) Sync() error {
+	if err := c.SaveState(); err != nil {
+		return err
+	}
+	if err := unix.Fdatasync(c.fd); err != nil {
+		return fmt.Errorf("sync %s: %w", c.path, err)
+	}
+	return nil
+}
+
+// slot status values.
+const (
+	slotEmpty = iota
+	slotValid
+	slotBad
+)
+
+// slotStatus classifies a slot's bytes.
+func slotStatus(s []byte) int {
+	_ = s[slotSize-1]
+	if s[0] == 0 {
+		if binary.LittleEndian.Uint64(s[0:]) == 0 && isZero(s) {
+			return slotEmpty
+		}
+		return slotBad
+	}
+	if crc32.Checksum(s[:slotCheckOff], castagnoli) != binary.LittleEndian.Uint32(s[slotCheckOff:]) {
+		return slotBad
+	}
+	if k := Kind(s[1] & 3); k != KindPositive && k != KindNegative || s[2] > 8 {
+		return slotBad
+	}
+	return slotValid
+}
+
+// isZero reports whether b is all zero bytes.
+func isZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// keyMatches reports whether slot s holds key words (w0, w1, w2).
+//
+// NB: bytes 1..3 of a slot's first word hold meta, lladdr length and
+// probes, not key material, so they are masked out.
+func keyMatches(s []byte, w0, w1, w2 uint64) bool {
+	le := binary.LittleEndian
+	return le.Uint64(s[0:])&^0xffffff00 == w0 &&
+		le.Uint64(s[8:]) == w1 &&
+		le.Uint64(s[16:]) == w2
+}
+
+// decodeSlot fills e from slot bytes s, which must be valid.
+func decodeSlot(s []byte, e *Entry) {
+	le := binary.LittleEndian
+	e.Family = s[0]
+	e.Kind = Kind(s[1] & 3)
+	e.Source = Source(s[1] >> 2 & 7)
+	e.LLLen = s[2]
+	e.Probes = s[3]
+	e.Ifindex = le.Uint32(s[4:])
+	copy(e.Addr[:], s[8:24])
+	copy(e.LLAddr[:], s[24:32])
+	e.First = le.Uint32(s[32:])
+	e.Updated = le.Uint32(s[36:])
+}
+
+// encodeSlot writes e into s with its check.
+func encodeSlot(s []byte, e *Entry) {
+	le := binary.LittleEndian
+	s[0] = e.Family
+	s[1] = byte(e.Kind)&3 | byte(e.Source&7)<<2
+	s[2] = e.LLLen
+	s[3] = e.Probes
+	le.PutUint32(s[4:], e.Ifindex)
+	copy(s[8:24], e.Addr[:])
+	copy(s[24:32], e.LLAddr[:])
+	le.PutUint32(s[32:], e.First)
+	le.PutUint32(s[36:], e.Updated)
+	le.PutUint32(s[slotCheckOff:], crc32.Checksum(s[:slotCheckOff], castagnoli))
+}
+
+// bucketOffsets returns the file offsets of the two buckets where the key
+// with words (w0, w1, w2) may live.
+//
+// One SipHash gives both: the high half of h·n picks the first bucket, and
+// the low half, scaled by n again, the second (uniform in [0, n) without a
+// division). A key that draws the same bucket twice takes the next one as
+// its second, so every key has two distinct buckets when n > 1.
+func (c *Cache) bucketOffsets(w0, w1, w2 uint64) (int64, int64) {
+	h := sipHash24x3(c.k0, c.k1, w0, w1, w2)
+	b1, lo := bits.Mul64(h, c.buckets)
+	b2, _ := bits.Mul64(lo, c.buckets)
+	if b2 == b1 {
+		b2 = (b1 + 1) % c.buckets
+	}
+	return headerSize + int64(b1)*bucketSize, headerSize + int64(b2)*bucketSize
+}
+
+// readSlot copies the slot at off into buf and checks it. A read-only
+// Cache races with the writer, so a slot that fails its check is read
+// again a few times before it counts as damaged; the writer itself never
+// sees a torn slot of its own.
+func (c *Cache) readSlot(off int64, buf *[slotSize]byte) int {
+	st := slotBad
+	for try := 0; try < 8; try++ {
+		copy(buf[:], c.mem[off:off+slotSize])
+		if st = slotStatus(buf[:]); st != slotBad || !c.readOnly {
+			return st
+		}
+		runtime.Gosched()
+	}
+	return st
+}
+
+// Lookup returns the entry for k, whatever its kind and age, and whether
+// there is one. It allocates nothing.
+func (c *Cache) Lookup(k *Key) (e Entry, ok bool) {
+	w0, w1, w2 := k.words()
+	b1, b2 := c.bucketOffsets(w0, w1, w2)
+	if c.lookupIn(b1, w0, w1, w2, &e) || c.lookupIn(b2, w0, w1, w2, &e) {
+		return e, true
+	}
+	return e, false
+}
+
+// lookupIn looks for the key in the bucket at base and decodes it into e.
+func (c *Cache) lookupIn(base int64, w0, w1, w2 uint64, e *Entry) bool {
+	buf := &c.rslot
+	for off := base; off < base+bucketSize; off += slotSize {
+		if !keyMatches(c.mem[off:off+slotSize], w0, w1, w2) {
+			continue
+		}
+		if c.readSlot(off, buf) != slotValid || !keyMatches(buf[:], w0, w1, w2) {
+			continue
+		}
+		decodeSlot(buf[:], e)
+		return true
+	}
+	return false
+}
+
+// Expired reports whether e is a negative entry older than the negative
+// lifetime. A clock that went backwards does not expire anything.
+func (c *Cache) Expired(e *Entry) bool { return c.expiredAt(e, c.now()) }
+
+// expiredAt is Expired at time now.
+func (c *Cache) expiredAt(e *Entry, now uint32) bool {
+	return e.Kind == KindNegative && int64(now)-int64(e.Updated) >= int64(c.negTTL)
+}
+
+// maxKicks bounds the displacement path of one insert. With two 4-way
+// buckets per key, 16 moves let the table fill to about 86% before the
+// first entry is lost and to about 96% before 1% are.
+const maxKicks = 16
+
+// Put stores e, replacing any entry with the same key. Zero First or
+// Updated fields are filled in: Updated with the current time, First with
+// the time the binding (kind and link-layer address) was first seen, kept
+// from the stored entry when the binding is unchanged.
+//
+// A new key goes to a free slot of its two buckets (the emptier one). When
+// both are full, a damaged slot or an expired negative entry is reused;
+// else entries are moved to their other buckets (cuckoo displacement, at
+// most maxKicks moves) to free a slot; else the least recently updated of
+// the eight entries is evicted, or e itself is dropped if it is older than
+// all of them. It allocates nothing.
+func (c *Cache) Put(e *Entry) (PutResult, error) {
+	if c.readOnly {
+		return 0, ErrReadOnly
+	}
+	if e.LLLen > 8 || e.Kind != KindPositive && e.Kind != KindNegative || e.Family == 0 {
+		return 0, fmt.Errorf("put: invalid entry (family %d, kind %d, lladdr length %d)", e.Family, e.Kind, e.LLLen)
+	}
+	now := c.now()
+	if e.Updated == 0 {
+		e.Updated = now
+	}
+	w0, w1, w2 := e.Key.words()
+	b1, b2 := c.bucketOffsets(w0, w1, w2)
+
+	var (
+		match, bad, expired, oldest int64 = -1, -1, -1, -1
+		free                        [2]int64
+		nfree                       [2]int
+		oldestTime                  uint32
+		old                         Entry
+	)
+	free[0], free[1] = -1, -1
+	for bi, base := range [2]int64{b1, b2} {
+		for off := base; off < base+bucketSize; off += slotSize {
+			s := c.mem[off : off+slotSize]
+			st := slotStatus(s)
+			switch {
+			case st == slotEmpty:
+				nfree[bi]++
+				if free[bi] < 0 {
+					free[bi] = off
+				}
+			case keyMatches(s, w0, w1, w2):
+				if match < 0 && st == slotValid {
+					match = off
+				} else if err := c.clearSlot(off); err != nil { // a duplicate or a damaged copy
+					return 0, err
+				}
+			case st == slotBad:
+				if bad < 0 {
+					bad = off
+				}
+			default:
+				decodeSlot(s, &old)
+				if expired < 0 && c.expiredAt(&old, now) {
+					expired = off
+				}
+				if oldest < 0 || old.Updated < oldestTime {
+					oldest, oldestTime = off, old.Updated
+				}
+			}
+		}
+	}
+
+	if match >= 0 {
+		decodeSlot(c.mem[match:match+slotSize], &old)
+		sameBinding := old.Kind == e.Kind && old.LLLen == e.LLLen && old.LLAddr == e.LLAddr
+		if e.First == 0 {
+			e.First = now
+			if sameBinding {
+				e.First = old.First
+			}
+		}
+		if old == *e {
+			return PutUnchanged, nil
+		}
+		if err := c.writeEntry(match, e); err != nil {
+			return 0, err
+		}
+		c.state.counters[ctrUpdates]++
+		if !sameBinding {
+			return PutChanged, nil
+		}
+		return PutRefreshed, nil
+	}
+
+	if e.First == 0 {
+		e.First = now
+	}
+	target := int64(-1)
+	switch {
+	case free[0] >= 0 && nfree[0] >= nfree[1]:
+		target = free[0]
+	case free[1] >= 0:
+		target = free[1]
+	case bad >= 0:
+		target = bad
+		c.state.counters[ctrCorruptSlots]++
+	case expired >= 0:
+		target = expired
+		c.state.counters[ctrEvictions]++
+		c.state.counters[ctrEvictedNegatives]++
+		c.state.entries--
+	default:
+		off, err := c.displace(b1, b2)
+		if err != nil {
+			return 0, err
+		}
+		if off >= 0 {
+			target = off
+			break
+		}
+		c.state.counters[ctrEvictions]++
+		if oldestTime > e.Updated {
+			return PutDropped, nil
+		}
+		target = oldest
+		c.state.entries--
+	}
+	if err := c.writeEntry(target, e); err != nil {
+		return 0, err
+	}
+	c.state.entries++
+	c.state.counters[ctrInserts]++
+	return PutNew, nil
+}
+
+// writeEntry encodes e into the write buffer and writes it at off.
+func (c *Cache) writeEntry(off int64, e *Entry) error {
+	encodeSlot(c.slot[:], e)
+	return c.writeSlotBuf(off)
+}
+
+// writeSlotBuf writes the write buffer at off.
+func (c *Cache) writeSlotBuf(off int64) error {
+	if err := pwriteFull(c.fd, c.slot[:], off); err != nil {
+		c.state.counters[ctrWriteErrors]++
+		return fmt.Errorf("write %s: %w", c.path, err)
+	}
+	return nil
+}
+
+// clearSlot zeroes the slot at off.
+func (c *Cache) clearSlot(off int64) error {
+	clear(c.slot[:])
+	return c.writeSlotBuf(off)
+}
+
+// displace frees a slot in bucket b1 or b2, both full, by moving entries
+// to their other buckets, and returns its offset, or -1 if no path of at
+// most maxKicks moves was found.
+//
+// The path is planned first and then written from its far end: each entry
+// is copied to its new slot before its old slot is overwritten, so a crash
+// in the middle leaves a duplicate (which Put and recovery remove) but
+// never loses an entry.
+func (c *Cache) displace(b1, b2 int64) (int64, error) {
+	var path [maxKicks]int64 // slots whose entries move, in order
+	bucket := b1
+	if c.rand()&1 == 1 {
+		bucket = b2
+	}
+	for n := 0; n < maxKicks; n++ {
+		// Pick a slot of this bucket that is not already on the path.
+		off := int64(-1)
+		r := int64(c.rand() % slotWays)
+		for i := int64(0); i < slotWays; i++ {
+			cand := bucket + (r+i)%slotWays*slotSize
+			if !onPath(path[:n], cand) {
+				off = cand
+				break
+			}
+		}
+		if off < 0 {
+			return -1, nil
+		}
+		s := c.mem[off : off+slotSize]
+		if slotStatus(s) != slotValid {
+			return -1, nil // only reached when the file changed under us
+		}
+		le := binary.LittleEndian
+		w0 := le.Uint64(s[0:]) &^ 0xffffff00
+		a1, a2 := c.bucketOffsets(w0, le.Uint64(s[8:]), le.Uint64(s[16:]))
+		alt := a1
+		if alt == bucket {
+			alt = a2
+		}
+		path[n] = off
+		for dst := alt; dst < alt+bucketSize; dst += slotSize {
+			if st := slotStatus(c.mem[dst : dst+slotSize]); st == slotValid || onPath(path[:n+1], dst) {
+				continue
+			} else if st == slotBad {
+				c.state.counters[ctrCorruptSlots]++
+			}
+			// Found room: move the path's entries, far end first.
+			for i := n; i >= 0; i-- {
+				copy(c.slot[:], c.mem[path[i]:path[i]+slotSize])
+				if err := c.writeSlotBuf(dst); err != nil {
+					return -1, err
+				}
+				dst = path[i]
+				c.state.counters[ctrMoves]++
+			}
+			return path[0], nil
+		}
+		bucket = alt
+	}
+	return -1, nil
+}
+
+// onPath reports whether off is one of path's slots.
+func onPath(path []int64, off int64) bool {
+	for _, p := range path {
+		if p == off {
+			return true
+		}
+	}
+	return false
+}
+
+// rand returns a pseudo-random number for choosing displacement victims
+// (xorshift64; the state is seeded from the file's key).
+func (c *Cache) rand() uint64 {
+	if c.rng == 0 {
+		c.rng = c.k0 | 1
+	}
+	c.rng ^= c.rng << 13
+	c.rng ^= c.rng >> 7
+	c.rng ^= c.rng << 17
+	return c.rng
+}
+
+// Delete removes the entry for k and reports whether there was one.
+func (c *Cache) Delete(k *Key) (bool, error) {
+	if c.readOnly {
+		return false, ErrReadOnly
+	}
+	w0, w1, w2 := k.words()
+	b1, b2 := c.bucketOffsets(w0, w1, w2)
+	found := false
+	for _, base := range [2]int64{b1, b2} {
+		for off := base; off < base+bucketSize; off += slotSize {
+			s := c.mem[off : off+slotSize]
+			if slotStatus(s) == slotEmpty || !keyMatches(s, w0, w1, w2) {
+				continue
+			}
+			if err := c.clearSlot(off); err != nil {
+				return found, err
+			}
+			if !found && c.state.entries > 0 {
+				c.state.entries--
+			}
+			found = true
+		}
+	}
+	if found {
+		c.state.counters[ctrDeletes]++
+	}
+	return found, nil
+}
+
+// Range calls fn for every valid entry, in file order, until fn returns
+// false. It returns the number of damaged slots it skipped. On a
+// read-only Cache it may run while the writer writes: every entry it
+// yields passed its check.
+func (c *Cache) Range(fn func(e *Entry) bool) (damaged int) {
+	buf := &c.rslot
+	var e Entry
+	for off := int64(headerSize); off < int64(len(c.mem)); off += slotSize {
+		// Fast path: empty slots need no copy.
+		if c.mem[off] == 0 && isZero(c.mem[off:off+slotSize]) {
+			continue
+		}
+		switch c.readSlot(off, buf) {
+		case slotValid:
+			decodeSlot(buf[:], &e)
+			if !fn(&e) {
+				return damaged
+			}
+		case slotBad:
+			damaged++
+		}
+	}
+	return damaged
+}
+
+// Originals returns the saved sysctl values.
+func (c *Cache) Originals() []SysctlOriginal {
+	var out []SysctlOriginal
+	for i := range c.state.originals {
+		o := &c.state.originals[i]
+		if o.used {
+			out = append(out, SysctlOriginal{Name: cString(o.name[:]), Family: o.family, AppSolicit: o.app, McastSolicit: o.mcast})
+		}
+	}
+	return out
+}
+
+// SaveOriginal records o (replacing a record for the same interface and
+// family) and writes the state at once, so that it survives a crash.
+func (c *Cache) SaveOriginal(o SysctlOriginal) error {
+	if c.readOnly {
+		return ErrReadOnly
+	}
+	if o.Name == "" || len(o.Name) >= ifNameSize {
+		return fmt.Errorf("save sysctl values: bad interface name %q", o.Name)
+	}
+	slot := -1
+	for i := range c.state.originals {
+		r := &c.state.originals[i]
+		if r.used && r.family == o.Family && cString(r.name[:]) == o.Name {
+			slot = i
+			break
+		}
+		if !r.used && slot < 0 {
+			slot = i
+		}
+	}
+	if slot < 0 {
+		return fmt.Errorf("%s: %w (%d interfaces)", c.path, ErrOriginalsFull, maxOriginals)
+	}
+	r := &c.state.originals[slot]
+	*r = originalRecord{family: o.Family, used: true, app: o.AppSolicit, mcast: o.McastSolicit}
+	copy(r.name[:], o.Name)
+	return c.SaveState()
+}
+
+// ClearOriginal forgets the saved values of interface name and family
+// (after they were restored) and writes the state at once.
+func (c *Cache) ClearOriginal(name string, family uint8) error {
+	if c.readOnly {
+		return ErrReadOnly
+	}
+	for i := range c.state.originals {
+		r := &c.state.originals[i]
+		if r.used && r.family == family && cString(r.name[:]) == name {
+			*r = originalRecord{}
+			return c.SaveState()
+		}
+	}
+	return nil
+}
+
+// cString returns the NUL-terminated string at the start of b.
+func cString(b []byte) string {
+	for i, x := range b {
+		if x == 0 {
+			return string(b[:i])
+		}
+	}
+	return string(b)
+}
+
+// newSeed returns a random 128-bit hash key from the kernel.
+func newSeed() (k0, k1 uint64, err error) {
+	var b [16]byte
+	for got := 0; got < len(b); {
+		n, err := unix.Getrandom(b[got:], 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, 0, fmt.Errorf("getrandom: %w", err)
+		}
+		got += n
+	}
+	return binary.LittleEndian.Uint64(b[0:]), binary.LittleEndian.Uint64(b[8:]), nil
+}
+
+// createCache makes a new, empty cache file at path. It builds the file
+// beside path and renames it into place, so a crash never leaves a
+// half-made file at path.
+func createCache(path string, o CacheOptions) (*Cache, error) {
+	c, err := buildCache(path, bucketsFor(o.Capacity), o)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Lstat(path); err == nil {
+		c.discard() // another arpd made it meanwhile: open that one
+		return nil, errRaced
+	}
+	if err := c.commit(path); err != nil {
+		c.discard()
+		return nil, err
+	}
+	return c, nil
+}
+
+// buildCache makes an empty cache file with n buckets at path+".new",
+// locked and open for writing. The caller fills it and then commits or
+// discards it.
+func buildCache(path string, n uint64, o CacheOptions) (*Cache, error) {
+	tmp := path + ".new"
+	fd, err := unix.Open(tmp, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", tmp, err)
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		unix.Close(fd)
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%s: %w (it is being rebuilt)", path, ErrInUse)
+		}
+		return nil, fmt.Errorf("lock %s: %w", tmp, err)
+	}
+	fail := func(err error) (*Cache, error) {
+		unix.Unlink(tmp)
+		unix.Close(fd)
+		return nil, err
+	}
+	// NB: truncating to 0 first drops whatever a crashed build left; the
+	// second ftruncate makes the file sparse at its full size.
+	if err := unix.Ftruncate(fd, 0); err != nil {
+		return fail(fmt.Errorf("truncate %s: %w", tmp, err))
+	}
+	if err := unix.Ftruncate(fd, fileSizeFor(n)); err != nil {
+		return fail(fmt.Errorf("size %s: %w", tmp, err))
+	}
+	k0, k1, err := newSeed()
+	if err != nil {
+		return fail(err)
+	}
+	now := o.Now
+	if now == nil {
+		now = wallClock
+	}
+	c := &Cache{path: tmp, fd: fd, buckets: n, k0: k0, k1: k1, created: uint64(now()), now: now, negTTL: o.NegativeTTL, newest: 1}
+	encodeStaticHeader(c.page[:], geometry{buckets: n, k0: k0, k1: k1, created: c.created})
+	if err := pwriteFull(fd, c.page[:], 0); err != nil {
+		return fail(fmt.Errorf("write %s: %w", tmp, err))
+	}
+	c.state.flags = stateFlagOpen
+	c.state.pid = uint32(os.Getpid())
+	c.state.started = c.created
+	if err := c.SaveState(); err != nil {
+		return fail(err)
+	}
+	if err := c.mapFile(false); err != nil {
+		return fail(err)
+	}
+	return c, nil
+}
+
+// commit syncs a file made by buildCache and renames it to path.
+func (c *Cache) commit(path string) error {
+	if err := c.SaveState(); err != nil {
+		return err
+	}
+	if err := unix.Fsync(c.fd); err != nil {
+		return fmt.Errorf("sync %s: %w", c.path, err)
+	}
+	if err := unix.Rename(c.path, path); err != nil {
+		return fmt.Errorf("rename %s to %s: %w", c.path, path, err)
+	}
+	c.path = path
+	syncDir(filepath.Dir(path))
+	return nil
+}
+
+// discard removes a file made by buildCache that will not be committed.
+func (c *Cache) discard() {
+	unix.Unlink(c.path)
+	c.closeFiles()
+}
+
+// syncDir fsyncs a directory so that a rename in it is durable. Errors are
+// ignored: some file systems cannot sync directories, and the rename has
+// happened either way.
+func syncDir(dir string) {
+	if fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+		unix.Fsync(fd)
+		unix.Close(fd)
+	}
+}
+
+// Rebuild replaces the file with a new one of the given capacity (0 keeps
+// the current one) holding all current entries, then runs fill on the new
+// file, and renames it into place only if fill succeeds. On error the old
+// file stays exactly as it was and c still refers to it.
+//
+// When the new capacity is smaller than the number of entries, each full
+// bucket keeps its most recently updated entries; the rest are counted as
+// evictions.
+func (c *Cache) Rebuild(capacity int, fill func(n *Cache) error) error {
+	if c.readOnly {
+		return ErrReadOnly
+	}
+	if capacity == 0 {
+		capacity = c.Capacity()
+	}
+	if capacity < minCapacity || capacity > maxCapacity {
+		return fmt.Errorf("%s: capacity %d out of range %d..%d", c.path, capacity, minCapacity, maxCapacity)
+	}
+	n, err := buildCache(c.path, bucketsFor(capacity), CacheOptions{NegativeTTL: c.negTTL, Now: c.now})
+	if err != nil {
+		return err
+	}
+	var perr error
+	c.Range(func(e *Entry) bool {
+		_, perr = n.Put(e)
+		return perr == nil
+	})
+	if perr == nil && fill != nil {
+		perr = fill(n)
+	}
+	if perr != nil {
+		n.discard()
+		return perr
+	}
+	// Carry the mutable header over: saved sysctls, counters, owner.
+	entries := n.state.entries
+	evictions := n.state.counters[ctrEvictions]
+	n.state.originals = c.state.originals
+	n.state.counters = c.state.counters
+	n.state.counters[ctrEvictions] += evictions
+	n.state.entries = entries
+	n.state.flags, n.state.pid, n.state.started = c.state.flags, c.state.pid, c.state.started
+	if err := n.commit(c.path); err != nil {
+		n.discard()
+		return err
+	}
+	c.closeFiles()
+	*c = *n
+	return nil
+}
