@@ -55,22 +55,44 @@ func (e *usageError) Unwrap() error { return errUsage }
 
 // options holds the parsed command line.
 type options struct {
-	list       bool          // -l
-	load       string        // -f FILE; "-" is stdin ("--" is turned into "-"); "" when not given
-	db         string        // -b, default defaultDB
-	dbDefault  bool          // db is the default path, whose directory the caller creates
-	active     int           // -a N, 0..255
-	noKernel   bool          // -k
-	negTimeout int           // -n seconds, default 60, >= 0
-	syncEvery  time.Duration // -p seconds as a float, default 30s, >= 0.1s
-	rate       float64       // -R broadcasts per second, default 1, > 0
-	burst      int           // -B, default 3, > 0
-	capacity   int           // -C entries, 0 when not given, else 64..16777216
-	foreground bool          // -F
-	pidFile    string        // -P
-	version    bool          // -V
-	stats      bool          // -s
-	interfaces []string      // operands
+	// list is -l: list the database and exit.
+	list bool
+	// load is the file of -f, "" when -f was not given; "-" means stdin
+	// (and "--", which iproute2 also reads as stdin, is stored as "-").
+	load string
+	// db is the database path of -b, defaultDB when -b was not given.
+	db string
+	// dbDefault is true when db is the default path (given or not, as
+	// iproute2 compares the strings); the caller then creates its
+	// directory.
+	dbDefault bool
+	// active is -a: how many broadcast probes the daemon sends itself
+	// before a host counts as dead, 0..255.
+	active int
+	// noKernel is -k: suppress the kernel's own broadcasts.
+	noKernel bool
+	// negTimeout is -n: the negative-cache lifetime in seconds, default
+	// 60, never negative.
+	negTimeout int
+	// syncEvery is -p: the sync interval, default 30 s, at least 0.1 s.
+	syncEvery time.Duration
+	// rate is -R: broadcasts per second, default 1, above zero.
+	rate float64
+	// burst is -B: broadcasts back to back, default 3, above zero.
+	burst int
+	// capacity is -C: cache entries when the file is created, 0 when -C
+	// was not given, else 64..16777216.
+	capacity int
+	// foreground is -F: do not detach.
+	foreground bool
+	// pidFile is -P: where to write the pid, "" for none.
+	pidFile string
+	// version is -V: print the version and exit.
+	version bool
+	// stats is -s: print the statistics kept in the cache file and exit.
+	stats bool
+	// interfaces are the operands: the interfaces to watch, none for all.
+	interfaces []string
 }
 
 // optionTakesArg tells, for each option letter, whether it takes an
