@@ -256,7 +256,7 @@ type Cache struct {
 	// assumes every buffer it checksums escapes.
 	slot  [slotSize]byte // slot writes
 	rslot [slotSize]byte // slot reads
-	page [pageSize]byte
+	page  [pageSize]byte
 }
 
 // wallClock is the default clock: Unix seconds.
@@ -1446,13 +1446,12 @@ func (c *Cache) Rebuild(capacity int, fill func(n *Cache) error) error {
 		n.discard()
 		return perr
 	}
-	// Carry the mutable header over: saved sysctls, counters, owner.
-	entries := n.state.entries
-	evictions := n.state.counters[ctrEvictions]
+	// Carry the mutable header over: saved sysctls, owner, and the old
+	// counters added to what was counted while filling the new file.
 	n.state.originals = c.state.originals
-	n.state.counters = c.state.counters
-	n.state.counters[ctrEvictions] += evictions
-	n.state.entries = entries
+	for i, v := range c.state.counters {
+		n.state.counters[i] += v
+	}
 	n.state.flags, n.state.pid, n.state.started = c.state.flags, c.state.pid, c.state.started
 	if err := n.commit(c.path); err != nil {
 		n.discard()

@@ -26,7 +26,7 @@ import (
 // testClock is a settable clock for cache tests.
 type testClock struct{ t atomic.Uint32 }
 
-func (c *testClock) now() uint32 { return c.t.Load() }
+func (c *testClock) now() uint32  { return c.t.Load() }
 func (c *testClock) set(v uint32) { c.t.Store(v) }
 
 // newTestCache makes a cache with the given capacity in a temporary

@@ -158,9 +158,20 @@ func TestRowsMatchLiveIproute2(t *testing.T) {
 	if err := os.WriteFile(file, []byte("# comment\n"+strings.Join(in, "\n")+"\n3 1.1.1.1 FAILED: 9sec ago\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(path, "-b", filepath.Join(dir, "x.db"), "-f", file, "-l").Output()
+	// NB: iproute2's -f stores through an uninitialised pointer (the
+	// defect SPEC.md lists first), so it sometimes crashes. Try a few
+	// fresh databases; if it crashes every time, its bug is the reason.
+	var out []byte
+	for try := 0; try < 5; try++ {
+		db := filepath.Join(dir, fmt.Sprintf("x%d.db", try))
+		out, err = exec.Command(path, "-b", db, "-f", file, "-l").Output()
+		if err == nil {
+			break
+		}
+		t.Logf("iproute2 arpd -f, try %d: %v (its known -f defect)", try+1, err)
+	}
 	if err != nil {
-		t.Fatalf("iproute2 arpd: %v", err)
+		t.Skip("iproute2 arpd -f crashed five times in a row (its known defect); nothing to compare")
 	}
 	header, body, _ := strings.Cut(string(out), "\n")
 	if header+"\n" != listHeader {

@@ -25,10 +25,9 @@ const (
 	maxInt32 = 1<<31 - 1
 	// minSync is the shortest -p, as in iproute2 ("Invalid poll timeout").
 	minSync = 100 * time.Millisecond
-	// minCapacity and maxCapacity bound -C.
-	minCapacity = 64
-	maxCapacity = 1 << 24
 )
+
+// -C is bounded by minCapacity and maxCapacity, which cache.go defines.
 
 // errHelp is returned by parseArgs for -h and -?: the caller prints
 // usageText and exits.
