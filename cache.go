@@ -937,12 +937,16 @@ func (c *Cache) expiredAt(e *Entry, now uint32) bool {
 // first entry is lost and to about 96% before 1% are.
 const maxKicks = 16
 
+// fullTable is the load, in percent, from which Put stops looking for
+// displacement paths and evicts at once.
+const fullTable = 97
+
 // Put stores e, replacing any entry with the same key. Zero First or
 // Updated fields are filled in: Updated with the current time, First with
 // the time the binding (kind and link-layer address) was first seen, kept
 // from the stored entry when the binding is unchanged.
 //
-// A new key goes to a free slot of its two buckets (the emptier one). When
+// A new key goes to a free slot of the emptier of its two buckets. When
 // both are full, a damaged slot or an expired negative entry is reused;
 // else entries are moved to their other buckets (cuckoo displacement, at
 // most maxKicks moves) to free a slot; else the least recently updated of
@@ -1042,13 +1046,16 @@ func (c *Cache) Put(e *Entry) (PutResult, error) {
 		c.state.counters[ctrEvictedNegatives]++
 		c.state.entries--
 	default:
-		off, err := c.displace(b1, b2)
-		if err != nil {
-			return 0, err
-		}
-		if off >= 0 {
-			target = off
-			break
+		// Past fullTable the walk almost never finds room: evict at once.
+		if c.state.entries < uint64(c.Capacity())*fullTable/100 {
+			off, err := c.displace(b1, b2)
+			if err != nil {
+				return 0, err
+			}
+			if off >= 0 {
+				target = off
+				break
+			}
 		}
 		c.state.counters[ctrEvictions]++
 		if oldestTime > e.Updated {
