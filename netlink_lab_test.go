@@ -525,3 +525,134 @@ func TestLabNetlinkAnswerFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestLabNetlinkOverrun overflows a small receive queue with a burst of
+// neighbour notifications and checks that Recv reports the overrun once,
+// keeps working, and that a dump then recovers the whole table.
+func TestLabNetlinkOverrun(t *testing.T) {
+	l := newLab(t)
+	l.IP(l.Near, "addr", "add", "10.77.0.1/24", "dev", l.NearIf)
+	var c *rtnlConn
+	if err := l.Do(l.Near, func() (err error) {
+		// The kernel raises 1 byte to its minimum, a few KiB.
+		c, err = rtnlDial(unix.RTMGRP_NEIGH, 1)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const hosts = 200
+	var batch strings.Builder
+	for i := 0; i < hosts; i++ {
+		fmt.Fprintf(&batch, "neigh replace 10.77.0.%d lladdr 02:00:00:00:%02x:%02x nud stale dev %s\n", 20+i, i>>8, i&0xff, l.NearIf)
+	}
+	f := filepath.Join(t.TempDir(), "batch")
+	if err := os.WriteFile(f, []byte(batch.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l.IP(l.Near, "-batch", f)
+
+	// Read what is queued: the overrun comes first, then what fitted.
+	overruns, seen := 0, 0
+	for i := 0; i < 10*hosts; i++ {
+		b, err := c.Recv()
+		if err == unix.EAGAIN {
+			break
+		}
+		if err == errRtnlOverrun {
+			overruns++
+			continue
+		}
+		if err != nil {
+			t.Fatalf("recv: %v", err)
+		}
+		it := nlMessages(b)
+		var m nlMsg
+		for it.Next(&m) {
+			seen++
+		}
+	}
+	if overruns != 1 || c.Stats.Overruns != 1 || seen >= hosts {
+		t.Fatalf("overruns %d (stats %d), %d of %d notifications seen; want one overrun and losses", overruns, c.Stats.Overruns, seen, hosts)
+	}
+	t.Logf("burst of %d: one ENOBUFS, %d notifications kept", hosts, seen)
+
+	// Re-dump: every entry comes back, through the same small queue.
+	var req [rtnlDumpMsgMax]byte
+	seq := c.NextSeq()
+	k, _ := rtnlPutNeighDump(req[:], seq, unix.AF_INET)
+	if err := c.Send(req[:k]); err != nil {
+		t.Fatal(err)
+	}
+	got := map[[4]byte]bool{}
+	done := false
+	deadline := time.Now().Add(5 * time.Second)
+	for i := 0; i < 100000 && !done && time.Now().Before(deadline); i++ {
+		b, err := c.Recv()
+		if err == unix.EAGAIN {
+			fds := []unix.PollFd{{Fd: int32(c.Fd()), Events: unix.POLLIN}}
+			unix.Poll(fds, 100)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("recv during the dump: %v", err)
+		}
+		it := nlMessages(b)
+		var m nlMsg
+		var n rtnlNeigh
+		for it.Next(&m) {
+			if m.Seq != seq {
+				continue
+			}
+			if m.Type == unix.NLMSG_DONE {
+				done = true
+			} else if rtnlDecodeNeigh(&m, &n) == nil && n.DstLen == 4 {
+				got[[4]byte(n.Dst[:4])] = true
+			}
+		}
+	}
+	if !done || len(got) < hosts {
+		t.Fatalf("dump: done %v, %d entries, want %d", done, len(got), hosts)
+	}
+}
+
+// TestLabNetlinkForeign sends datagrams to the daemon's socket from another
+// socket: Recv drops them, and counts a datagram too big for its buffer as
+// truncated.
+func TestLabNetlinkForeign(t *testing.T) {
+	l := newLab(t)
+	var c *rtnlConn
+	var other int
+	if err := l.Do(l.Near, func() (err error) {
+		if c, err = rtnlDial(0, 4<<20); err != nil {
+			return err
+		}
+		other, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	defer unix.Close(other)
+	to := &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Pid: c.Port()}
+	fake := loadNetlinkHex(t, "getneigh_incomplete")
+	if err := unix.Sendto(other, fake, 0, to); err != nil {
+		t.Fatalf("sendto our port: %v", err)
+	}
+	if b, err := c.Recv(); err != errRtnlForeign || b != nil || c.Stats.Foreign != 1 {
+		t.Errorf("forged request: %v, stats %+v", err, c.Stats)
+	}
+	if err := unix.SetsockoptInt(other, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, rtnlRecvBufSize+4096)
+	if err := unix.Sendto(other, big, 0, to); err != nil {
+		t.Fatalf("sendto our port: %v", err)
+	}
+	if _, err := c.Recv(); err != errRtnlTruncated || c.Stats.Truncated != 1 {
+		t.Errorf("oversized datagram: %v, stats %+v", err, c.Stats)
+	}
+	if _, err := c.Recv(); err != unix.EAGAIN || c.Stats.Datagrams != 0 {
+		t.Errorf("after: %v, stats %+v", err, c.Stats)
+	}
+}
