@@ -126,6 +126,14 @@ func nlReasonOf(err error) nlReason {
 }
 
 // An nlMsg is one netlink message of a receive buffer.
+//
+// Besides the rtnetlink types the daemon dispatches on the control types:
+// NLMSG_ERROR (nlDecodeError: an error, or an acknowledgement when Errno is
+// 0), NLMSG_DONE (nlDecodeDone: the end of a dump) and NLMSG_OVERRUN, which
+// the kernel does not send today but which means lost messages like
+// errRtnlOverrun and should be handled the same way. A dump reply with
+// NLM_F_DUMP_INTR in Flags was disturbed by concurrent changes and should be
+// repeated.
 type nlMsg struct {
 	Type  uint16 // nlmsg_type: RTM_NEWNEIGH, NLMSG_ERROR, ...
 	Flags uint16 // nlmsg_flags: NLM_F_REQUEST, NLM_F_MULTI, ...

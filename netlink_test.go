@@ -781,3 +781,30 @@ func BenchmarkNetlinkAnswer(b *testing.B) {
 		}
 	}
 }
+
+// TestNetlinkControlTypes frames NLMSG_NOOP and NLMSG_OVERRUN, which carry
+// no payload the decoders need, and checks that the decoders refuse them.
+func TestNetlinkControlTypes(t *testing.T) {
+	var b []byte
+	for _, typ := range []uint16{unix.NLMSG_NOOP, unix.NLMSG_OVERRUN} {
+		h := make([]byte, nlHeaderLen)
+		binary.NativeEndian.PutUint32(h[0:4], nlHeaderLen)
+		binary.NativeEndian.PutUint16(h[4:6], typ)
+		b = append(b, h...)
+	}
+	it := nlMessages(b)
+	var m nlMsg
+	var types []uint16
+	for it.Next(&m) {
+		types = append(types, m.Type)
+		var n rtnlNeigh
+		var l rtnlLink
+		var e nlError
+		if rtnlDecodeNeigh(&m, &n) != nlReasonWrongType || rtnlDecodeLink(&m, &l) != nlReasonWrongType || nlDecodeError(&m, &e) != nlReasonWrongType {
+			t.Errorf("type %d accepted by a decoder", m.Type)
+		}
+	}
+	if it.Err() != nil || len(types) != 2 || types[1] != unix.NLMSG_OVERRUN {
+		t.Errorf("types %v err %v", types, it.Err())
+	}
+}
