@@ -44,8 +44,10 @@ const rtnlMaxLLAddr = 8
 // rtnlAnswerFlags are the netlink header flags of the RTM_NEWNEIGH answer.
 //
 // NB: NLM_F_REQUEST alone is what the kernel needs to move an existing
-// INCOMPLETE (or PROBE) entry to STALE with the given address; the lab test
-// TestLabNetlinkAnswerFlags checks this. NLM_F_CREATE is left out on
+// INCOMPLETE entry to STALE with the given address (it then sends the
+// queued packets at once, which moves the entry on to DELAY before the
+// notification goes out); the lab test TestLabNetlinkAnswerFlags checks
+// this. NLM_F_CREATE is left out on
 // purpose: if the entry is gone by the time the answer arrives, the kernel
 // no longer wants it, and the answer fails with ENOENT instead of planting a
 // neighbour nobody asked for. NLM_F_REPLACE is left out too: without it the
