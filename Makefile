@@ -35,7 +35,7 @@ FUZZTIME ?= 5m
 fuzz:
 	@for f in $$($(GO) test -list '^Fuzz' . | grep '^Fuzz'); do \
 		echo "== $$f ($(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) . || exit 1; \
+		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s . || exit 1; \
 	done
 
 clean:
