@@ -987,8 +987,22 @@ func (c *Cache) Put(e *Entry) (PutResult, error) {
 			case keyMatches(s, w0, w1, w2):
 				if match < 0 && st == slotValid {
 					match = off
-				} else if err := c.clearSlot(off); err != nil { // a duplicate or a damaged copy
+					continue
+				}
+				// A duplicate left by an interrupted move, or a damaged
+				// copy: drop it (the new entry is written below).
+				if err := c.clearSlot(off); err != nil {
 					return 0, err
+				}
+				if st == slotBad {
+					c.state.counters[ctrCorruptSlots]++
+				}
+				if c.state.entries > 0 {
+					c.state.entries--
+				}
+				nfree[bi]++
+				if free[bi] < 0 {
+					free[bi] = off
 				}
 			case st == slotBad:
 				if bad < 0 {

@@ -1018,3 +1018,77 @@ func TestCacheZeroAllocs(t *testing.T) {
 		t.Errorf("Delete allocates %v times", a)
 	}
 }
+
+// TestCacheInterruptedMove leaves what a crash in the middle of a
+// displacement leaves, the same entry in both of its buckets, and checks
+// that Delete removes both copies and that recovery keeps exactly one.
+func TestCacheInterruptedMove(t *testing.T) {
+	c, clk := newTestCache(t, 256)
+	k := v4(0, 1, 1)
+	mustPut(t, c, positive(k, 1))
+	w0, w1, w2 := k.words()
+	b1, b2 := c.bucketOffsets(w0, w1, w2)
+	var at, other int64 = -1, -1
+	for _, pair := range [][2]int64{{b1, b2}, {b2, b1}} {
+		for off := pair[0]; off < pair[0]+bucketSize; off += slotSize {
+			if keyMatches(c.mem[off:off+slotSize], w0, w1, w2) {
+				at, other = off, pair[1]
+			}
+		}
+	}
+	if at < 0 {
+		t.Fatal("entry not found in its buckets")
+	}
+	duplicate := func() {
+		t.Helper()
+		if err := pwriteFull(c.fd, c.mem[at:at+slotSize], other); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(c *Cache) int {
+		n := 0
+		c.Range(func(e *Entry) bool {
+			if e.Key == k {
+				n++
+			}
+			return true
+		})
+		return n
+	}
+	duplicate()
+	if n := count(c); n != 2 {
+		t.Fatalf("setup: %d copies, want 2", n)
+	}
+	if ok, err := c.Delete(&k); !ok || err != nil {
+		t.Fatalf("delete = %v, %v", ok, err)
+	}
+	if n := count(c); n != 0 {
+		t.Fatalf("%d copies after delete, want 0", n)
+	}
+	// Again, then "crash" and reopen: recovery keeps one copy.
+	mustPut(t, c, positive(k, 1))
+	for off := b1; off < b1+bucketSize; off += slotSize {
+		if keyMatches(c.mem[off:off+slotSize], w0, w1, w2) {
+			at, other = off, b2
+		}
+	}
+	for off := b2; off < b2+bucketSize; off += slotSize {
+		if keyMatches(c.mem[off:off+slotSize], w0, w1, w2) {
+			at, other = off, b1
+		}
+	}
+	duplicate()
+	path := c.Path()
+	c.closeFiles() // the writer dies: the file stays marked open
+	c2, err := OpenCache(path, CacheOptions{Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if n := count(c2); n != 1 {
+		t.Fatalf("%d copies after recovery, want 1", n)
+	}
+	if c2.Entries() != 1 {
+		t.Fatalf("entries after recovery = %d, want 1", c2.Entries())
+	}
+}
