@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -50,7 +51,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case o.load != "" || o.list:
 		err = offline(o, stdin, stdout, stderr)
 	default:
-		err = errors.New("the daemon is not part of this build yet; -l, -f, -s and -V work")
+		return runDaemon(o, args, stderr)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "arpd: %v\n", err)
@@ -247,4 +248,515 @@ func ifIndexByName(name string) (uint32, error) {
 		return 0, fmt.Errorf("interface %s: %w", name, err)
 	}
 	return ifr.Uint32(), nil
+}
+
+// The daemon: one event loop over the rtnetlink and packet sockets that
+// applies SPEC §3. It allocates nothing per message or frame.
+
+// watchedIf is an interface the daemon serves: a named one, or, without
+// names, any link the kernel reported.
+type watchedIf struct {
+	name   string
+	index  int32 // 0 while the interface does not exist
+	info   pktIface
+	infoOK bool // info holds its current MAC and IPv4 address
+	named  bool // given on the command line (its sysctls are adjusted)
+}
+
+// Signal bits the signal goroutine sets for the loop.
+const (
+	sigExit uint32 = 1 << iota
+	sigSync
+	sigStats
+)
+
+// daemon is the running resolver.
+type daemon struct {
+	o      *options
+	c      *Cache
+	log    *logger
+	nl     *rtnlConn // notifications and the kernel's requests (multicast)
+	req    *rtnlConn // our dumps and answers, and the replies to them
+	pkt    *pktConn
+	bucket *tokenBucket
+	start  time.Time
+
+	named []*watchedIf         // interfaces on the command line; none: all
+	links map[int32]*watchedIf // every watched interface that exists, by index
+
+	pendingSeq  uint32 // sequence number of the dump in progress
+	pending     bool   // a dump is in progress
+	pendingDone bool   // the dump in progress has ended
+	redump      bool   // dump the neighbour table again when possible
+	dirty       bool   // counters changed since the state was last saved
+	ready       bool   // the initial dumps are done and the sysctls adjusted
+
+	signals atomic.Uint32
+	wakeFd  int
+
+	// Hooks for tests; nil in the daemon, which then uses the sockets.
+	answerHook func(req *rtnlNeigh, lladdr []byte) error
+	probeHook  func(w *watchedIf, target [4]byte) error
+
+	// Preallocated per-message state.
+	msg   nlMsg
+	neigh rtnlNeigh
+	link  rtnlLink
+	frame arpFrame
+	nlerr nlError
+	out   [rtnlNeighMsgMax]byte
+}
+
+// isWatched reports whether the daemon serves interface ifindex.
+func (d *daemon) isWatched(ifindex int32) bool {
+	if len(d.named) == 0 {
+		return true
+	}
+	_, ok := d.links[ifindex]
+	return ok
+}
+
+// monotonic returns the time since the daemon started, for the rate limit.
+func (d *daemon) monotonic() time.Duration { return time.Since(d.start) }
+
+// handleNeigh applies the policy to one neighbour message.
+func (d *daemon) handleNeigh(n *rtnlNeigh) {
+	if n.Family != unix.AF_INET || n.DstLen != 4 {
+		return // IPv6 and bridge entries are not ours (yet)
+	}
+	if !d.isWatched(n.Ifindex) {
+		d.c.Count(ctrOtherIf, 1)
+		return
+	}
+	k := keyV4(uint32(n.Ifindex), [4]byte(n.Dst[:4]))
+	switch n.MsgType {
+	case unix.RTM_GETNEIGH:
+		// The kernel's app_solicit requests. Other RTM_GETNEIGH on the
+		// group (VXLAN misses, for one) are not ours.
+		if n.MsgFlags&unix.NLM_F_REQUEST == 0 || n.Type != unix.RTN_UNICAST {
+			return
+		}
+		d.kernelRequest(n, &k)
+	case unix.RTM_NEWNEIGH:
+		if n.MsgFlags&unix.NLM_F_REQUEST != 0 || n.Type != unix.RTN_UNICAST || n.Flags&unix.NTF_PROXY != 0 {
+			return
+		}
+		d.kernelNotice(n, &k)
+	}
+}
+
+// kernelRequest answers the kernel's request to resolve k.
+func (d *daemon) kernelRequest(n *rtnlNeigh, k *Key) {
+	switch {
+	case n.State&unix.NUD_INCOMPLETE != 0:
+		d.c.Count(ctrAppRecv, 1)
+		e, ok := d.c.Lookup(k)
+		if ok && e.Kind == KindPositive {
+			if err := d.answer(n, e.LLAddr[:e.LLLen]); err != nil {
+				d.c.Count(ctrAnswerErrors, 1)
+				return
+			}
+			d.c.Count(ctrAppSuccess, 1)
+			return
+		}
+		liveNegative := ok && e.Kind == KindNegative && !d.c.Expired(&e)
+		if liveNegative && int(e.Probes) >= d.o.active {
+			d.c.Count(ctrAppSuppressed, 1)
+			return
+		}
+		if d.o.active > 0 && d.probe(n.Ifindex, [4]byte(k.Addr[:4])) && liveNegative {
+			e.Probes++
+			d.c.Put(&e) // keeps its timestamps: probing does not renew it
+		}
+	case n.State&unix.NUD_PROBE != 0:
+		// Unicast probes of a known entry failed: the host may have
+		// moved. Forget what we knew.
+		if e, ok := d.c.Lookup(k); ok && e.Kind == KindPositive {
+			d.c.Count(ctrAppNeg, 1)
+		}
+		d.c.Delete(k)
+	default:
+		d.c.Count(ctrAppBad, 1)
+	}
+}
+
+// kernelNotice learns from a kernel notification or dump entry.
+func (d *daemon) kernelNotice(n *rtnlNeigh, k *Key) {
+	if n.State&unix.NUD_FAILED != 0 {
+		// NB: an administrator's delete or flush also notifies FAILED,
+		// with NDA_PROBES > 0 on this kernel; only the kernel's own
+		// resolution failure (nlmsg_pid 0) means the host is dead.
+		if !rtnlResolutionFailed(n) {
+			d.c.Count(ctrFlushIgnored, 1)
+			return
+		}
+		if e, ok := d.c.Lookup(k); ok && e.Kind == KindNegative && !d.c.Expired(&e) {
+			return // still dead; keep the probes already spent
+		}
+		e := Entry{Key: *k, Kind: KindNegative, Source: SourceKernel}
+		if _, err := d.c.Put(&e); err == nil {
+			d.c.Count(ctrKernNeg, 1)
+		}
+		return
+	}
+	if n.LLAddrLen != 6 || n.State&^unix.NUD_NOARP == 0 || n.State&unix.NUD_INCOMPLETE != 0 {
+		return
+	}
+	e := Entry{Key: *k, Kind: KindPositive, Source: SourceKernel, LLLen: 6}
+	copy(e.LLAddr[:], n.LLAddr[:6])
+	switch r, _ := d.c.Put(&e); r {
+	case PutNew:
+		d.c.Count(ctrKernNew, 1)
+	case PutChanged:
+		d.c.Count(ctrKernChange, 1)
+	}
+}
+
+// handleFrame learns the sender of an accepted ARP frame.
+func (d *daemon) handleFrame(f *arpFrame) {
+	if !d.isWatched(f.Ifindex) {
+		d.c.Count(ctrOtherIf, 1)
+		return
+	}
+	e := Entry{Key: keyV4(uint32(f.Ifindex), f.SenderIP), Kind: KindPositive, Source: SourceARP, LLLen: 6}
+	copy(e.LLAddr[:], f.SenderMAC[:])
+	switch r, _ := d.c.Put(&e); r {
+	case PutNew:
+		d.c.Count(ctrArpNew, 1)
+	case PutChanged:
+		d.c.Count(ctrArpChange, 1)
+	}
+}
+
+// answer tells the kernel the link-layer address of the requested entry.
+func (d *daemon) answer(req *rtnlNeigh, lladdr []byte) error {
+	if d.answerHook != nil {
+		return d.answerHook(req, lladdr)
+	}
+	n, err := rtnlPutNeighAnswer(d.out[:], d.req.NextSeq(), req, lladdr)
+	if err != nil {
+		return err
+	}
+	return d.req.Send(d.out[:n])
+}
+
+// probe broadcasts an ARP request for target on interface ifindex if the
+// rate limit allows, and reports whether it was sent.
+func (d *daemon) probe(ifindex int32, target [4]byte) bool {
+	w := d.links[ifindex]
+	if w == nil {
+		d.c.Count(ctrProbeErrors, 1)
+		return false
+	}
+	if !d.bucket.allow(d.monotonic()) {
+		d.c.Count(ctrProbesSuppressed, 1)
+		return false
+	}
+	var err error
+	if d.probeHook != nil {
+		err = d.probeHook(w, target)
+	} else {
+		if !w.infoOK {
+			if w.info, err = pktIfaceLookup(w.name); err == nil {
+				w.infoOK = true
+			}
+		}
+		if err == nil {
+			err = d.pkt.SendProbe(&w.info, target)
+		}
+	}
+	if err != nil {
+		d.c.Count(ctrProbeErrors, 1)
+		return false
+	}
+	d.c.Count(ctrProbesSent, 1)
+	return true
+}
+
+// handleLink follows interfaces that appear, change index or go away.
+func (d *daemon) handleLink(l *rtnlLink) {
+	idx := l.Ifindex
+	if len(d.named) == 0 {
+		if l.MsgType == unix.RTM_DELLINK {
+			delete(d.links, idx)
+		} else if w := d.links[idx]; w == nil || w.name != string(l.IfName()) {
+			d.links[idx] = &watchedIf{name: string(l.IfName()), index: idx}
+		}
+		return
+	}
+	var w *watchedIf
+	for _, n := range d.named {
+		if n.name == string(l.IfName()) {
+			w = n
+		}
+	}
+	if w == nil {
+		return
+	}
+	if l.MsgType == unix.RTM_DELLINK {
+		if w.index == idx {
+			delete(d.links, idx)
+			w.index, w.infoOK = 0, false
+			d.log.logf(logWarning, "interface %s is gone", w.name)
+		}
+		return
+	}
+	if w.index == idx {
+		w.infoOK = false // its address may have changed
+		return
+	}
+	if w.index != 0 {
+		delete(d.links, w.index)
+	}
+	w.index, w.infoOK = idx, false
+	d.links[idx] = w
+	if !d.ready {
+		return // the initial link dump: newDaemon sets it up
+	}
+	d.log.logf(logInfo, "interface %s is back as index %d", w.name, idx)
+	if err := adjustSysctls(d.c, w.name, d.o.active, d.o.noKernel); err != nil {
+		d.log.logf(logErr, "adjust sysctls of %s: %v", w.name, err)
+	}
+	if len(d.named) == 1 && d.pkt != nil {
+		if p, err := pktOpen(idx, 0); err == nil {
+			d.pkt.Close()
+			d.pkt = p
+		} else {
+			d.log.logf(logErr, "packet socket on %s: %v", w.name, err)
+		}
+	}
+	d.redump = true // learn what the kernel already knows about it
+}
+
+// handleMessages handles every message of one netlink datagram.
+func (d *daemon) handleMessages(b []byte) {
+	it := nlMessages(b)
+	for it.Next(&d.msg) {
+		m := &d.msg
+		if d.pending && m.Seq == d.pendingSeq && m.Flags&unix.NLM_F_DUMP_INTR != 0 {
+			d.redump = true // the table changed during the dump
+		}
+		switch m.Type {
+		case unix.RTM_NEWNEIGH, unix.RTM_DELNEIGH, unix.RTM_GETNEIGH:
+			if err := rtnlDecodeNeigh(m, &d.neigh); err != nil {
+				d.c.Count(ctrNlBad, 1)
+				continue
+			}
+			d.handleNeigh(&d.neigh)
+		case unix.RTM_NEWLINK, unix.RTM_DELLINK:
+			if err := rtnlDecodeLink(m, &d.link); err != nil {
+				d.c.Count(ctrNlBad, 1)
+				continue
+			}
+			d.handleLink(&d.link)
+		case unix.NLMSG_DONE:
+			if d.pending && m.Seq == d.pendingSeq {
+				d.pending, d.pendingDone = false, true
+			}
+		case unix.NLMSG_ERROR:
+			if err := nlDecodeError(m, &d.nlerr); err != nil {
+				d.c.Count(ctrNlBad, 1)
+				continue
+			}
+			if d.nlerr.Errno == 0 {
+				continue
+			}
+			if d.pending && d.nlerr.Seq == d.pendingSeq {
+				d.pending, d.redump = false, true // EBUSY and the like: try again
+				continue
+			}
+			d.c.Count(ctrAnswerErrors, 1) // ENOENT: the entry went away first
+		case unix.NLMSG_OVERRUN:
+			d.redump = true
+		}
+	}
+	if it.Err() != nil {
+		d.c.Count(ctrNlBad, 1)
+	}
+}
+
+// drainNetlink handles what is queued on conn, at most max datagrams.
+func (d *daemon) drainNetlink(conn *rtnlConn, max int) {
+	for i := 0; i < max; i++ {
+		b, err := conn.Recv()
+		switch {
+		case err == nil:
+			d.handleMessages(b)
+			d.dirty = true
+		case err == unix.EAGAIN || err == unix.EINTR:
+			return
+		case err == errRtnlOverrun || err == errRtnlTruncated:
+			// Messages were lost: what the kernel told us is
+			// incomplete, so dump its table again.
+			d.c.Count(ctrNlOverruns, 1)
+			d.redump = true
+		case err == errRtnlForeign:
+		default:
+			d.log.logf(logErr, "netlink receive: %v", err)
+			return
+		}
+	}
+}
+
+// drainPackets handles the queued ARP frames, at most max.
+func (d *daemon) drainPackets(max int) {
+	for i := 0; i < max; i++ {
+		drop, err := d.pkt.Recv(&d.frame)
+		if err != nil {
+			if err != unix.EAGAIN && err != unix.EINTR {
+				d.log.logf(logErr, "packet receive: %v", err)
+			}
+			return
+		}
+		d.dirty = true
+		d.c.Count(ctrDropBase+int(drop), 1)
+		if drop == arpDropNone {
+			d.handleFrame(&d.frame)
+		}
+	}
+}
+
+// startDump asks the kernel for its IPv4 neighbour table.
+func (d *daemon) startDump() error {
+	seq := d.req.NextSeq()
+	n, err := rtnlPutNeighDump(d.out[:], seq, unix.AF_INET)
+	if err != nil {
+		return err
+	}
+	if err := d.req.Send(d.out[:n]); err != nil {
+		return fmt.Errorf("neighbour dump: %w", err)
+	}
+	d.pendingSeq, d.pending, d.pendingDone, d.redump = seq, true, false, false
+	return nil
+}
+
+// dumpNow runs one dump request to its end before returning, handling
+// the replies (and nothing else) as they come.
+func (d *daemon) dumpNow(build func(b []byte, seq uint32) (int, error)) error {
+	seq := d.req.NextSeq()
+	n, err := build(d.out[:], seq)
+	if err != nil {
+		return err
+	}
+	if err := d.req.Send(d.out[:n]); err != nil {
+		return err
+	}
+	d.pendingSeq, d.pending, d.pendingDone = seq, true, false
+	deadline := time.Now().Add(30 * time.Second)
+	fds := []unix.PollFd{{Fd: int32(d.req.Fd()), Events: unix.POLLIN}}
+	for !d.pendingDone {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return errors.New("the kernel did not finish a dump in 30 s")
+		}
+		if _, err := unix.Poll(fds, int(left/time.Millisecond)+1); err != nil && err != unix.EINTR {
+			return err
+		}
+		d.drainNetlink(d.req, 1<<20)
+		if !d.pending && !d.pendingDone {
+			return errors.New("the kernel refused a dump request")
+		}
+	}
+	return nil
+}
+
+// saveState writes the counters to the file (cheap: one page in the page
+// cache) so that arpd -s shows them.
+func (d *daemon) saveState() {
+	if d.pkt != nil {
+		if st, err := d.pkt.Stats(); err == nil {
+			d.c.state.counters[ctrPktKernelDrops] = st.Drops
+		}
+	}
+	if err := d.c.SaveState(); err != nil {
+		d.log.logf(logErr, "%v", err)
+	}
+	d.dirty = false
+}
+
+// statsLine returns every counter as one line.
+func (d *daemon) statsLine() string {
+	b := fmt.Appendf(nil, "statistics: entries=%d capacity=%d", d.c.Entries(), d.c.Capacity())
+	for i, name := range counterNames {
+		b = fmt.Appendf(b, " %s=%d", name, d.c.Counter(i))
+	}
+	return string(b)
+}
+
+// loop is the event loop: it returns when a signal asks the daemon to
+// exit.
+func (d *daemon) loop() {
+	const (
+		fdNL = iota
+		fdReq
+		fdPkt
+		fdWake
+	)
+	fds := make([]unix.PollFd, 4)
+	syncEvery := d.o.syncEvery
+	nextSync := time.Now().Add(syncEvery)
+	nextSave := time.Now().Add(time.Second)
+	for {
+		if sig := d.signals.Swap(0); sig != 0 {
+			if sig&(sigSync|sigStats|sigExit) != 0 {
+				if err := d.c.Sync(); err != nil {
+					d.log.logf(logErr, "%v", err)
+				}
+			}
+			if sig&sigStats != 0 {
+				d.saveState()
+				d.log.logf(logInfo, "%s", d.statsLine())
+			}
+			if sig&sigExit != 0 {
+				return
+			}
+		}
+		if d.redump && !d.pending {
+			if err := d.startDump(); err != nil {
+				d.log.logf(logErr, "%v", err)
+			} else {
+				d.c.Count(ctrRedumps, 1)
+			}
+		}
+		fds[fdNL] = unix.PollFd{Fd: int32(d.nl.Fd()), Events: unix.POLLIN}
+		fds[fdReq] = unix.PollFd{Fd: int32(d.req.Fd()), Events: unix.POLLIN}
+		fds[fdPkt] = unix.PollFd{Fd: int32(d.pkt.Fd()), Events: unix.POLLIN}
+		fds[fdWake] = unix.PollFd{Fd: int32(d.wakeFd), Events: unix.POLLIN}
+		timeout := time.Until(nextSave)
+		if t := time.Until(nextSync); t < timeout {
+			timeout = t
+		}
+		if _, err := unix.Poll(fds, max(0, int(timeout/time.Millisecond))+1); err != nil && err != unix.EINTR {
+			d.log.logf(logErr, "poll: %v", err)
+			time.Sleep(10 * time.Millisecond)
+		}
+		if fds[fdWake].Revents != 0 {
+			var b [8]byte
+			unix.Read(d.wakeFd, b[:])
+		}
+		// Requests first: they are what the kernel waits on.
+		if fds[fdNL].Revents != 0 {
+			d.drainNetlink(d.nl, 256)
+		}
+		if fds[fdReq].Revents != 0 {
+			d.drainNetlink(d.req, 256)
+		}
+		if fds[fdPkt].Revents != 0 {
+			d.drainPackets(256)
+		}
+		now := time.Now()
+		if !now.Before(nextSave) {
+			if d.dirty {
+				d.saveState()
+			}
+			nextSave = now.Add(time.Second)
+		}
+		if !now.Before(nextSync) {
+			d.saveState()
+			if err := d.c.Sync(); err != nil {
+				d.log.logf(logErr, "%v", err)
+			}
+			nextSync = now.Add(syncEvery)
+		}
+	}
 }

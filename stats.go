@@ -1,5 +1,7 @@
 package main
 
+import "strings"
+
 // Counters kept in the cache file's state pages, so that arpd -s can show
 // the statistics of the daemon that owns a file without a signal.
 //
@@ -16,21 +18,71 @@ const (
 	ctrLoaded                  // entries loaded with -f
 	ctrMoves                   // entries moved to their other bucket to make room
 
-	numCountersUsed // the first unused index
+	// The daemon's, named as in iproute2's statistics where it has them.
+	ctrArpNew           // ARP frames that taught a new binding
+	ctrArpChange        // ARP frames that changed a binding
+	ctrAppRecv          // kernel requests (INCOMPLETE) for watched interfaces
+	ctrAppSuccess       // of which answered from the cache
+	ctrAppBad           // kernel requests in a state we do not serve
+	ctrAppNeg           // PROBE requests that dropped a positive entry
+	ctrAppSuppressed    // requests left unanswered: a live negative entry
+	ctrKernNeg          // negative entries made from resolution failures
+	ctrKernNew          // new bindings from kernel notifications
+	ctrKernChange       // bindings changed by kernel notifications
+	ctrProbesSent       // broadcast probes sent
+	ctrProbesSuppressed // probes the rate limit held back
+	ctrProbeErrors      // probes that could not be sent
+	ctrFlushIgnored     // FAILED notices from an administrator's delete or flush
+	ctrNlOverruns       // netlink receive queue overruns (ENOBUFS)
+	ctrRedumps          // neighbour table dumps after an overrun
+	ctrNlBad            // netlink messages rejected as malformed
+	ctrAnswerErrors     // answers the kernel refused
+	ctrOtherIf          // messages and frames about unwatched interfaces
+	ctrPktKernelDrops   // frames the kernel dropped: packet socket full
+	ctrDropBase         // first of the arpDropCount per-reason frame counters
+
+	numCountersUsed = ctrDropBase + int(arpDropCount)
 )
 
 // counterNames are the names arpd -s and SIGUSR1 print, by index.
-var counterNames = [numCountersUsed]string{
-	ctrInserts:          "inserts",
-	ctrUpdates:          "updates",
-	ctrDeletes:          "deletes",
-	ctrEvictions:        "evictions",
-	ctrEvictedNegatives: "evicted_negative",
-	ctrCorruptSlots:     "corrupt_slots",
-	ctrWriteErrors:      "write_errors",
-	ctrLoaded:           "loaded",
-	ctrMoves:            "moves",
-}
+var counterNames = func() [numCountersUsed]string {
+	n := [numCountersUsed]string{
+		ctrInserts:          "inserts",
+		ctrUpdates:          "updates",
+		ctrDeletes:          "deletes",
+		ctrEvictions:        "evictions",
+		ctrEvictedNegatives: "evicted_negative",
+		ctrCorruptSlots:     "corrupt_slots",
+		ctrWriteErrors:      "write_errors",
+		ctrLoaded:           "loaded",
+		ctrMoves:            "moves",
+		ctrArpNew:           "arp_new",
+		ctrArpChange:        "arp_change",
+		ctrAppRecv:          "app_recv",
+		ctrAppSuccess:       "app_success",
+		ctrAppBad:           "app_bad",
+		ctrAppNeg:           "app_neg",
+		ctrAppSuppressed:    "app_suppressed",
+		ctrKernNeg:          "kern_neg",
+		ctrKernNew:          "kern_new",
+		ctrKernChange:       "kern_change",
+		ctrProbesSent:       "probes_sent",
+		ctrProbesSuppressed: "probes_suppressed",
+		ctrProbeErrors:      "probe_errors",
+		ctrFlushIgnored:     "flush_ignored",
+		ctrNlOverruns:       "nl_overruns",
+		ctrRedumps:          "redumps",
+		ctrNlBad:            "nl_bad",
+		ctrAnswerErrors:     "answer_errors",
+		ctrOtherIf:          "other_if",
+		ctrPktKernelDrops:   "pkt_kernel_drops",
+	}
+	for d := arpDrop(0); d < arpDropCount; d++ {
+		n[ctrDropBase+int(d)] = "drop_" + strings.ReplaceAll(d.String(), "-", "_")
+	}
+	n[ctrDropBase+int(arpDropNone)] = "arp_accepted"
+	return n
+}()
 
 // Compile-time check that the used counters fit the file's table.
 var _ = [numCounters - numCountersUsed]struct{}{}

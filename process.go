@@ -1,0 +1,281 @@
+package main
+
+// The daemon as a process: startup in an order that touches no sysctl
+// before everything that can fail has been checked, detaching, the pid
+// file, signals and the orderly exit.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// childEnv marks the detached child, which reports on fd 3 when it is
+// ready (or why it is not) and then carries on alone.
+const childEnv = "ARPD_DETACHED"
+
+// netlinkRcvBuf is the receive buffer of the socket the kernel's requests
+// arrive on: large enough that a burst of tens of thousands of requests is
+// not dropped while the loop catches up (memory is used only when queued).
+const netlinkRcvBuf = 16 << 20
+
+// runDaemon runs the resolver until SIGINT or SIGTERM and returns the exit
+// status. Without -F it detaches first, as iproute2's arpd does, and the
+// parent exits only once the daemon is ready or has failed, with its error.
+func runDaemon(o *options, args []string, stderr io.Writer) int {
+	if !o.foreground && os.Getenv(childEnv) == "" {
+		return detach(args, stderr)
+	}
+	var status *os.File
+	var logw io.Writer
+	if o.foreground {
+		logw = stderr
+	} else {
+		status = os.NewFile(3, "status")
+	}
+	log := newLogger("/dev/log", logw)
+	defer log.Close()
+
+	d, err := newDaemon(o, log)
+	if err != nil {
+		if status != nil {
+			fmt.Fprintf(status, "arpd: %v\n", err)
+			status.Close()
+		} else {
+			fmt.Fprintf(stderr, "arpd: %v\n", err)
+		}
+		log.logf(logErr, "not started: %v", err)
+		return 1
+	}
+	if o.pidFile != "" {
+		if err := writePidFile(o.pidFile); err != nil {
+			log.logf(logErr, "%v", err)
+		}
+		defer removePidFile(o.pidFile)
+	}
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1)
+	go func() {
+		one := [8]byte{1}
+		for s := range sigs {
+			switch s {
+			case syscall.SIGINT, syscall.SIGTERM:
+				d.signals.Or(sigExit)
+			case syscall.SIGHUP:
+				d.signals.Or(sigSync)
+			case syscall.SIGUSR1:
+				d.signals.Or(sigStats)
+			}
+			unix.Write(d.wakeFd, one[:])
+		}
+	}()
+	log.logf(logInfo, "ready: %d entries of %d in %s, watching %s", d.c.Entries(), d.c.Capacity(), o.db, d.watching())
+	if status != nil {
+		status.WriteString("ok\n")
+		status.Close()
+	}
+	d.loop()
+	signal.Stop(sigs)
+	if err := d.shutdown(); err != nil {
+		log.logf(logErr, "%v", err)
+		return 1
+	}
+	log.logf(logInfo, "exiting")
+	return 0
+}
+
+// watching describes the served interfaces for the log.
+func (d *daemon) watching() string {
+	if len(d.named) == 0 {
+		return "all interfaces"
+	}
+	s := ""
+	for i, w := range d.named {
+		if i > 0 {
+			s += " "
+		}
+		s += w.name
+	}
+	return s
+}
+
+// newDaemon opens everything, loads the kernel's table into the cache and
+// then adjusts the sysctls. On error, everything it did is undone.
+func newDaemon(o *options, log *logger) (d *daemon, err error) {
+	d = &daemon{o: o, log: log, start: time.Now(), links: map[int32]*watchedIf{}, wakeFd: -1,
+		bucket: newTokenBucket(o.rate, o.burst)}
+	defer func() {
+		if err != nil {
+			d.close()
+		}
+	}()
+	for _, name := range o.interfaces {
+		if _, err := ifIndexByName(name); err != nil {
+			return nil, err
+		}
+		d.named = append(d.named, &watchedIf{name: name, named: true})
+	}
+	if d.c, err = openWritable(o); err != nil {
+		return nil, err
+	}
+	// Values saved by an earlier run for interfaces this one does not
+	// adjust are that run's leftovers after a crash: put them back.
+	if err := restoreSysctls(d.c, d.isNamed); err != nil {
+		log.logf(logWarning, "%v", err)
+	}
+	if d.nl, err = rtnlDial(unix.RTMGRP_NEIGH|unix.RTMGRP_LINK, netlinkRcvBuf); err != nil {
+		return nil, fmt.Errorf("netlink socket: %w", err)
+	}
+	if d.req, err = rtnlDial(0, 1<<20); err != nil {
+		return nil, fmt.Errorf("netlink socket: %w", err)
+	}
+	if d.wakeFd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
+		return nil, fmt.Errorf("eventfd: %w", err)
+	}
+	if err := d.dumpNow(rtnlPutLinkDump); err != nil {
+		return nil, fmt.Errorf("link dump: %w", err)
+	}
+	var bind int32
+	for _, w := range d.named {
+		if w.index == 0 {
+			return nil, fmt.Errorf("interface %s: no such interface", w.name)
+		}
+		bind = w.index
+	}
+	if len(d.named) != 1 {
+		bind = 0
+	}
+	if d.pkt, err = pktOpen(bind, 0); err != nil {
+		if errors.Is(err, unix.EPERM) {
+			return nil, fmt.Errorf("packet socket: %w (arpd needs CAP_NET_RAW and CAP_NET_ADMIN)", err)
+		}
+		return nil, fmt.Errorf("packet socket: %w", err)
+	}
+	if err := d.dumpNow(func(b []byte, seq uint32) (int, error) { return rtnlPutNeighDump(b, seq, unix.AF_INET) }); err != nil {
+		return nil, fmt.Errorf("neighbour dump: %w", err)
+	}
+	d.redump = false // anything lost during the dump shows as an overrun later
+	// Now the cache mirrors the kernel's table: take over resolution.
+	for _, w := range d.named {
+		if err := adjustSysctls(d.c, w.name, o.active, o.noKernel); err != nil {
+			restoreSysctls(d.c, nil)
+			return nil, fmt.Errorf("adjust sysctls of %s: %w", w.name, err)
+		}
+	}
+	d.ready = true
+	d.saveState()
+	return d, nil
+}
+
+// isNamed reports whether name was given on the command line.
+func (d *daemon) isNamed(name string) bool {
+	for _, w := range d.named {
+		if w.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// shutdown restores the sysctls, saves and syncs the cache and closes
+// everything.
+func (d *daemon) shutdown() error {
+	err := restoreSysctls(d.c, nil)
+	d.saveState()
+	if cerr := d.c.Close(); err == nil {
+		err = cerr
+	}
+	d.c = nil
+	d.close()
+	return err
+}
+
+// close releases whatever is open, without restoring or syncing.
+func (d *daemon) close() {
+	if d.pkt != nil {
+		d.pkt.Close()
+	}
+	if d.nl != nil {
+		d.nl.Close()
+	}
+	if d.req != nil {
+		d.req.Close()
+	}
+	if d.wakeFd >= 0 {
+		unix.Close(d.wakeFd)
+	}
+	if d.c != nil {
+		d.c.Close()
+	}
+}
+
+// detach starts the daemon again as a child in its own session, with
+// /dev/null for its standard streams and a pipe on fd 3, and waits until
+// the child says it is ready (exit 0) or why it failed (exit 1).
+func detach(args []string, stderr io.Writer) int {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = "/proc/self/exe"
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		fmt.Fprintf(stderr, "arpd: %v\n", err)
+		return 1
+	}
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		fmt.Fprintf(stderr, "arpd: %v\n", err)
+		return 1
+	}
+	argv := append([]string{exe}, args...)
+	_, err = syscall.ForkExec(exe, argv, &syscall.ProcAttr{
+		Dir:   "/",
+		Env:   append(os.Environ(), childEnv+"=1"),
+		Files: []uintptr{null.Fd(), null.Fd(), null.Fd(), w.Fd()},
+		Sys:   &syscall.SysProcAttr{Setsid: true},
+	})
+	w.Close()
+	null.Close()
+	if err != nil {
+		fmt.Fprintf(stderr, "arpd: start daemon: %v\n", err)
+		return 1
+	}
+	msg, _ := io.ReadAll(r)
+	r.Close()
+	switch {
+	case string(msg) == "ok\n":
+		return 0
+	case len(msg) == 0:
+		fmt.Fprintln(stderr, "arpd: the daemon exited during startup")
+	default:
+		stderr.Write(msg)
+	}
+	return 1
+}
+
+// writePidFile writes our pid to path, atomically.
+func writePidFile(path string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		return fmt.Errorf("pid file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("pid file: %w", err)
+	}
+	return nil
+}
+
+// removePidFile removes path if it still names this process.
+func removePidFile(path string) {
+	if b, err := os.ReadFile(path); err == nil && string(b) == strconv.Itoa(os.Getpid())+"\n" {
+		os.Remove(path)
+	}
+}
