@@ -304,6 +304,7 @@ type daemon struct {
 	link  rtnlLink
 	frame arpFrame
 	nlerr nlError
+	ll    [8]byte
 	out   [rtnlNeighMsgMax]byte
 }
 
@@ -352,7 +353,10 @@ func (d *daemon) kernelRequest(n *rtnlNeigh, k *Key) {
 		d.c.Count(ctrAppRecv, 1)
 		e, ok := d.c.Lookup(k)
 		if ok && e.Kind == KindPositive {
-			if err := d.answer(n, e.LLAddr[:e.LLLen]); err != nil {
+			// NB: a slice of d.ll, not of e: e would escape through
+			// the answer and cost an allocation per request.
+			d.ll = e.LLAddr
+			if err := d.answer(n, d.ll[:e.LLLen]); err != nil {
 				d.c.Count(ctrAnswerErrors, 1)
 				return
 			}

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// policyRig is a daemon with a real cache and test hooks in place of the
+// sockets, watching interface "lan0" with index 2.
+type policyRig struct {
+	d       *daemon
+	clk     *testClock
+	answers []string // "10.0.0.1=02:..:01"
+	probes  [][4]byte
+}
+
+func newPolicyRig(t *testing.T, active int) *policyRig {
+	t.Helper()
+	c, clk := newTestCache(t, 1024)
+	o := &options{active: active, negTimeout: 60, rate: 1, burst: 3}
+	r := &policyRig{clk: clk}
+	w := &watchedIf{name: "lan0", index: 2, named: true}
+	r.d = &daemon{o: o, c: c, log: newLogger("", nil), start: time.Now(), bucket: newTokenBucket(o.rate, o.burst),
+		named: []*watchedIf{w}, links: map[int32]*watchedIf{2: w}, ready: true}
+	r.d.answerHook = func(req *rtnlNeigh, ll []byte) error {
+		r.answers = append(r.answers, string(req.DstAddr())+"="+string(ll))
+		return nil
+	}
+	r.d.probeHook = func(w *watchedIf, target [4]byte) error {
+		r.probes = append(r.probes, target)
+		return nil
+	}
+	return r
+}
+
+// request is the kernel's app_solicit request for 10.0.0.x on ifindex.
+func request(ifindex int32, x byte, state uint16) *rtnlNeigh {
+	n := &rtnlNeigh{MsgType: unix.RTM_GETNEIGH, MsgFlags: unix.NLM_F_REQUEST, Family: unix.AF_INET,
+		Ifindex: ifindex, State: state, Type: unix.RTN_UNICAST, DstLen: 4, HasProbes: true}
+	copy(n.Dst[:], []byte{10, 0, 0, x})
+	return n
+}
+
+// notice is a kernel RTM_NEWNEIGH for 10.0.0.x from port pid.
+func notice(x byte, state uint16, pid, probes uint32, mac ...byte) *rtnlNeigh {
+	n := &rtnlNeigh{MsgType: unix.RTM_NEWNEIGH, Family: unix.AF_INET, Ifindex: 2, State: state,
+		Type: unix.RTN_UNICAST, DstLen: 4, Pid: pid, Probes: probes, HasProbes: true}
+	copy(n.Dst[:], []byte{10, 0, 0, x})
+	n.LLAddrLen = uint8(copy(n.LLAddr[:], mac))
+	return n
+}
+
+func TestPolicyAnswersFromCache(t *testing.T) {
+	r := newPolicyRig(t, 3)
+	mac := []byte{2, 0, 0, 0, 0, 7}
+	r.d.handleNeigh(notice(7, unix.NUD_REACHABLE, 0, 0, mac...))
+	r.d.handleNeigh(request(2, 7, unix.NUD_INCOMPLETE))
+	if len(r.answers) != 1 || r.answers[0] != string([]byte{10, 0, 0, 7})+"="+string(mac) {
+		t.Fatalf("answers %q", r.answers)
+	}
+	if len(r.probes) != 0 {
+		t.Fatalf("probed a known host: %v", r.probes)
+	}
+	if r.d.c.Counter(ctrAppSuccess) != 1 || r.d.c.Counter(ctrKernNew) != 1 {
+		t.Fatalf("app_success %d kern_new %d", r.d.c.Counter(ctrAppSuccess), r.d.c.Counter(ctrKernNew))
+	}
+	// Not ours: an unwatched interface, a non-request, a non-unicast type.
+	r.d.handleNeigh(request(9, 7, unix.NUD_INCOMPLETE))
+	notReq := request(2, 7, unix.NUD_INCOMPLETE)
+	notReq.MsgFlags = 0
+	r.d.handleNeigh(notReq)
+	vxlan := request(2, 7, unix.NUD_STALE)
+	vxlan.Type = unix.RTN_MULTICAST
+	r.d.handleNeigh(vxlan)
+	if len(r.answers) != 1 {
+		t.Fatalf("answered a request that is not ours: %q", r.answers)
+	}
+	if r.d.c.Counter(ctrOtherIf) != 1 {
+		t.Fatalf("other_if = %d", r.d.c.Counter(ctrOtherIf))
+	}
+}
+
+func TestPolicyProbesUnknownAndStaysSilentOnDead(t *testing.T) {
+	r := newPolicyRig(t, 2)
+	// Unknown host: probed (the rate limit allows the first three).
+	r.d.handleNeigh(request(2, 9, unix.NUD_INCOMPLETE))
+	if len(r.probes) != 1 || r.probes[0] != [4]byte{10, 0, 0, 9} {
+		t.Fatalf("probes %v", r.probes)
+	}
+	// The kernel gives up: a negative entry.
+	r.d.handleNeigh(notice(9, unix.NUD_FAILED, 0, 3))
+	k := keyV4(2, [4]byte{10, 0, 0, 9})
+	if e, ok := r.d.c.Lookup(&k); !ok || e.Kind != KindNegative {
+		t.Fatalf("after FAILED: %+v %v", e, ok)
+	}
+	// While it lives: probes until -a are spent, then silence.
+	r.probes = nil
+	for i := 0; i < 5; i++ {
+		r.d.bucket = newTokenBucket(1, 3) // the rate limit is not under test here
+		r.d.handleNeigh(request(2, 9, unix.NUD_INCOMPLETE))
+	}
+	if len(r.probes) != 2 {
+		t.Fatalf("%d probes for a dead host with -a 2, want 2", len(r.probes))
+	}
+	if got := r.d.c.Counter(ctrAppSuppressed); got != 3 {
+		t.Fatalf("app_suppressed = %d, want 3", got)
+	}
+	// A second FAILED while the entry lives keeps the probes spent.
+	r.d.handleNeigh(notice(9, unix.NUD_FAILED, 0, 3))
+	if e, _ := r.d.c.Lookup(&k); e.Probes != 2 {
+		t.Fatalf("probes spent reset to %d", e.Probes)
+	}
+	// Expired: probed again.
+	r.clk.set(1_000_000 + 61)
+	r.probes = nil
+	r.d.handleNeigh(request(2, 9, unix.NUD_INCOMPLETE))
+	if len(r.probes) != 1 {
+		t.Fatalf("expired negative entry: %d probes, want 1", len(r.probes))
+	}
+	// A sign of life replaces it.
+	r.d.handleFrame(&arpFrame{Ifindex: 2, Op: 2, SenderIP: [4]byte{10, 0, 0, 9}, SenderMAC: [6]byte{2, 0, 0, 0, 0, 9}})
+	if e, _ := r.d.c.Lookup(&k); e.Kind != KindPositive || e.Source != SourceARP {
+		t.Fatalf("after an ARP reply: %+v", e)
+	}
+}
+
+func TestPolicyWithoutActiveProbing(t *testing.T) {
+	r := newPolicyRig(t, 0)
+	r.d.handleNeigh(request(2, 9, unix.NUD_INCOMPLETE))
+	if len(r.probes) != 0 {
+		t.Fatal("probed without -a")
+	}
+}
+
+func TestPolicyRateLimit(t *testing.T) {
+	r := newPolicyRig(t, 3)
+	for x := byte(1); x <= 100; x++ {
+		r.d.handleNeigh(request(2, x, unix.NUD_INCOMPLETE))
+	}
+	// -R 1 -B 3, all within a few milliseconds: the burst only.
+	if len(r.probes) != 3 {
+		t.Fatalf("%d probes in a burst of 100 with -B 3", len(r.probes))
+	}
+	if got := r.d.c.Counter(ctrProbesSuppressed); got != 97 {
+		t.Fatalf("probes_suppressed = %d, want 97", got)
+	}
+}
+
+// TestPolicyFlushIsNotDeath: an administrator's delete or flush notifies
+// FAILED with the port of ip's socket (and, on Linux 6.x, NDA_PROBES > 0);
+// it must not make a negative entry, nor drop a positive one.
+func TestPolicyFlushIsNotDeath(t *testing.T) {
+	r := newPolicyRig(t, 3)
+	mac := []byte{2, 0, 0, 0, 0, 5}
+	r.d.handleNeigh(notice(5, unix.NUD_REACHABLE, 0, 0, mac...))
+	r.d.handleNeigh(notice(5, unix.NUD_FAILED, 4242, 4))
+	r.d.handleNeigh(notice(6, unix.NUD_FAILED, 4242, 0))
+	k5, k6 := keyV4(2, [4]byte{10, 0, 0, 5}), keyV4(2, [4]byte{10, 0, 0, 6})
+	if e, ok := r.d.c.Lookup(&k5); !ok || e.Kind != KindPositive {
+		t.Fatalf("a flush changed a known host: %+v %v", e, ok)
+	}
+	if _, ok := r.d.c.Lookup(&k6); ok {
+		t.Fatal("a flush made a negative entry")
+	}
+	if got := r.d.c.Counter(ctrFlushIgnored); got != 2 {
+		t.Fatalf("flush_ignored = %d, want 2", got)
+	}
+	// The kernel's own failure with no probe counted is not death either.
+	r.d.handleNeigh(notice(6, unix.NUD_FAILED, 0, 0))
+	if _, ok := r.d.c.Lookup(&k6); ok {
+		t.Fatal("FAILED with NDA_PROBES = 0 made a negative entry")
+	}
+}
+
+func TestPolicyProbeStateDropsEntry(t *testing.T) {
+	r := newPolicyRig(t, 3)
+	r.d.handleNeigh(notice(8, unix.NUD_STALE, 0, 0, 2, 0, 0, 0, 0, 8))
+	r.d.handleNeigh(request(2, 8, unix.NUD_PROBE))
+	k := keyV4(2, [4]byte{10, 0, 0, 8})
+	if _, ok := r.d.c.Lookup(&k); ok {
+		t.Fatal("a PROBE request left the entry")
+	}
+	if r.d.c.Counter(ctrAppNeg) != 1 {
+		t.Fatalf("app_neg = %d", r.d.c.Counter(ctrAppNeg))
+	}
+}
+
+func TestPolicyLearnsAndCountsChanges(t *testing.T) {
+	r := newPolicyRig(t, 0)
+	f := arpFrame{Ifindex: 2, Op: 1, SenderIP: [4]byte{10, 0, 0, 3}, SenderMAC: [6]byte{2, 0, 0, 0, 0, 3}}
+	r.d.handleFrame(&f)
+	r.d.handleFrame(&f)
+	f.SenderMAC[5] = 4
+	r.d.handleFrame(&f)
+	if r.d.c.Counter(ctrArpNew) != 1 || r.d.c.Counter(ctrArpChange) != 1 {
+		t.Fatalf("arp_new %d arp_change %d", r.d.c.Counter(ctrArpNew), r.d.c.Counter(ctrArpChange))
+	}
+	f.Ifindex = 5
+	r.d.handleFrame(&f)
+	k := keyV4(5, f.SenderIP)
+	if _, ok := r.d.c.Lookup(&k); ok {
+		t.Fatal("learned from an unwatched interface")
+	}
+	// Without names every interface is watched.
+	r.d.named = nil
+	r.d.handleFrame(&f)
+	if _, ok := r.d.c.Lookup(&k); !ok {
+		t.Fatal("without interface names, a frame on index 5 was not learned")
+	}
+}
+
+// TestPolicyZeroAllocs: a kernel request answered from the cache, a
+// notification and an ARP frame allocate nothing.
+func TestPolicyZeroAllocs(t *testing.T) {
+	r := newPolicyRig(t, 3)
+	r.d.answerHook = func(*rtnlNeigh, []byte) error { return nil }
+	r.d.handleNeigh(notice(7, unix.NUD_REACHABLE, 0, 0, 2, 0, 0, 0, 0, 7))
+	req := request(2, 7, unix.NUD_INCOMPLETE)
+	if a := testing.AllocsPerRun(1000, func() { r.d.handleNeigh(req) }); a != 0 {
+		t.Errorf("answering a request allocates %v times", a)
+	}
+	n := notice(9, unix.NUD_STALE, 0, 0, 2, 0, 0, 0, 0, 9)
+	if a := testing.AllocsPerRun(1000, func() { r.d.handleNeigh(n) }); a != 0 {
+		t.Errorf("a notification allocates %v times", a)
+	}
+	f := arpFrame{Ifindex: 2, Op: 1, SenderIP: [4]byte{10, 0, 0, 3}, SenderMAC: [6]byte{2, 0, 0, 0, 0, 3}}
+	if a := testing.AllocsPerRun(1000, func() { r.d.handleFrame(&f) }); a != 0 {
+		t.Errorf("an ARP frame allocates %v times", a)
+	}
+	// The whole path from bytes: decode and handle a datagram.
+	var buf [256]byte
+	m, err := rtnlPutNeigh(buf[:], unix.RTM_NEWNEIGH, 0, 1, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := testing.AllocsPerRun(1000, func() { r.d.handleMessages(buf[:m]) }); a != 0 {
+		t.Errorf("handling a netlink datagram allocates %v times", a)
+	}
+}
