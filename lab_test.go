@@ -195,3 +195,12 @@ func waitFor(limit time.Duration, cond func() bool) bool {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// ExecStdin runs a command inside namespace ns with stdin as its input and
+// returns its combined output.
+func (l *lab) ExecStdin(ns, stdin, name string, args ...string) (string, error) {
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns, name}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}

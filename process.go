@@ -24,7 +24,7 @@ const childEnv = "ARPD_DETACHED"
 // netlinkRcvBuf is the receive buffer of the socket the kernel's requests
 // arrive on: large enough that a burst of tens of thousands of requests is
 // not dropped while the loop catches up (memory is used only when queued).
-const netlinkRcvBuf = 16 << 20
+var netlinkRcvBuf = 16 << 20
 
 // runDaemon runs the resolver until SIGINT or SIGTERM and returns the exit
 // status. Without -F it detaches first, as iproute2's arpd does, and the
