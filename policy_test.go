@@ -1,6 +1,9 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -237,5 +240,27 @@ func TestPolicyZeroAllocs(t *testing.T) {
 	}
 	if a := testing.AllocsPerRun(1000, func() { r.d.handleMessages(buf[:m]) }); a != 0 {
 		t.Errorf("handling a netlink datagram allocates %v times", a)
+	}
+}
+
+// TestDaemonStartupErrors: an interface that does not exist or a database
+// that cannot be made is a clear error and exit status 1, never a crash,
+// and leaves no database behind.
+func TestDaemonStartupErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-F", "-b", filepath.Join(dir, "a.db"), "no-such-if0"}, "no-such-if0"},
+		{[]string{"-F", "-b", filepath.Join(dir, "missing", "dir", "a.db"), "lo"}, "missing/dir/a.db"},
+	} {
+		code, _, errs := runArpd(t, "", tc.args...)
+		if code != 1 || !strings.Contains(errs, tc.want) || strings.Contains(errs, "panic") {
+			t.Errorf("%v: exit %d, stderr %q", tc.args, code, errs)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a.db")); !os.IsNotExist(err) {
+		t.Error("a failed start left a database")
 	}
 }

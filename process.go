@@ -108,8 +108,10 @@ func (d *daemon) watching() string {
 
 // newDaemon opens everything, loads the kernel's table into the cache and
 // then adjusts the sysctls. On error, everything it did is undone.
-func newDaemon(o *options, log *logger) (d *daemon, err error) {
-	d = &daemon{o: o, log: log, start: time.Now(), links: map[int32]*watchedIf{}, wakeFd: -1,
+func newDaemon(o *options, log *logger) (_ *daemon, err error) {
+	// NB: d is not the named result: "return nil, err" must not clear it
+	// before the deferred cleanup runs.
+	d := &daemon{o: o, log: log, start: time.Now(), links: map[int32]*watchedIf{}, wakeFd: -1,
 		bucket: newTokenBucket(o.rate, o.burst)}
 	defer func() {
 		if err != nil {
