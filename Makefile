@@ -41,21 +41,23 @@ fuzz:
 # The demo: as root, a lab of two network namespaces with 5,000 hosts, this
 # arpd as the resolver (-a 3 -k), traffic to every host, the kernel table
 # flushed, traffic again, and a report. It leaves nothing behind.
-demo: build
+demo:
 	@if [ "$$(id -u)" != 0 ]; then \
 		echo "make demo needs root: it makes network namespaces, a veth pair and 5,000 addresses, and runs arpd in them (sudo make demo)" >&2; \
 		exit 1; \
 	fi
+	@$(MAKE) --no-print-directory build
 	ARPD_DEMO=1 ARPD_BIN=$(CURDIR)/arpd $(GO) test -run '^TestDemo$$' -count=1 -timeout 15m -v .
 
 # The lab benchmark: turnaround, retries, failures, CPU and peak RSS of this
 # arpd beside iproute2's (/usr/sbin/arpd), one request at a time and in a
 # burst of 20,000 (as root).
-labbench: build
+labbench:
 	@if [ "$$(id -u)" != 0 ]; then \
 		echo "make labbench needs root: it makes network namespaces and runs both daemons in them (sudo make labbench)" >&2; \
 		exit 1; \
 	fi
+	@$(MAKE) --no-print-directory build
 	ARPD_LABBENCH=1 ARPD_BIN=$(CURDIR)/arpd $(GO) test -run '^TestLabBench$$' -count=1 -timeout 20m -v .
 
 clean:
