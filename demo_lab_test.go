@@ -71,7 +71,8 @@ func demoPass(t *testing.T, in *demoInterrupt, l *demoLab, mon *demoMonitor, sin
 	}
 	// The kernel gives up on a host 3 s after its first request (3 asks,
 	// 1 s apart); wait until every datagram has arrived or that passed.
-	waitFor(5*time.Second, func() bool { return sink.delivered(0, l.n) == r.sent })
+	in.waitFor(5*time.Second, func() bool { return sink.delivered(0, l.n) == r.sent })
+	in.check(t)
 	time.Sleep(100 * time.Millisecond) // the last answers' notifications
 	r.took = time.Since(start)
 	events, _ := mon.snapshot()

@@ -100,6 +100,12 @@ func (in *demoInterrupt) check(t testing.TB) {
 	}
 }
 
+// waitFor is waitFor that also gives up when a signal came; the caller
+// then calls check.
+func (in *demoInterrupt) waitFor(limit time.Duration, cond func() bool) bool {
+	return waitFor(limit, func() bool { return in.hit.Load() || cond() })
+}
+
 // demoLab is a lab with n hosts on the far side.
 type demoLab struct {
 	*lab

@@ -104,6 +104,7 @@ func TestLabBench(t *testing.T) {
 func benchOne(t *testing.T, in *demoInterrupt, name string, start func(*demoLab, string) *demoDaemon,
 	list func(*demoDaemon) (string, error), counters func(*demoDaemon) map[string]int64) benchResult {
 	t.Helper()
+	in.check(t)
 	r := benchResult{name: name}
 	n := benchBurst + benchPaced
 	l := newDemoLab(t, n, map[string]string{"delay_first_probe_time": "60"})
@@ -125,7 +126,7 @@ func benchOne(t *testing.T, in *demoInterrupt, name string, start func(*demoLab,
 		in.check(t)
 		demoAnnounce(t, l, missing)
 		var have []bool
-		waitFor(5*time.Second, func() bool {
+		in.waitFor(5*time.Second, func() bool {
 			out, err := list(d)
 			if err != nil {
 				t.Fatalf("%s: listing its database: %v", name, err)
@@ -133,6 +134,7 @@ func benchOne(t *testing.T, in *demoInterrupt, name string, start func(*demoLab,
 			r.learned, have = demoListed(out, n)
 			return r.learned == n
 		})
+		in.check(t)
 		missing = missing[:0]
 		for h, ok := range have {
 			if !ok {
@@ -152,15 +154,15 @@ func benchOne(t *testing.T, in *demoInterrupt, name string, start func(*demoLab,
 	sent := make([]time.Duration, benchPaced)
 	from := mon.now()
 	for i := 0; i < benchPaced; i++ {
+		in.check(t)
 		if i%benchFlushEvery == 0 && i > 0 {
-			in.check(t)
 			l.flush(t)
 			time.Sleep(200 * time.Millisecond) // the daemon reads the flush's notifications
 		}
 		h := benchBurst + i
 		sent[i] = mon.now()
 		snd.send(h)
-		if !benchAwait(mon, h, 4*time.Second) {
+		if !benchAwait(in, mon, h, 4*time.Second) {
 			r.pacedTimeouts++
 		}
 		time.Sleep(2 * time.Millisecond)
@@ -176,7 +178,7 @@ func benchOne(t *testing.T, in *demoInterrupt, name string, start func(*demoLab,
 	// 3. The burst, with the kernel's cap raised while it lasts.
 	in.check(t)
 	r.burst, r.burstDelivered, r.burstSent, r.burstSendErrors, r.burstCPU, r.burstSendTook, r.burstSettleWaited =
-		benchBurstRun(t, l, mon, sink, snd, d)
+		benchBurstRun(t, in, l, mon, sink, snd, d)
 	r.peakRSS = d.peakRSS(t)
 	if counters != nil {
 		time.Sleep(1100 * time.Millisecond) // the daemon saves its counters every second
@@ -190,10 +192,10 @@ func benchOne(t *testing.T, in *demoInterrupt, name string, start func(*demoLab,
 }
 
 // benchAwait waits until the monitor says host h's request was settled.
-func benchAwait(mon *demoMonitor, h int, limit time.Duration) bool {
+func benchAwait(in *demoInterrupt, mon *demoMonitor, h int, limit time.Duration) bool {
 	timer := time.NewTimer(limit)
 	defer timer.Stop()
-	for {
+	for !in.hit.Load() {
 		select {
 		case got := <-mon.settled:
 			if got == h {
@@ -201,20 +203,26 @@ func benchAwait(mon *demoMonitor, h int, limit time.Duration) bool {
 			}
 		case <-timer.C:
 			return false
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
+	return false
 }
 
 // benchBurstRun sends the burst with gc_thresh3 raised under the global
 // lock, and empties the kernel table again before restoring it.
-func benchBurstRun(t *testing.T, l *demoLab, mon *demoMonitor, sink *demoSink, snd *demoSender, d *demoDaemon) (
+func benchBurstRun(t *testing.T, in *demoInterrupt, l *demoLab, mon *demoMonitor, sink *demoSink, snd *demoSender, d *demoDaemon) (
 	s demoHostStats, delivered, sentOK int, sendErrors string, cpu, sendTook, settleWaited time.Duration) {
 	t.Helper()
 	restore := demoSetGlobal(t, "net/ipv4/neigh/default/gc_thresh3", fmt.Sprint(4*benchBurst))
 	defer func() {
 		// Empty the table first: restoring the cap with 20,000 entries
 		// still in it would refuse every other lab's new neighbours.
-		l.flush(t)
+		// NB: not l.flush, whose t.Fatal could cut this short; the
+		// restore is registered with t.Cleanup as well.
+		if out, err := exec.Command("ip", "-n", l.Near, "-4", "neigh", "flush", "dev", l.NearIf).CombinedOutput(); err != nil {
+			t.Errorf("ip neigh flush: %v: %s", err, out)
+		}
 		waitFor(10*time.Second, func() bool {
 			e, _, err := demoArpCacheStats()
 			return err != nil || e < 1024
@@ -239,7 +247,8 @@ func benchBurstRun(t *testing.T, l *demoLab, mon *demoMonitor, sink *demoSink, s
 	// A host the daemon never answers is asked about three times, 1 s
 	// apart, and given up 3 s after the first request.
 	t1 := time.Now()
-	waitFor(8*time.Second, func() bool { return sink.delivered(0, benchBurst) == sentOK })
+	in.waitFor(8*time.Second, func() bool { return sink.delivered(0, benchBurst) == sentOK })
+	in.check(t)
 	settleWaited = time.Since(t1)
 	time.Sleep(500 * time.Millisecond)
 	cpu = d.cpu(t) - cpu0
