@@ -731,6 +731,26 @@ func demoSetGlobal(t testing.TB, key, value string) (restore func()) {
 	return restore
 }
 
+// demoHoldGlobalsShared takes a shared flock on the global lock, so that no
+// other test changes a global setting (gc_thresh3) while the caller relies
+// on it, and releases it when t ends. It waits up to limit for tests that
+// hold the lock exclusively, and reports whether it got it.
+func demoHoldGlobalsShared(t testing.TB, in *demoInterrupt, limit time.Duration) bool {
+	t.Helper()
+	fd, err := unix.Open(demoGlobalLockPath, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		t.Fatalf("global lock: %v", err)
+	}
+	got := in.waitFor(limit, func() bool { return unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB) == nil })
+	in.check(t)
+	if !got || unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB) != nil {
+		unix.Close(fd)
+		return false
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	return true
+}
+
 // demoDaemon is a resolver running as a separate process in the near
 // namespace: this arpd (in the foreground, -F) or iproute2's (which
 // detaches).

@@ -278,6 +278,7 @@ func benchReport(rs []benchResult, flags []string) {
 	fmt.Fprintf(w, "\n  (a) one request at a time, %d hosts\n", benchPaced)
 	row("  turnaround p50 / p99", func(r benchResult) any { return demoPcts(r.paced.turnaround) })
 	row("  answered from the cache", func(r benchResult) any { return r.paced.answered })
+	row("  resolved by an ARP reply instead", func(r benchResult) any { return r.paced.wire })
 	row("  asked again / failed / delivered", func(r benchResult) any {
 		return fmt.Sprintf("%d / %d / %d", r.paced.askedAgain, r.paced.failed, r.pacedDelivered)
 	})
@@ -298,7 +299,12 @@ func benchReport(rs []benchResult, flags []string) {
 	row("  kernel requests in all", func(r benchResult) any { return r.burst.requests })
 	row("  failed (kernel gave up)", func(r benchResult) any { return r.burst.failed })
 	row("  not delivered", func(r benchResult) any { return r.burstSent - r.burstDelivered })
-	row("  daemon CPU", func(r benchResult) any { return r.burstCPU })
+	row("  daemon CPU (per answer)", func(r benchResult) any {
+		if r.burst.answered == 0 {
+			return r.burstCPU
+		}
+		return fmt.Sprintf("%v (%.1f µs)", r.burstCPU, float64(r.burstCPU.Microseconds())/float64(r.burst.answered))
+	})
 	row("  monitor lag p50 / p99 (send to request)", func(r benchResult) any { return demoPcts(r.burst.lag) })
 	fmt.Fprintln(w)
 	row("peak RSS (VmHWM)", func(r benchResult) any { return fmt.Sprintf("%d KiB", r.peakRSS) })
