@@ -352,6 +352,7 @@ type demoHostStats struct {
 	wait         []time.Duration // send → resolution (includes the kernel's 1 s retries)
 	lag          []time.Duration // send → monitor read of the first request
 	peakTable    int             // most entries seen at once in the kernel table
+	outOfOrder   int             // answers the monitor read before their request
 	monitorLoss  int             // monitor overruns during the pass
 	probeRequest int             // PROBE requests (confirmation of known entries failed)
 }
@@ -374,6 +375,8 @@ func demoAnalyze(events []demoEvent, from, to time.Duration, lo, hi int, sent []
 		pending  bool          // a request not yet answered
 		wireAt   time.Duration // an address the kernel learned since the request
 		wire     bool
+		early    bool // an answer read before any request
+		earlyAt  time.Duration
 		resolved bool
 		failed   bool
 		inTable  bool
@@ -396,6 +399,23 @@ func demoAnalyze(events []demoEvent, from, to time.Duration, lo, hi int, sent []
 		case demoEvRequest:
 			settleWire(h, int(e.host))
 			s.requests++
+			if h.early && !h.resolved && e.at-h.earlyAt < 10*time.Millisecond {
+				// NB: the kernel multicasts a request to one listener
+				// after another; when it is preempted in between, the
+				// daemon can answer before the monitor has the
+				// request, and the monitor reads the answer first. The
+				// turnaround is then below what can be seen: count 0.
+				h.early, h.resolved = false, true
+				h.requests++
+				s.answered++
+				s.outOfOrder++
+				s.turnaround = append(s.turnaround, 0)
+				if sent != nil {
+					s.lag = append(s.lag, e.at-sent[int(e.host)-lo])
+					s.wait = append(s.wait, h.earlyAt-sent[int(e.host)-lo])
+				}
+				break
+			}
 			if h.requests == 0 && sent != nil {
 				s.lag = append(s.lag, e.at-sent[int(e.host)-lo])
 			}
@@ -404,6 +424,9 @@ func demoAnalyze(events []demoEvent, from, to time.Duration, lo, hi int, sent []
 		case demoEvProbe:
 			s.probeRequest++
 		case demoEvAnswer:
+			if !h.pending && !h.wire && !h.resolved && h.requests == 0 {
+				h.early, h.earlyAt = true, e.at
+			}
 			if (h.pending || h.wire) && !h.resolved {
 				h.pending, h.wire, h.resolved = false, false, true
 				s.answered++
@@ -1036,5 +1059,54 @@ func demoAnnounce(t testing.TB, l *demoLab, hosts []int) {
 		if i%100 == 99 {
 			time.Sleep(20 * time.Millisecond)
 		}
+	}
+}
+
+// TestDemoAnalyze checks how the demo and the benchmark read the monitor's
+// events, without root: an answer, an ARP reply, a retry, a failure, an
+// answer read after the port-0 notices of the datagram it released, and an
+// answer read before its request.
+func TestDemoAnalyze(t *testing.T) {
+	us := func(n int) time.Duration { return time.Duration(n) * time.Microsecond }
+	ev := []demoEvent{
+		{us(100), 0, demoEvRequest}, {us(130), 0, demoEvAnswer}, // answered in 30 µs
+		{us(200), 1, demoEvRequest}, {us(400), 1, demoEvWire}, // an ARP reply after 200 µs
+		{us(300), 2, demoEvRequest}, {us(1000300), 2, demoEvRequest}, {us(1000350), 2, demoEvAnswer}, // asked again
+		{us(400), 3, demoEvRequest}, {us(1000400), 3, demoEvRequest}, {us(2000400), 3, demoEvRequest}, {us(3000400), 3, demoEvFailed},
+		{us(500), 4, demoEvRequest}, {us(600), 4, demoEvWire}, {us(610), 4, demoEvAnswer}, // the answer wins
+		{us(700), 5, demoEvAnswer}, {us(705), 5, demoEvRequest}, // read out of order
+		{us(800), 6, demoEvDel},
+	}
+	sent := []time.Duration{us(90), us(190), us(290), us(390), us(490), us(690), 0, 0}
+	s := demoAnalyze(ev, 0, time.Hour, 0, 8, sent)
+	for _, c := range []struct {
+		what      string
+		got, want int
+	}{
+		{"hosts", s.hosts, 8},
+		{"answered", s.answered, 4},
+		{"wire", s.wire, 1},
+		{"failed", s.failed, 1},
+		{"asked again", s.askedAgain, 2},
+		{"requests", s.requests, 9},
+		{"not asked", s.notAsked, 2},
+		{"unresolved", s.unresolved, 0},
+		{"out of order", s.outOfOrder, 1},
+		{"turnaround samples", len(s.turnaround), 5},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %d, want %d", c.what, c.got, c.want)
+		}
+	}
+	want := []time.Duration{0, us(30), us(50), us(110), us(200)}
+	slices.Sort(s.turnaround)
+	if !slices.Equal(s.turnaround, want) {
+		t.Errorf("turnarounds %v, want %v", s.turnaround, want)
+	}
+	if s.peakTable != 6 { // hosts 0–5; host 6 was never seen before its removal
+		t.Errorf("peak table %d, want 6", s.peakTable)
+	}
+	if got := demoPercentile([]time.Duration{5, 1, 4, 2, 3}, 50); got != 3 {
+		t.Errorf("p50 of 1..5 = %v, want 3", got)
 	}
 }

@@ -320,6 +320,12 @@ func benchReport(rs []benchResult, flags []string) {
 		}
 		return fmt.Sprintf("%d / %d / %d", r.counters["app_recv"], r.counters["app_success"], r.counters["answer_errors"])
 	})
+	row("monitor: answers read before their request", func(r benchResult) any {
+		return fmt.Sprintf("%d + %d (counted as 0 µs)", r.paced.outOfOrder, r.burst.outOfOrder)
+	})
+	row("monitor: requests never settled (a) + (b)", func(r benchResult) any {
+		return fmt.Sprintf("%d + %d", r.paced.unresolved, r.burst.unresolved)
+	})
 	row("monitor overruns (figures incomplete if >0)", func(r benchResult) any { return r.monitorOverruns })
 	fmt.Fprintf(w, "\n  turnaround: the kernel's RTM_GETNEIGH to the RTM_NEWNEIGH answer for that host, both read by a\n")
 	fmt.Fprintf(w, "  netlink monitor in the near namespace (receive time; netlink has no timestamps). In the burst\n")
