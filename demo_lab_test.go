@@ -26,6 +26,7 @@ type demoPassResult struct {
 	probes     int64 // broadcasts the daemon sent (its counter)
 	cacheHits  int64 // requests the daemon answered from its cache (its counter)
 	took       time.Duration
+	latency    []time.Duration // send to arrival on the far side
 }
 
 // demoRate is the demo's sending rate. An idle neighbour entry stays in the
@@ -47,6 +48,7 @@ func demoPass(t *testing.T, in *demoInterrupt, l *demoLab, mon *demoMonitor, sin
 	_, fulls0, _ := demoArpCacheStats()
 	r := demoPassResult{}
 	sent := make([]time.Duration, l.n)
+	sentWall := make([]int64, l.n)
 	from := mon.now()
 	start := time.Now()
 	gap := time.Second / demoRate
@@ -64,7 +66,7 @@ func demoPass(t *testing.T, in *demoInterrupt, l *demoLab, mon *demoMonitor, sin
 			next = late
 		}
 		next = next.Add(gap)
-		sent[i] = mon.now()
+		sent[i], sentWall[i] = mon.now(), time.Now().UnixNano()
 		if snd.send(i) {
 			r.sent++
 		}
@@ -78,6 +80,7 @@ func demoPass(t *testing.T, in *demoInterrupt, l *demoLab, mon *demoMonitor, sin
 	events, _ := mon.snapshot()
 	r.demoHostStats = demoAnalyze(events, from, mon.now(), 0, l.n, sent)
 	r.delivered = sink.delivered(0, l.n)
+	r.latency = sink.latencies(0, l.n, sentWall)
 	r.sendErrors = snd.sendErrors()
 	_, fulls1, _ := demoArpCacheStats()
 	r.tableFulls = fulls1 - fulls0
@@ -164,7 +167,7 @@ func TestDemo(t *testing.T) {
 		capNote += "; NB: the global lock was busy, so another test may have changed it meanwhile"
 	}
 	fmt.Fprintf(w, "kernel table cap gc_thresh3 = %s (%s); %d datagrams a second, one per host\n\n", thresh3, capNote, demoRate)
-	row := func(name string, a, b any) { fmt.Fprintf(w, "  %-34s %-18v %v\n", name, a, b) }
+	row := func(name string, a, b any) { fmt.Fprintf(w, "  %-38s %-18v %v\n", name, a, b) }
 	row("", "pass 1: cold", "pass 2: after ip neigh flush")
 	row("hosts", p1.hosts, p2.hosts)
 	row("datagrams delivered", p1.delivered, p2.delivered)
@@ -177,13 +180,17 @@ func TestDemo(t *testing.T) {
 	row("kernel asked again (>1 request)", p1.askedAgain, p2.askedAgain)
 	row("kernel table: peak / at end", fmt.Sprintf("%d / %d", p1.peakTable, p1.tableAtEnd), fmt.Sprintf("%d / %d", p2.peakTable, p2.tableAtEnd))
 	row("turnaround p50 / p99", demoPcts(p1.turnaround), demoPcts(p2.turnaround))
+	row("first packet: send to arrival p50 / p99", demoPcts(p1.latency), demoPcts(p2.latency))
 	row("pass took", p1.took.Round(100*time.Millisecond), p2.took.Round(100*time.Millisecond))
 	fmt.Fprintf(w, "\n  arpd cache entries: %d (capacity %d)\n", final["entries"], final["capacity"])
 	fmt.Fprintf(w, "  arpd counters: app_recv=%d app_success=%d probes_sent=%d probes_suppressed=%d probe_errors=%d kern_neg=%d nl_overruns=%d answer_errors=%d\n",
 		final["app_recv"], final["app_success"], final["probes_sent"], final["probes_suppressed"], final["probe_errors"], final["kern_neg"], final["nl_overruns"], final["answer_errors"])
 	fmt.Fprintf(w, "  turnaround: the kernel's RTM_GETNEIGH to the RTM_NEWNEIGH with the address (pass 1: the\n")
 	fmt.Fprintf(w, "  host's ARP reply to arpd's broadcast; pass 2: arpd's answer from its cache), both seen by a\n")
-	fmt.Fprintf(w, "  netlink monitor in the near namespace%s.\n", demoMonitorNote(overruns))
+	fmt.Fprintf(w, "  netlink monitor in the near namespace%s, at the times it read them (netlink has no\n", demoMonitorNote(overruns))
+	fmt.Fprintf(w, "  timestamps). first packet: from sendto to the kernel's receive timestamp (SO_TIMESTAMPNS) of the\n")
+	fmt.Fprintf(w, "  datagram on the far side; it left when the address came, so this does not depend on when the\n")
+	fmt.Fprintf(w, "  monitor was scheduled.\n")
 	fmt.Fprintf(w, "  machine: %d CPUs, load average %s (turnaround p99 is at the mercy of the scheduler).\n", runtime.NumCPU(), demoLoadAvg())
 	if p1.tableFulls+p2.tableFulls > 0 {
 		fmt.Fprintf(w, "  the kernel refused %d new neighbours machine-wide (table at gc_thresh3) during the demo.\n", p1.tableFulls+p2.tableFulls)

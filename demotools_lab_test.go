@@ -516,7 +516,14 @@ func demoPcts(d []time.Duration) string {
 }
 
 // demoSink is a UDP socket on port 9 of the far side that records which
-// hosts' datagrams arrived.
+// hosts' datagrams arrived, and when: the kernel's receive timestamp
+// (SO_TIMESTAMPNS, CLOCK_REALTIME), taken as the datagram comes off the
+// veth pair, not when the sink gets to read it.
+//
+// NB: the datagram waits in its INCOMPLETE neighbour's queue and leaves
+// inside the daemon's sendmsg of the answer (the kernel flushes the queue
+// while it applies the RTM_NEWNEIGH), so its arrival marks the answer to
+// within the veth's few microseconds, whoever the scheduler runs first.
 type demoSink struct {
 	fd   int
 	stop atomic.Bool
@@ -524,13 +531,14 @@ type demoSink struct {
 
 	mu   sync.Mutex
 	got  []bool
+	at   []int64 // Unix nanoseconds of the first arrival, by host
 	seen int
 }
 
 // newDemoSink opens the sink in l's far namespace; it stops when t ends.
 func newDemoSink(t testing.TB, l *demoLab) *demoSink {
 	t.Helper()
-	s := &demoSink{done: make(chan struct{}), got: make([]bool, l.n)}
+	s := &demoSink{done: make(chan struct{}), got: make([]bool, l.n), at: make([]int64, l.n)}
 	if err := l.Do(l.Far, func() (err error) {
 		s.fd, err = unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
@@ -540,6 +548,9 @@ func newDemoSink(t testing.TB, l *demoLab) *demoSink {
 			return err
 		}
 		if err := unix.SetsockoptInt(s.fd, unix.IPPROTO_IP, unix.IP_PKTINFO, 1); err != nil {
+			return err
+		}
+		if err := unix.SetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
 			return err
 		}
 		tv := unix.Timeval{Usec: 100000}
@@ -573,19 +584,24 @@ func (s *demoSink) read() {
 		if err != nil {
 			continue
 		}
+		h, at := -1, int64(0)
 		for _, c := range msgs {
-			if c.Header.Level != unix.IPPROTO_IP || c.Header.Type != unix.IP_PKTINFO || len(c.Data) < unix.SizeofInet4Pktinfo {
-				continue
+			switch {
+			case c.Header.Level == unix.IPPROTO_IP && c.Header.Type == unix.IP_PKTINFO && len(c.Data) >= unix.SizeofInet4Pktinfo:
+				pi := (*unix.Inet4Pktinfo)(unsafe.Pointer(&c.Data[0]))
+				h = demoHostIndex(pi.Addr[:])
+			case c.Header.Level == unix.SOL_SOCKET && c.Header.Type == unix.SCM_TIMESTAMPNS && len(c.Data) >= int(unsafe.Sizeof(unix.Timespec{})):
+				ts := (*unix.Timespec)(unsafe.Pointer(&c.Data[0]))
+				at = ts.Nano()
 			}
-			pi := (*unix.Inet4Pktinfo)(unsafe.Pointer(&c.Data[0]))
-			h := demoHostIndex(pi.Addr[:])
-			s.mu.Lock()
-			if h >= 0 && h < len(s.got) && !s.got[h] {
-				s.got[h] = true
-				s.seen++
-			}
-			s.mu.Unlock()
 		}
+		s.mu.Lock()
+		if h >= 0 && h < len(s.got) && !s.got[h] {
+			s.got[h] = true
+			s.at[h] = at
+			s.seen++
+		}
+		s.mu.Unlock()
 	}
 }
 
@@ -594,7 +610,23 @@ func (s *demoSink) reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.got)
+	clear(s.at)
 	s.seen = 0
+}
+
+// latencies returns, for each of hosts [lo, hi) whose datagram arrived,
+// the time from its send (sentWall[h-lo], Unix nanoseconds taken just
+// before sendto) to its arrival.
+func (s *demoSink) latencies(lo, hi int, sentWall []int64) []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var d []time.Duration
+	for h := lo; h < hi; h++ {
+		if s.got[h] && s.at[h] != 0 && sentWall[h-lo] != 0 {
+			d = append(d, time.Duration(s.at[h]-sentWall[h-lo]))
+		}
+	}
+	return d
 }
 
 // delivered returns how many of hosts [lo, hi) got their datagram.
