@@ -191,6 +191,10 @@ func TestDemo(t *testing.T) {
 	fmt.Fprintf(w, "  timestamps). first packet: from sendto to the kernel's receive timestamp (SO_TIMESTAMPNS) of the\n")
 	fmt.Fprintf(w, "  datagram on the far side; it left when the address came, so this does not depend on when the\n")
 	fmt.Fprintf(w, "  monitor was scheduled.\n")
+	fmt.Fprintf(w, "  kernel table: the near side's own table runs at the cap; to make room the kernel drops idle\n")
+	fmt.Fprintf(w, "  entries at least 5 s old (neigh_forced_gc), which is why the datagrams are paced and the lab's\n")
+	fmt.Fprintf(w, "  interface has short timers (delay_first_probe_time=0, base_reachable_time_ms=100). A refused\n")
+	fmt.Fprintf(w, "  send (ENOBUFS) is a host the full table had no room for; arpd cannot help those.\n")
 	fmt.Fprintf(w, "  machine: %d CPUs, load average %s (turnaround p99 is at the mercy of the scheduler).\n", runtime.NumCPU(), demoLoadAvg())
 	if p1.tableFulls+p2.tableFulls > 0 {
 		fmt.Fprintf(w, "  the kernel refused %d new neighbours machine-wide (table at gc_thresh3) during the demo.\n", p1.tableFulls+p2.tableFulls)
