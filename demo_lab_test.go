@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // demoPassResult is one pass of traffic to every host.
@@ -21,6 +23,7 @@ type demoPassResult struct {
 	sent       int
 	delivered  int
 	sendErrors string
+	tableFull  int // sends refused with ENOBUFS: no room in the kernel table
 	tableFulls int64 // neighbours the kernel refused, all namespaces
 	tableAtEnd int   // entries on the near interface when the pass ended
 	probes     int64 // broadcasts the daemon sent (its counter)
@@ -82,6 +85,7 @@ func demoPass(t *testing.T, in *demoInterrupt, l *demoLab, mon *demoMonitor, sin
 	r.delivered = sink.delivered(0, l.n)
 	r.latency = sink.latencies(0, l.n, sentWall)
 	r.sendErrors = snd.sendErrors()
+	r.tableFull = snd.errors[unix.ENOBUFS]
 	_, fulls1, _ := demoArpCacheStats()
 	r.tableFulls = fulls1 - fulls0
 	r.tableAtEnd = l.kernelTable(t)
@@ -202,6 +206,12 @@ func TestDemo(t *testing.T) {
 	fmt.Fprintln(w)
 
 	if !full {
+		if p1.tableFull+p2.tableFull > 0 {
+			// Other labs on this machine share the kernel's table;
+			// when they fill it, sends fail for reasons arpd has no
+			// part in, and the checks below would prove nothing.
+			t.Skipf("the kernel's neighbour table (shared by every namespace) was full: %d sends refused with ENOBUFS", p1.tableFull+p2.tableFull)
+		}
 		// What the demo shows, as a test.
 		for _, c := range []struct {
 			what      string
