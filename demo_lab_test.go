@@ -23,7 +23,7 @@ type demoPassResult struct {
 	sent       int
 	delivered  int
 	sendErrors string
-	tableFull  int // sends refused with ENOBUFS: no room in the kernel table
+	tableFull  int   // sends refused with ENOBUFS: no room in the kernel table
 	tableFulls int64 // neighbours the kernel refused, all namespaces
 	tableAtEnd int   // entries on the near interface when the pass ended
 	probes     int64 // broadcasts the daemon sent (its counter)
