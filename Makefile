@@ -84,6 +84,11 @@ cross:
 # trims the longest property tests, which run on emulated soft float here.
 # QEMU_ARCHES picks a subset: make test-cross QEMU_ARCHES=mips
 QEMU_ARCHES ?= mips mipsle arm arm64
+# Tests that cannot work under qemu-user, whatever the code does:
+# TestCacheMappingIsReadOnly reads /proc/self/smaps, which lists qemu's own
+# host mappings rather than the guest's, and TestCacheDurabilityKill starts
+# the test binary again, which the kernel cannot run without binfmt_misc.
+QEMU_SKIP := ^(TestCacheMappingIsReadOnly|TestCacheDurabilityKill)$$
 
 test-cross:
 	@set -e; for a in $(QEMU_ARCHES); do \
@@ -95,10 +100,10 @@ test-cross:
 		*) echo "test-cross: unknown arch $$a"; exit 1 ;; \
 		esac; \
 		command -v qemu-$$q-static >/dev/null || { echo "test-cross: qemu-$$q-static not installed"; exit 1; }; \
-		echo "== GOARCH=$$a under qemu-$$q-static"; \
+		echo "== GOARCH=$$a under qemu-$$q-static (skipped here: $(QEMU_SKIP), see the Makefile)"; \
 		start=$$(date +%s); \
-		ARPD_NO_LAB=1 ARPD_QEMU=1 GOOS=linux GOARCH=$$a $(GO) test -count=1 -short \
-			-timeout 20m -exec qemu-$$q-static ./...; \
+		ARPD_NO_LAB=1 GOOS=linux GOARCH=$$a $(GO) test -count=1 -short \
+			-skip '$(QEMU_SKIP)' -timeout 20m -exec qemu-$$q-static ./...; \
 		echo "== GOARCH=$$a passed in $$(( $$(date +%s) - start )) s"; \
 		unset GOARM GOMIPS; \
 	done
