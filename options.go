@@ -231,9 +231,8 @@ func nonEmpty(c byte, val string) (string, error) {
 // sign, spaces, underscores or trailing garbage) in lo..hi for option c.
 func parseIntOpt(c byte, val string, lo, hi int) (int, error) {
 	bad := func() (int, error) {
-		return 0, errors.New("option -" + string(rune(c)) + ": invalid value " +
-			strconv.Quote(val) + ": want a whole number from " +
-			strconv.Itoa(lo) + " to " + strconv.Itoa(hi))
+		return 0, optError("", c, val, "invalid value ",
+			": want a whole number from "+strconv.Itoa(lo)+" to "+strconv.Itoa(hi))
 	}
 	if val == "" || len(val) > 20 {
 		return bad()
@@ -255,7 +254,7 @@ func parseIntOpt(c byte, val string, lo, hi int) (int, error) {
 func parseFloatOpt(c byte, val string) (float64, error) {
 	f, ok := parseNumber(val)
 	if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, errors.New("option -" + string(rune(c)) + ": invalid number " + strconv.Quote(val))
+		return 0, optError("", c, val, "invalid number ", "")
 	}
 	return f, nil
 }
@@ -425,13 +424,11 @@ func parseSyncOpt(val string) (time.Duration, error) {
 		return 0, errors.New("invalid poll timeout: " + err.Error())
 	}
 	if f > maxSyncSeconds {
-		return 0, errors.New("invalid poll timeout: option -p: " + strconv.Quote(val) +
-			" seconds is too long")
+		return 0, optError("invalid poll timeout: ", 'p', val, "", " seconds is too long")
 	}
 	d := time.Duration(math.Round(f * float64(time.Second)))
 	if d < minSync {
-		return 0, errors.New("invalid poll timeout: option -p: " + strconv.Quote(val) +
-			" is shorter than 0.1 seconds")
+		return 0, optError("invalid poll timeout: ", 'p', val, "", " is shorter than 0.1 seconds")
 	}
 	return d, nil
 }
@@ -446,9 +443,16 @@ func parseRateOpt(val string) (float64, error) {
 		return 0, errors.New("invalid ARP rate: " + err.Error())
 	}
 	if !(f > 0) {
-		return 0, errors.New("invalid ARP rate: option -R: " + strconv.Quote(val) + " is not above zero")
+		return 0, optError("invalid ARP rate: ", 'R', val, "", " is not above zero")
 	}
 	return f, nil
+}
+
+// optError returns the error prefix + "option -c: " + before + val quoted
+// + after. One function builds every message about a bad value, which
+// keeps the binary smaller than building each in place.
+func optError(prefix string, c byte, val, before, after string) error {
+	return errors.New(prefix + "option -" + string(rune(c)) + ": " + before + strconv.Quote(val) + after)
 }
 
 // quoteOptChar formats an option byte the way getopt's messages do ('Z'),

@@ -9,12 +9,13 @@
 //	import fmt "arpd/internal/fmtlite"
 //
 // Supported: the verbs %v, %s, %d, %q and %w (and %%), without flags,
-// width or precision, on string, []byte, bool, the integer types, error
-// and fmt.Stringer values. A value of a named integer type is printed
+// width or precision, on string, []byte (but not with %v), bool, int,
+// int32, int64, uint8, uint16, uint32, uint64, error and fmt.Stringer
+// values. A value of a named integer type is printed
 // with %d only after a conversion (uint8(kind)), as there is no way to
-// see through the name without reflection. Anything else prints as
-// "%!verb(?)", and mistakes as fmt prints them ("%!d(string=x)",
-// "%!s(MISSING)").
+// see through the name without reflection. Anything else, and a verb
+// that does not suit its operand, prints as "%!verb(?)"; a missing operand
+// as "%!verb(MISSING)" and extra ones as "%!(EXTRA)".
 package fmtlite
 
 import (
@@ -39,29 +40,17 @@ func (e *wrapError) Error() string { return e.msg }
 // Unwrap returns the error given to %w.
 func (e *wrapError) Unwrap() error { return e.err }
 
-// wrapErrors is what Errorf returns for more than one %w.
-type wrapErrors struct {
-	msg  string
-	errs []error
-}
-
-// Error returns the formatted message.
-func (e *wrapErrors) Error() string { return e.msg }
-
-// Unwrap returns the errors given to %w, in order.
-func (e *wrapErrors) Unwrap() []error { return e.errs }
-
-// Errorf formats like fmt.Errorf: with %w operands the error wraps them.
+// Errorf formats like fmt.Errorf: with a %w operand the error wraps it.
+// Unlike fmt, only the first of several %w operands is wrapped (arpd
+// never uses two); the others are formatted as with %v.
 func Errorf(format string, a ...any) error {
 	var wrapped []error
 	b := appendf(nil, format, a, &wrapped)
 	switch len(wrapped) {
 	case 0:
 		return errors.New(string(b))
-	case 1:
-		return &wrapError{string(b), wrapped[0]}
 	}
-	return &wrapErrors{string(b), wrapped}
+	return &wrapError{string(b), wrapped[0]}
 }
 
 // Sprintf formats like fmt.Sprintf.
@@ -127,14 +116,7 @@ func appendf(b []byte, format string, a []any, wrapped *[]error) []byte {
 		b = appendValue(b, verb, v)
 	}
 	if next < len(a) {
-		b = append(b, "%!(EXTRA "...)
-		for i, v := range a[next:] {
-			if i > 0 {
-				b = append(b, ", "...)
-			}
-			b = appendTyped(b, v)
-		}
-		b = append(b, ')')
+		b = append(b, "%!(EXTRA)"...)
 	}
 	return b
 }
@@ -157,10 +139,9 @@ func appendValue(b []byte, verb byte, v any) []byte {
 		case string:
 			return appendString(b, verb, x)
 		case []byte:
-			if verb == 'v' {
-				return appendBytesV(b, x)
+			if verb != 'v' {
+				return appendString(b, verb, string(x))
 			}
-			return appendString(b, verb, string(x))
 		}
 		if verb == 'v' {
 			if n, ok := appendInt(b, v); ok {
@@ -186,33 +167,16 @@ func appendString(b []byte, verb byte, s string) []byte {
 	return append(b, s...)
 }
 
-// appendBytesV appends p as %v prints a byte slice: [1 2 3].
-func appendBytesV(b []byte, p []byte) []byte {
-	b = append(b, '[')
-	for i, c := range p {
-		if i > 0 {
-			b = append(b, ' ')
-		}
-		b = strconv.AppendUint(b, uint64(c), 10)
-	}
-	return append(b, ']')
-}
-
-// appendInt appends v in decimal if it is of one of the integer types.
+// appendInt appends v in decimal if it is an int, int32, int64, uint8,
+// uint16, uint32 or uint64, the integer types arpd formats.
 func appendInt(b []byte, v any) ([]byte, bool) {
 	switch x := v.(type) {
 	case int:
-		return strconv.AppendInt(b, int64(x), 10), true
-	case int8:
-		return strconv.AppendInt(b, int64(x), 10), true
-	case int16:
 		return strconv.AppendInt(b, int64(x), 10), true
 	case int32:
 		return strconv.AppendInt(b, int64(x), 10), true
 	case int64:
 		return strconv.AppendInt(b, x, 10), true
-	case uint:
-		return strconv.AppendUint(b, uint64(x), 10), true
 	case uint8:
 		return strconv.AppendUint(b, uint64(x), 10), true
 	case uint16:
@@ -221,65 +185,19 @@ func appendInt(b []byte, v any) ([]byte, bool) {
 		return strconv.AppendUint(b, uint64(x), 10), true
 	case uint64:
 		return strconv.AppendUint(b, x, 10), true
-	case uintptr:
-		return strconv.AppendUint(b, uint64(x), 10), true
 	}
 	return b, false
 }
 
-// appendBad appends what fmt prints for a verb that does not suit its
-// operand: %!verb(type=value), or %!verb(?) for a type it cannot name.
+// appendBad appends the mark of a verb that does not suit its operand:
+// %!verb(<nil>) for nil, as fmt prints it, and %!verb(?) for anything
+// else, where fmt would name the type and value.
 func appendBad(b []byte, verb byte, v any) []byte {
 	b = append(b, '%', '!', verb, '(')
-	return append(appendTyped(b, v), ')')
-}
-
-// appendTyped appends type=value for the types fmtlite knows, <nil> for
-// nil and ? for the others.
-func appendTyped(b []byte, v any) []byte {
 	if v == nil {
-		return append(b, "<nil>"...)
+		b = append(b, "<nil>"...)
+	} else {
+		b = append(b, '?')
 	}
-	name := typeName(v)
-	if name == "" {
-		return append(b, '?')
-	}
-	b = append(b, name...)
-	b = append(b, '=')
-	return appendValue(b, 'v', v)
-}
-
-// typeName returns the name of v's type if it is a predeclared one.
-func typeName(v any) string {
-	switch v.(type) {
-	case string:
-		return "string"
-	case bool:
-		return "bool"
-	case int:
-		return "int"
-	case int8:
-		return "int8"
-	case int16:
-		return "int16"
-	case int32:
-		return "int32"
-	case int64:
-		return "int64"
-	case uint:
-		return "uint"
-	case uint8:
-		return "uint8"
-	case uint16:
-		return "uint16"
-	case uint32:
-		return "uint32"
-	case uint64:
-		return "uint64"
-	case uintptr:
-		return "uintptr"
-	case []byte:
-		return "[]uint8"
-	}
-	return ""
+	return append(b, ')')
 }

@@ -102,13 +102,20 @@ func (ip Addr) String() string {
 // IPv4, RFC 5952 for IPv6 (::ffff:a.b.c.d when IPv4-mapped). The zero
 // Addr appends nothing.
 func (ip Addr) AppendTo(b []byte) []byte {
+	// NB: the text is built in a fixed buffer and appended once; on MIPS
+	// that is half the code of appending byte by byte.
+	var buf [46]byte
+	n := 0
 	switch {
 	case ip.z == 0:
 		return b
 	case ip.z == 4:
-		return appendDotted(b, ip.a[12:])
+		n = putDotted(buf[:], 0, ip.a[12:])
+		return append(b, buf[:n]...)
 	case ip.Is4In6():
-		return appendDotted(append(b, "::ffff:"...), ip.a[12:])
+		n = copy(buf[:], "::ffff:")
+		n = putDotted(buf[:], n, ip.a[12:])
+		return append(b, buf[:n]...)
 	}
 	// The longest run of two or more zero groups becomes "::"; the first
 	// of equally long runs wins.
@@ -126,50 +133,51 @@ func (ip Addr) AppendTo(b []byte) []byte {
 		}
 		i = j
 	}
+	const digits = "0123456789abcdef"
 	for i := 0; i < 8; i++ {
 		if i == bestAt {
-			b = append(b, ':', ':')
+			buf[n], buf[n+1] = ':', ':'
+			n += 2
 			i += bestLen - 1
 			continue
 		}
 		if i > 0 && i != bestAt+bestLen {
-			b = append(b, ':')
+			buf[n] = ':'
+			n++
 		}
-		b = appendHex16(b, uint16(ip.a[2*i])<<8|uint16(ip.a[2*i+1]))
+		v := uint16(ip.a[2*i])<<8 | uint16(ip.a[2*i+1])
+		started := false
+		for s := 12; s >= 0; s -= 4 {
+			if d := v >> uint(s) & 15; d != 0 || started || s == 0 {
+				buf[n] = digits[d]
+				n++
+				started = true
+			}
+		}
 	}
-	return b
+	return append(b, buf[:n]...)
 }
 
-// appendDotted appends four bytes as a.b.c.d.
-func appendDotted(b []byte, p []byte) []byte {
+// putDotted writes four bytes as a.b.c.d into buf at n and returns the
+// new end.
+func putDotted(buf []byte, n int, p []byte) int {
 	for i, v := range p[:4] {
 		if i > 0 {
-			b = append(b, '.')
+			buf[n] = '.'
+			n++
 		}
-		switch {
-		case v >= 100:
-			b = append(b, '0'+v/100, '0'+v/10%10, '0'+v%10)
-		case v >= 10:
-			b = append(b, '0'+v/10, '0'+v%10)
-		default:
-			b = append(b, '0'+v)
+		if v >= 100 {
+			buf[n] = '0' + v/100
+			n++
 		}
+		if v >= 10 {
+			buf[n] = '0' + v/10%10
+			n++
+		}
+		buf[n] = '0' + v%10
+		n++
 	}
-	return b
-}
-
-// appendHex16 appends v in lowercase hexadecimal without leading zeros.
-func appendHex16(b []byte, v uint16) []byte {
-	const digits = "0123456789abcdef"
-	started := false
-	for s := 12; s >= 0; s -= 4 {
-		d := v >> uint(s) & 15
-		if d != 0 || started || s == 0 {
-			b = append(b, digits[d])
-			started = true
-		}
-	}
-	return b
+	return n
 }
 
 // ParseAddr parses s as netip.ParseAddr does, without zones: dotted
