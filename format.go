@@ -3,10 +3,11 @@ package main
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"io"
 	"net/netip"
 	"strconv"
+
+	fmt "arpd/internal/fmtlite"
 )
 
 // listHeader is the first line of the -l listing, byte for byte iproute2's

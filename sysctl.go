@@ -10,9 +10,10 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"strconv"
+
+	fmt "arpd/internal/fmtlite"
 )
 
 // sysctlRoot is where the neighbour sysctls live; tests point it elsewhere.

@@ -5,12 +5,13 @@ package main
 // hundreds of kilobytes with it), and to stderr as well in the foreground.
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	fmt "arpd/internal/fmtlite"
 )
 
 // Syslog priorities (facility daemon).

@@ -1,0 +1,75 @@
+package main
+
+// Tests of the built binary: the version stamped in at link time, and a
+// helper that builds the daemon for the lab tests that run it as another
+// user.
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// goTool returns the go command, or skips t when there is none.
+func goTool(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	if root := runtime.GOROOT(); root != "" {
+		p := filepath.Join(root, "bin", "go")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Skip("the go command is not available to build the daemon")
+	return ""
+}
+
+// buildArpd builds the daemon for the machine the test runs on (not for
+// GOARCH of a cross test run) as dir/arpd with main.version set to
+// version, the way the Makefile does, and returns its path.
+func buildArpd(t *testing.T, dir, version string) string {
+	t.Helper()
+	out := filepath.Join(dir, "arpd")
+	cmd := exec.Command(goTool(t), "build", "-trimpath",
+		"-ldflags", "-s -w -X main.version="+version, "-o", out, ".")
+	for _, kv := range os.Environ() {
+		switch strings.SplitN(kv, "=", 2)[0] {
+		case "GOOS", "GOARCH", "GOARM", "GOMIPS", "GOARM64", "CGO_ENABLED":
+			continue // under make test-cross these name the emulated target
+		}
+		cmd.Env = append(cmd.Env, kv)
+	}
+	cmd.Env = append(cmd.Env, "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	return out
+}
+
+// TestVersionFlag builds the daemon with a version of its own and checks
+// that -V prints exactly that, also when clustered with another flag.
+func TestVersionFlag(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the daemon; skipped with -short")
+	}
+	version := "1.2.3-test+" + strconv.Itoa(os.Getpid())
+	bin := buildArpd(t, t.TempDir(), version)
+	out, err := exec.Command(bin, "-V").CombinedOutput()
+	if err != nil {
+		t.Fatalf("arpd -V: %v: %s", err, out)
+	}
+	if want := "arpd " + version + "\n"; string(out) != want {
+		t.Fatalf("arpd -V printed %q, want %q", out, want)
+	}
+	// The same binary with another flag cluster: -V wins and exits 0.
+	out, err = exec.Command(bin, "-lV").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), version) {
+		t.Fatalf("arpd -lV: %v: %q", err, out)
+	}
+}
