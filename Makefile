@@ -7,6 +7,12 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 # One static binary, no cgo, reproducible paths.
 export CGO_ENABLED := 0
 
+# NB: Go 1.27's runtime is about 130 KB smaller on mips than 1.26's, which
+# is what keeps the mips binary within MIPS_BUDGET. The go command fetches
+# this toolchain from the module proxy once (about 76 MB) and caches it.
+# GOTOOLCHAIN=local make ... builds with whatever Go is installed.
+export GOTOOLCHAIN ?= go1.27.3
+
 .PHONY: all build test vet fmt-check bench fuzz clean demo labbench cross test-cross
 
 all: build
@@ -73,17 +79,25 @@ CROSS_TARGETS := amd64::amd64 arm:5:armv5 arm:7:armv7 arm64::arm64 \
 	mips:softfloat:mips mipsle:softfloat:mipsle
 # The largest binary that fits the flash of a small MIPS router.
 MIPS_BUDGET := 2000000
+# NB: Go aligns mips segments to 64 KiB in the file, so that the binary also
+# runs on kernels with 16 or 64 KiB pages; the padding costs about 110 KB.
+# Every 32-bit MIPS target of OpenWrt (ath79, ramips, lantiq, bmips,
+# realtek, ...) runs a 4 KiB-page kernel, so the mips binaries are aligned
+# to 4 KiB. On a kernel with bigger pages they would not start: build with
+# MIPS_LDFLAGS= for one.
+MIPS_LDFLAGS ?= -R 0x1000
 
 cross:
 	@mkdir -p dist
 	@set -e; for t in $(CROSS_TARGETS); do \
 		arch=$${t%%:*}; rest=$${t#*:}; sub=$${rest%%:*}; name=$${rest#*:}; \
+		extra=; \
 		case $$arch in \
 		arm) export GOARM=$$sub ;; \
-		mips|mipsle) export GOMIPS=$$sub ;; \
+		mips|mipsle) export GOMIPS=$$sub; extra='$(MIPS_LDFLAGS)' ;; \
 		esac; \
 		echo "GOOS=linux GOARCH=$$arch$${sub:+ ($$sub)} -> dist/arpd-linux-$$name"; \
-		GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
+		GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags "$(LDFLAGS) $$extra" \
 			-o dist/arpd-linux-$$name . ; \
 		unset GOARM GOMIPS; \
 	done
@@ -98,6 +112,7 @@ cross:
 		echo "mips: $$n bytes, within the budget of $(MIPS_BUDGET)"; \
 	else \
 		echo "mips: $$n bytes, OVER the budget of $(MIPS_BUDGET) by $$((n - $(MIPS_BUDGET)))"; \
+		exit 1; \
 	fi
 
 # The unit tests under qemu-user: big-endian mips, mipsle, arm (GOARM=5,

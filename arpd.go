@@ -8,15 +8,16 @@ package main
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	fmt "arpd/internal/fmtlite"
+	netip "arpd/internal/netiplite"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

@@ -73,3 +73,37 @@ func TestVersionFlag(t *testing.T) {
 		t.Fatalf("arpd -lV: %v: %q", err, out)
 	}
 }
+
+// heavyPackages are standard packages the daemon must not link: each costs
+// tens to hundreds of kilobytes on mips (fmt with the reflect code it keeps
+// alive, net with its resolver, net/netip with unique), which the 2 MB
+// flash budget of a small router cannot spare. internal/fmtlite and
+// internal/netiplite stand in for the parts of fmt and net/netip arpd uses.
+var heavyPackages = []string{"fmt", "net", "net/netip", "log", "log/syslog", "encoding/json", "os/user", "text/template"}
+
+// TestNoHeavyDependencies lists what the daemon links and fails if one of
+// heavyPackages is among it, naming the import path that pulls it in.
+func TestNoHeavyDependencies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list; skipped with -short")
+	}
+	out, err := exec.Command(goTool(t), "list", "-deps", "-f", `{{.ImportPath}}:{{join .Imports " "}}`, ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	importers := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, imports, _ := strings.Cut(line, ":")
+		for _, imp := range strings.Fields(imports) {
+			importers[imp] = append(importers[imp], pkg)
+		}
+	}
+	if len(importers["golang.org/x/sys/unix"]) == 0 {
+		t.Fatalf("go list shows nothing importing golang.org/x/sys/unix: the listing is wrong\n%s", out)
+	}
+	for _, p := range heavyPackages {
+		if by := importers[p]; len(by) > 0 {
+			t.Errorf("the daemon links %s (imported by %s); use the internal stand-ins or the unix package", p, strings.Join(by, ", "))
+		}
+	}
+}

@@ -43,7 +43,6 @@ package main
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"hash/crc32"
 	"math/bits"
 	"os"
@@ -52,6 +51,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	fmt "arpd/internal/fmtlite"
 )
 
 // File geometry. Changing any of these is a format change: bump
@@ -957,7 +958,7 @@ func (c *Cache) Put(e *Entry) (PutResult, error) {
 		return 0, ErrReadOnly
 	}
 	if e.LLLen > 8 || e.Kind != KindPositive && e.Kind != KindNegative || e.Family == 0 {
-		return 0, fmt.Errorf("put: invalid entry (family %d, kind %d, lladdr length %d)", e.Family, e.Kind, e.LLLen)
+		return 0, fmt.Errorf("put: invalid entry (family %d, kind %d, lladdr length %d)", e.Family, uint8(e.Kind), e.LLLen)
 	}
 	now := c.now()
 	if e.Updated == 0 {

@@ -4,10 +4,10 @@ import (
 	"bufio"
 	"errors"
 	"io"
-	"net/netip"
 	"strconv"
 
 	fmt "arpd/internal/fmtlite"
+	netip "arpd/internal/netiplite"
 )
 
 // listHeader is the first line of the -l listing, byte for byte iproute2's

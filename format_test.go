@@ -6,13 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+
+	netip "arpd/internal/netiplite"
 )
 
 // iproute2Golden is what iproute2 6.1.0's arpd -l printed (in its hash

@@ -14,10 +14,11 @@ package main
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	fmt "arpd/internal/fmtlite"
 )
 
 // ARP wire constants (RFC 826) for Ethernet and IPv4.

@@ -6,7 +6,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	fmt "arpd/internal/fmtlite"
 )
 
 // childEnv marks the detached child, which reports on fd 3 when it is
