@@ -7,6 +7,8 @@ package main
 import (
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -23,17 +25,47 @@ const (
 
 // logger writes messages to syslog and, if stderr is set, to stderr.
 type logger struct {
-	path   string // the syslog socket, /dev/log
-	fd     int    // -1 when not connected
-	stderr io.Writer
-	pid    int
-	buf    []byte
+	path    string // the syslog socket, /dev/log
+	fd      int    // -1 when not connected
+	stderr  io.Writer
+	journal bool // stderr is systemd's journal: prefix the priority
+	pid     int
+	buf     []byte
 }
 
 // newLogger returns a logger for the syslog socket at path (connected
 // lazily) that also writes to stderr when it is not nil.
+//
+// When stderr is the journal's stream (systemd's JOURNAL_STREAM names
+// its device and inode), the journal already has every line, so the
+// logger does not write to syslog as well, which would show each message
+// twice; it prefixes each line with its priority (<3>, <4>, <6>) instead,
+// which the journal reads as the message's level.
 func newLogger(path string, stderr io.Writer) *logger {
-	return &logger{path: path, fd: -1, stderr: stderr, pid: os.Getpid()}
+	l := &logger{path: path, fd: -1, stderr: stderr, pid: os.Getpid()}
+	if f, ok := stderr.(*os.File); ok && isJournalStream(f, os.Getenv("JOURNAL_STREAM")) {
+		l.path, l.journal = "", true
+	}
+	return l
+}
+
+// isJournalStream reports whether f is the stream that journal, the value
+// of JOURNAL_STREAM ("device:inode", both decimal), names.
+func isJournalStream(f *os.File, journal string) bool {
+	dev, ino, ok := strings.Cut(journal, ":")
+	if !ok {
+		return false
+	}
+	wantDev, err1 := strconv.ParseUint(dev, 10, 64)
+	wantIno, err2 := strconv.ParseUint(ino, 10, 64)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	var st unix.Stat_t
+	if unix.Fstat(int(f.Fd()), &st) != nil {
+		return false
+	}
+	return uint64(st.Dev) == wantDev && uint64(st.Ino) == wantIno
 }
 
 // connect opens the syslog socket. A missing syslog daemon is not an
@@ -58,7 +90,11 @@ func (l *logger) connect() {
 // logf formats and writes one message at priority pri.
 func (l *logger) logf(pri int, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	if l.stderr != nil {
+	switch {
+	case l.journal:
+		fmt.Fprintf(l.stderr, "<%d>arpd: %s\n", pri&7, msg)
+		return
+	case l.stderr != nil:
 		fmt.Fprintf(l.stderr, "arpd: %s\n", msg)
 	}
 	// RFC 3164 as syslog(3) writes it locally: <PRI>TIMESTAMP TAG[PID]: MSG
