@@ -219,11 +219,11 @@ func TestCacheNegativeExpiry(t *testing.T) {
 func sameBuckets(t testing.TB, c *Cache, n int) []Key {
 	t.Helper()
 	first := v4(0, 0, 0)
-	a, b := c.bucketOffsets(first.words())
+	a, b, _ := c.locate(first.words())
 	keys := []Key{first}
 	for i := 1; i < 1<<22 && len(keys) < n; i++ {
 		k := v4(byte(i>>16), byte(i>>8), byte(i))
-		x, y := c.bucketOffsets(k.words())
+		x, y, _ := c.locate(k.words())
 		if x == a && y == b || x == b && y == a {
 			keys = append(keys, k)
 		}
@@ -755,10 +755,11 @@ func TestCacheSlotDamage(t *testing.T) {
 	// Damage one byte in each of 7 occupied slots.
 	var damaged []int64
 	rng := rand.New(rand.NewPCG(3, 4))
-	for off := int64(headerSize); off < int64(len(b)) && len(damaged) < 7; off += slotSize * 13 {
-		if slotStatus(b[off:off+slotSize]) == slotValid {
-			b[off+int64(rng.IntN(slotSize))] ^= 1 << rng.IntN(8)
-			damaged = append(damaged, off)
+	for j := int64(0); headerSize+(j/slotWays+1)*bucketSize <= int64(len(b)) && len(damaged) < 7; j += 13 {
+		r := ref(headerSize+j/slotWays*bucketSize, int(j%slotWays))
+		if slotStatus(binary.LittleEndian.Uint16(b[r.tagOff():]), b[r.off():r.off()+slotSize]) == slotValid {
+			b[r.off()+int64(rng.IntN(slotSize))] ^= 1 << rng.IntN(8)
+			damaged = append(damaged, r.off())
 		}
 	}
 	if err := os.WriteFile(path, b, 0o644); err != nil {
@@ -1027,21 +1028,24 @@ func TestCacheInterruptedMove(t *testing.T) {
 	k := v4(0, 1, 1)
 	mustPut(t, c, positive(k, 1))
 	w0, w1, w2 := k.words()
-	b1, b2 := c.bucketOffsets(w0, w1, w2)
-	var at, other int64 = -1, -1
-	for _, pair := range [][2]int64{{b1, b2}, {b2, b1}} {
-		for off := pair[0]; off < pair[0]+bucketSize; off += slotSize {
-			if keyMatches(c.mem[off:off+slotSize], w0, w1, w2) {
-				at, other = off, pair[1]
+	b1, b2, tag := c.locate(w0, w1, w2)
+	// find returns the slot holding k and the other of its buckets.
+	find := func() (slotRef, int64) {
+		t.Helper()
+		for _, pair := range [][2]int64{{b1, b2}, {b2, b1}} {
+			for m := tagLanes(c.tags(pair[0]), tag); m != 0; m &= m - 1 {
+				if r := ref(pair[0], firstLane(m)); keyMatches(c.slotBytes(r), w0, w1, w2) {
+					return r, pair[1]
+				}
 			}
 		}
-	}
-	if at < 0 {
 		t.Fatal("entry not found in its buckets")
+		return noSlot, 0
 	}
+	at, other := find()
 	duplicate := func() {
 		t.Helper()
-		if err := pwriteFull(c.fd, c.mem[at:at+slotSize], other); err != nil {
+		if err := c.moveSlot(ref(other, 0), at); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -1067,16 +1071,7 @@ func TestCacheInterruptedMove(t *testing.T) {
 	}
 	// Again, then "crash" and reopen: recovery keeps one copy.
 	mustPut(t, c, positive(k, 1))
-	for off := b1; off < b1+bucketSize; off += slotSize {
-		if keyMatches(c.mem[off:off+slotSize], w0, w1, w2) {
-			at, other = off, b2
-		}
-	}
-	for off := b2; off < b2+bucketSize; off += slotSize {
-		if keyMatches(c.mem[off:off+slotSize], w0, w1, w2) {
-			at, other = off, b1
-		}
-	}
+	at, other = find()
 	duplicate()
 	path := c.Path()
 	c.closeFiles() // the writer dies: the file stays marked open
