@@ -22,20 +22,20 @@ package main
 //	offset 0      static header page (magic, version, geometry, seed, CRC)
 //	offset 4096   state page A  } the mutable header, written alternately so
 //	offset 8192   state page B  } that one valid copy always survives
-//	offset 12288  buckets of bucketSize (184) bytes
+//	offset 12288  buckets of bucketSize (368) bytes
 //
-// A bucket (184 bytes, 46 per slot):
+// A bucket (368 bytes, 46 per slot):
 //
-//	0    tags        slotWays uint16, one per slot; 0 marks an empty slot
-//	8    slot 0      } slotSize (44) bytes each
-//	52   slot 1      }
-//	96   slot 2      }
-//	140  slot 3      }
+//	0    tags        slotWays (8) uint16, one per slot; 0 marks an empty slot
+//	16   slot 0      } slotSize (44) bytes each
+//	60   slot 1      }
+//	...
+//	324  slot 7      }
 //
-// A slot's tag is 16 bits of the key's hash. A lookup compares the four
-// tags of each of its two buckets as one 64-bit word and reads a slot only
-// when its tag matches. Buckets start at multiples of 8, so a tag word
-// never straddles a cache line: a miss reads one line per bucket.
+// A slot's tag is 16 bits of the key's hash. A lookup compares the eight
+// tags of each of its two buckets as two 64-bit words and reads a slot
+// only when its tag matches. Buckets start at multiples of 16, so the tags
+// never straddle a cache line: a miss reads one line per bucket.
 //
 // A slot (44 bytes):
 //
@@ -55,8 +55,8 @@ package main
 // detectable: it is never served, and it is counted when it is dropped.
 // Because the tag seeds the check, a damaged tag fails the check too.
 //
-// Version 1 files (44-byte slots packed four to a 176-byte bucket, no
-// tags) are refused with an error that says so; see parseStaticHeader.
+// Version 1 files (four 44-byte slots to a 176-byte bucket, no tags) are
+// refused with an error that says so; see parseStaticHeader.
 
 import (
 	"encoding/binary"
@@ -82,7 +82,7 @@ const (
 	stateOffsetA  = 1 * pageSize
 	stateOffsetB  = 2 * pageSize
 	slotSize      = 44
-	slotWays      = 4
+	slotWays      = 8
 	tagSize       = 2
 	tagsSize      = slotWays * tagSize // the tag word at the start of a bucket
 	bucketSize    = tagsSize + slotWays*slotSize
@@ -766,7 +766,7 @@ func (c *Cache) duplicateBefore(r slotRef) bool {
 	w0, w1, w2 := slotKey(c.slotBytes(r))
 	b1, b2, tag := c.locate(w0, w1, w2)
 	for _, base := range [2]int64{b1, b2} {
-		for m := tagLanes(c.tags(base), tag); m != 0; m &= m - 1 {
+		for m := c.match(base, tag); m != 0; m &= m - 1 {
 			q := ref(base, firstLane(m))
 			if q.off() < r.off() && keyMatches(c.slotBytes(q), w0, w1, w2) && c.status(q) == slotValid {
 				return true
@@ -831,31 +831,30 @@ const (
 // A slotRef names a slot: the file offset of its bucket plus its index in
 // the bucket.
 //
-// NB: buckets start at multiples of 8 bytes (headerSize and bucketSize
-// are multiples of 8), so the low 3 bits of a bucket's offset are free to
+// NB: buckets start at multiples of 16 bytes (headerSize and bucketSize
+// are multiples of 16), so the low 4 bits of a bucket's offset are free to
 // hold the index.
 type slotRef int64
 
 // noSlot is the slotRef of no slot.
 const noSlot slotRef = -1
 
-// Compile-time checks: buckets are 8-byte aligned, a bucket's tags fill
-// one 64-bit word, and a slot index fits in 3 bits.
+// Compile-time checks: buckets are 16-byte aligned, and a bucket's tags
+// fill two 64-bit words.
 var (
-	_ [0]struct{} = [bucketSize % 8]struct{}{}
-	_ [0]struct{} = [headerSize % 8]struct{}{}
-	_ [0]struct{} = [8 - tagsSize]struct{}{}
-	_ [0]struct{} = [slotWays / 8]struct{}{}
+	_ [0]struct{} = [bucketSize % 16]struct{}{}
+	_ [0]struct{} = [headerSize % 16]struct{}{}
+	_ [0]struct{} = [16 - tagsSize]struct{}{}
 )
 
 // ref returns the slotRef of slot i of the bucket at offset base.
 func ref(base int64, i int) slotRef { return slotRef(base + int64(i)) }
 
 // bucket returns the file offset of r's bucket.
-func (r slotRef) bucket() int64 { return int64(r) &^ 7 }
+func (r slotRef) bucket() int64 { return int64(r) &^ 15 }
 
 // way returns r's index in its bucket.
-func (r slotRef) way() int { return int(r & 7) }
+func (r slotRef) way() int { return int(r & 15) }
 
 // off returns the file offset of r's slot bytes.
 func (r slotRef) off() int64 { return r.bucket() + tagsSize + int64(r.way())*slotSize }
@@ -877,15 +876,15 @@ func tagOf(h uint64) uint16 {
 	return t
 }
 
-// Lane masks for comparing the four 16-bit tags of a bucket at once.
+// Lane masks for comparing four 16-bit tags at once.
 const (
 	tagOnes  = 0x0001_0001_0001_0001
 	tagLow15 = 0x7fff_7fff_7fff_7fff
 )
 
-// tagLanes returns a mask with bit 16i+15 set for each slot i whose tag,
-// in the bucket's tag word w, equals t. It is exact: no lane is set for a
-// tag that differs.
+// tagLanes returns a mask with bit 16i+15 set for each lane i of the tag
+// word w that equals t. It is exact: no lane is set for a tag that
+// differs.
 func tagLanes(w uint64, t uint16) uint64 {
 	x := w ^ uint64(t)*tagOnes
 	// A lane of x is zero iff adding 0x7fff to its low 15 bits does not
@@ -893,14 +892,33 @@ func tagLanes(w uint64, t uint16) uint64 {
 	return ^((x&tagLow15 + tagLow15) | x | tagLow15)
 }
 
-// firstLane returns the slot index of the lowest lane set in mask m,
-// which must not be zero.
-func firstLane(m uint64) int { return bits.TrailingZeros64(m) >> 4 }
+// lanes returns a mask of the slots of a bucket whose tags, in the tag
+// words lo (slots 0..3) and hi (slots 4..7), equal t. Slot i < 4 is bit
+// 16i+7 and slot i >= 4 is bit 16(i-4)+15; firstLane decodes them.
+func lanes(lo, hi uint64, t uint16) uint64 {
+	return tagLanes(lo, t)>>8 | tagLanes(hi, t)
+}
 
-// tags returns the tag word of the bucket at base: the tag of slot i in
-// bits 16i..16i+15.
-func (c *Cache) tags(base int64) uint64 {
-	return binary.LittleEndian.Uint64(c.mem[base : base+8])
+// firstLane returns the slot of the lowest bit set in the lanes mask m,
+// which must not be zero. A mask shifted right by one bit (as Lookup does)
+// decodes to the same slots.
+func firstLane(m uint64) int {
+	p := bits.TrailingZeros64(m)
+	return p>>4 | p>>1&4
+}
+
+// tags returns the two tag words of the bucket at base: the tags of slots
+// 0..3 and of slots 4..7, slot i's in bits 16(i%4)..16(i%4)+15.
+func (c *Cache) tags(base int64) (lo, hi uint64) {
+	t := c.mem[base : base+tagsSize]
+	return binary.LittleEndian.Uint64(t[0:8]), binary.LittleEndian.Uint64(t[8:16])
+}
+
+// match returns the lanes mask of the slots of the bucket at base whose
+// tag is t (0 for the empty slots).
+func (c *Cache) match(base int64, t uint16) uint64 {
+	lo, hi := c.tags(base)
+	return lanes(lo, hi, t)
 }
 
 // tagAt returns slot r's tag.
@@ -1021,7 +1039,12 @@ func encodeSlot(s []byte, t uint16, e *Entry) {
 // the same bucket twice takes the next one as its second, so every key has
 // two distinct buckets when n > 1.
 func (c *Cache) locate(w0, w1, w2 uint64) (b1, b2 int64, tag uint16) {
-	h := sipHash24x3(c.k0, c.k1, w0, w1, w2)
+	var h uint64
+	if uint8(w0) == familyIPv4 {
+		h = sipHash24x12(c.k0, c.k1, w0, uint32(w1))
+	} else {
+		h = sipHash24x3(c.k0, c.k1, w0, w1, w2)
+	}
 	x, lo := bits.Mul64(h, c.buckets)
 	y, _ := bits.Mul64(lo, c.buckets)
 	if y == x {
@@ -1050,20 +1073,22 @@ func (c *Cache) readSlot(r slotRef, buf *[slotSize]byte) (tag uint16, st int) {
 // Lookup returns the entry for k, whatever its kind and age, and whether
 // there is one. It allocates nothing.
 //
-// NB: both buckets' tag words are loaded before either is compared, so
-// the two cache (and TLB) misses of a large table overlap instead of
-// following one another.
+// NB: written for the CPU's out-of-order engine. Both buckets' tags are
+// loaded before either is compared, so their two cache (and TLB) misses
+// overlap; and the lanes of both buckets go into one mask, from which the
+// slot is computed without a branch on which bucket matched. That branch
+// would be a coin toss, and each misprediction throws away the work the
+// CPU has begun on the next lookups.
 func (c *Cache) Lookup(k *Key) (e Entry, ok bool) {
 	w0, w1, w2 := k.words()
 	b1, b2, tag := c.locate(w0, w1, w2)
-	t1, t2 := c.tags(b1), c.tags(b2)
-	for m := tagLanes(t1, tag); m != 0; m &= m - 1 {
-		if c.serve(ref(b1, firstLane(m)), tag, w0, w1, w2, &e) {
-			return e, true
-		}
-	}
-	for m := tagLanes(t2, tag); m != 0; m &= m - 1 {
-		if c.serve(ref(b2, firstLane(m)), tag, w0, w1, w2, &e) {
+	l1, h1 := c.tags(b1)
+	l2, h2 := c.tags(b2)
+	// Bucket b1's lanes are the odd bits of m, b2's the even ones.
+	for m := lanes(l1, h1, tag) | lanes(l2, h2, tag)>>1; m != 0; m &= m - 1 {
+		p := bits.TrailingZeros64(m)
+		base := b2 + int64(p&1)*(b1-b2)
+		if c.serve(ref(base, firstLane(m)), tag, w0, w1, w2, &e) {
 			return e, true
 		}
 	}
@@ -1104,9 +1129,10 @@ func (c *Cache) expiredAt(k Kind, updated, now uint32) bool {
 	return k == KindNegative && int64(now)-int64(updated) >= int64(c.negTTL)
 }
 
-// maxKicks bounds the displacement path of one insert. With two 4-way
-// buckets per key, 16 moves let the table fill to about 86% before the
-// first entry is lost and to about 96% before 1% are.
+// maxKicks bounds the displacement path of one insert. With two 8-way
+// buckets per key, 16 moves let a table of random keys fill to about 95%
+// before the first entry is lost; at 90% load about one insert in six
+// needs a move, and almost never more than one.
 const maxKicks = 16
 
 // fullTable is the load, in percent, from which Put stops looking for
@@ -1122,7 +1148,7 @@ const fullTable = 97
 // both are full, a damaged slot or an expired negative entry is reused;
 // else entries are moved to their other buckets (cuckoo displacement, at
 // most maxKicks moves) to free a slot; else the least recently updated of
-// the eight entries is evicted, or e itself is dropped if it is older than
+// the sixteen entries is evicted, or e itself is dropped if it is older than
 // all of them. It allocates nothing, and a new key with room in its
 // buckets, or a changed entry, costs exactly one pwrite.
 func (c *Cache) Put(e *Entry) (PutResult, error) {
@@ -1138,17 +1164,12 @@ func (c *Cache) Put(e *Entry) (PutResult, error) {
 	}
 	w0, w1, w2 := e.Key.words()
 	b1, b2, tag := c.locate(w0, w1, w2)
-	t1, t2 := c.tags(b1), c.tags(b2)
 
 	// Find the stored copy. Only slots with the key's tag can hold it.
 	match := noSlot
 	dropped := 0
-	for bi, base := range [2]int64{b1, b2} {
-		t := t1
-		if bi == 1 {
-			t = t2
-		}
-		for m := tagLanes(t, tag); m != 0; m &= m - 1 {
+	for _, base := range [2]int64{b1, b2} {
+		for m := c.match(base, tag); m != 0; m &= m - 1 {
 			r := ref(base, firstLane(m))
 			s := c.slotBytes(r)
 			if !keyMatches(s, w0, w1, w2) {
@@ -1200,11 +1221,8 @@ func (c *Cache) Put(e *Entry) (PutResult, error) {
 	if e.First == 0 {
 		e.First = now
 	}
-	if dropped > 0 {
-		t1, t2 = c.tags(b1), c.tags(b2)
-	}
 	target := noSlot
-	f1, f2 := tagLanes(t1, 0), tagLanes(t2, 0)
+	f1, f2 := c.match(b1, 0), c.match(b2, 0)
 	switch {
 	case f1 != 0 && bits.OnesCount64(f1) >= bits.OnesCount64(f2):
 		target = ref(b1, firstLane(f1))
@@ -1234,7 +1252,7 @@ func (c *Cache) Put(e *Entry) (PutResult, error) {
 
 // makeRoom frees a slot in buckets b1 and b2, both full, for a new entry
 // updated at updated, and returns it, or noSlot if the new entry is older
-// than all eight and is to be dropped. It reuses a damaged slot, else an
+// than all sixteen and is to be dropped. It reuses a damaged slot, else an
 // expired negative entry's, else moves entries to their other buckets,
 // else evicts the least recently updated entry.
 func (c *Cache) makeRoom(b1, b2 int64, updated, now uint32) (slotRef, error) {
@@ -1363,7 +1381,7 @@ func (c *Cache) displace(b1, b2 int64) (slotRef, error) {
 		}
 		r := ref(base, i%slotWays)
 		alt := c.otherBucket(r)
-		if f := tagLanes(c.tags(alt), 0); f != 0 {
+		if f := c.match(alt, 0); f != 0 {
 			return r, c.moveSlot(ref(alt, firstLane(f)), r)
 		}
 	}
@@ -1391,7 +1409,7 @@ func (c *Cache) displace(b1, b2 int64) (slotRef, error) {
 		}
 		alt := c.otherBucket(r)
 		path[n] = r
-		f := tagLanes(c.tags(alt), 0)
+		f := c.match(alt, 0)
 		if f == 0 {
 			bucket = alt
 			continue
@@ -1440,7 +1458,7 @@ func (c *Cache) Delete(k *Key) (bool, error) {
 	b1, b2, tag := c.locate(w0, w1, w2)
 	found := false
 	for _, base := range [2]int64{b1, b2} {
-		for m := tagLanes(c.tags(base), tag); m != 0; m &= m - 1 {
+		for m := c.match(base, tag); m != 0; m &= m - 1 {
 			r := ref(base, firstLane(m))
 			if !keyMatches(c.slotBytes(r), w0, w1, w2) {
 				continue
@@ -1468,11 +1486,10 @@ func (c *Cache) Range(fn func(e *Entry) bool) (damaged int) {
 	buf := &c.rslot
 	var e Entry
 	for base := int64(headerSize); base+bucketSize <= int64(len(c.mem)); base += bucketSize {
-		tags := c.tags(base)
 		for i := 0; i < slotWays; i++ {
 			r := ref(base, i)
 			// Fast path: empty slots need no copy.
-			if uint16(tags>>(16*i)) == 0 && isZeroSlot(c.slotBytes(r)) {
+			if c.tagAt(r) == 0 && isZeroSlot(c.slotBytes(r)) {
 				continue
 			}
 			switch _, st := c.readSlot(r, buf); st {

@@ -1033,7 +1033,7 @@ func TestCacheInterruptedMove(t *testing.T) {
 	find := func() (slotRef, int64) {
 		t.Helper()
 		for _, pair := range [][2]int64{{b1, b2}, {b2, b1}} {
-			for m := tagLanes(c.tags(pair[0]), tag); m != 0; m &= m - 1 {
+			for m := c.match(pair[0], tag); m != 0; m &= m - 1 {
 				if r := ref(pair[0], firstLane(m)); keyMatches(c.slotBytes(r), w0, w1, w2) {
 					return r, pair[1]
 				}
