@@ -266,6 +266,9 @@ type Cache struct {
 	// file was opened after an unclean shutdown.
 	recovered int
 
+	// writes counts slot writes (pwrite calls), for tests.
+	writes uint64
+
 	// rng drives the choice of displacement victims.
 	rng uint64
 
@@ -515,12 +518,11 @@ func parseStaticHeader(b []byte, size int64) (geometry, error) {
 // this arpd does not read.
 func versionHint(v uint32) string {
 	if v < cacheVersion {
-		return "; the file was made by an older arpd. It holds only learned " +
-			"neighbours: move it aside or remove it and this arpd starts a new one " +
-			"(list it first with the older arpd's -l to keep its entries, and load " +
-			"them again with -f)"
+		return "; it was made by an older arpd. Stop that arpd cleanly (it restores the " +
+			"sysctls it changed), list the file with its -l to keep the entries, move " +
+			"the file aside, and load the list with this arpd's -f"
 	}
-	return "; the file was made by a newer arpd"
+	return "; it was made by a newer arpd"
 }
 
 // isBerkeleyDB reports whether b starts like a Berkeley DB file, as
@@ -1321,6 +1323,7 @@ func (c *Cache) beginWrite(r slotRef) []byte {
 func (c *Cache) endWrite(r slotRef, tag uint16) error {
 	base, lo, end := r.bucket(), r.tagOff(), r.off()+slotSize
 	binary.LittleEndian.PutUint16(c.wbuf[lo-base:], tag)
+	c.writes++
 	if err := pwriteFull(c.fd, c.wbuf[lo-base:end-base], lo); err != nil {
 		c.state.counters[ctrWriteErrors]++
 		return fmt.Errorf("write %s: %w", c.path, err)
