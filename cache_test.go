@@ -1410,3 +1410,43 @@ func TestCacheWritesPerPut(t *testing.T) {
 		t.Fatal("a put or delete wrote the state page")
 	}
 }
+
+// TestCacheCheckAfterWrite damages slots of an open writer behind its
+// back: a slot not yet served since it was written fails its check and is
+// not served, including one the writer served before its last write.
+func TestCacheCheckAfterWrite(t *testing.T) {
+	c, clk := newTestCache(t, 256)
+	k := v4(2, 0, 1)
+	damage := func() {
+		t.Helper()
+		r := slotOf(c, k)
+		b := []byte{c.slotBytes(r)[30] ^ 0x40}
+		if err := pwriteFull(c.fd, b, r.off()+30); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Written, damaged, never served: not served.
+	mustPut(t, c, positive(k, 1))
+	damage()
+	if _, ok := c.Lookup(&k); ok {
+		t.Fatal("served a damaged slot on its first lookup")
+	}
+	// Stored again, served (and so checked), then rewritten by a refresh
+	// and damaged: the rewrite cleared the check, so it is not served.
+	if res := mustPut(t, c, positive(k, 2)); res != PutNew {
+		t.Fatalf("put over a damaged copy = %d, want PutNew", res)
+	}
+	for i := 0; i < 3; i++ {
+		if e, ok := c.Lookup(&k); !ok || e.LLAddr[5] != 2 {
+			t.Fatalf("lookup %d = %+v, %v", i, e, ok)
+		}
+	}
+	clk.set(1_000_050)
+	if res := mustPut(t, c, positive(k, 2)); res != PutRefreshed {
+		t.Fatalf("refresh = %d, want PutRefreshed", res)
+	}
+	damage()
+	if _, ok := c.Lookup(&k); ok {
+		t.Fatal("served a slot damaged after its rewrite")
+	}
+}
