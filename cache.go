@@ -1157,7 +1157,7 @@ func (c *Cache) expiredAt(k Kind, updated, now uint32) bool {
 
 // maxKicks bounds the displacement path of one insert. With two 8-way
 // buckets per key, 16 moves let a table of random keys fill to about 95%
-// before the first entry is lost; at 90% load about one insert in six
+// before the first entry is lost; at 90% load about one insert in eight
 // needs a move, and almost never more than one.
 const maxKicks = 16
 
