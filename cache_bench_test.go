@@ -32,6 +32,16 @@ var (
 	benchDir    string
 )
 
+// TestMain runs the tests and benchmarks, then removes the benchmark
+// tables' directory: their files take about 50 MB.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchDir != "" {
+		os.RemoveAll(benchDir)
+	}
+	os.Exit(code)
+}
+
 // randomKey returns a random IPv4 key on interface 2 in 10.0.0.0/8's
 // neighbourhood (all 32 bits random, so the spread is the hash's).
 func randomKey(r *rand.Rand) Key {
