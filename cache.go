@@ -269,9 +269,9 @@ type Cache struct {
 	// writes counts slot writes (pwrite calls), for tests.
 	writes uint64
 
-	// verified has a bit per slot, set once a writer's Lookup has found
-	// the slot valid and cleared whenever the slot is written: the check
-	// of a slot served again is not computed again.
+	// verified has a bit per slot, set once a writer's Lookup or Put has
+	// found the slot valid and cleared whenever the slot is written: the
+	// check of a slot read again is not computed again.
 	//
 	// NB: the check is what makes a lookup at 1,000,000 entries slow (it
 	// waits on the slot's cache line and delays the next lookups), and a
@@ -955,6 +955,21 @@ func (c *Cache) slotIndex(r slotRef) uint64 {
 	return uint64(r.bucket()-headerSize)/bucketSize*slotWays + uint64(r.way())
 }
 
+// checked returns the status of a writer's slot r, with tag tag and
+// bytes s, computing its check only if the slot has not been found valid
+// since it was last written (see verified).
+func (c *Cache) checked(r slotRef, tag uint16, s []byte) int {
+	i := c.slotIndex(r)
+	if c.verified[i/64]&(1<<(i%64)) != 0 {
+		return slotValid
+	}
+	st := slotStatus(tag, s)
+	if st == slotValid {
+		c.verified[i/64] |= 1 << (i % 64)
+	}
+	return st
+}
+
 // status classifies slot r as it is in the mapping.
 func (c *Cache) status(r slotRef) int { return slotStatus(c.tagAt(r), c.slotBytes(r)) }
 
@@ -1127,12 +1142,8 @@ func (c *Cache) serve(r slotRef, tag uint16, w0, w1, w2 uint64, e *Entry) bool {
 	if !c.readOnly {
 		// The writer's own slots cannot change under it: check and decode
 		// them in place, and check each only once between writes.
-		i := c.slotIndex(r)
-		if c.verified[i/64]&(1<<(i%64)) == 0 {
-			if slotStatus(tag, s) != slotValid {
-				return false
-			}
-			c.verified[i/64] |= 1 << (i % 64)
+		if c.checked(r, tag, s) != slotValid {
+			return false
 		}
 		decodeSlot(s, e)
 		return true
@@ -1201,7 +1212,7 @@ func (c *Cache) Put(e *Entry) (PutResult, error) {
 			if !keyMatches(s, w0, w1, w2) {
 				continue
 			}
-			st := slotStatus(tag, s)
+			st := c.checked(r, tag, s)
 			if match == noSlot && st == slotValid {
 				match = r
 				continue
@@ -1288,7 +1299,7 @@ func (c *Cache) makeRoom(b1, b2 int64, updated, now uint32) (slotRef, error) {
 		for i := 0; i < slotWays; i++ {
 			r := ref(base, i)
 			s := c.slotBytes(r)
-			switch slotStatus(c.tagAt(r), s) {
+			switch c.checked(r, c.tagAt(r), s) {
 			case slotBad:
 				if bad == noSlot {
 					bad = r
