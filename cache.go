@@ -22,7 +22,20 @@ package main
 //	offset 0      static header page (magic, version, geometry, seed, CRC)
 //	offset 4096   state page A  } the mutable header, written alternately so
 //	offset 8192   state page B  } that one valid copy always survives
-//	offset 12288  buckets: slotWays slots of slotSize bytes each
+//	offset 12288  buckets of bucketSize (368) bytes
+//
+// A bucket (368 bytes, 46 per slot):
+//
+//	0    tags        slotWays (8) uint16, one per slot; 0 marks an empty slot
+//	16   slot 0      } slotSize (44) bytes each
+//	60   slot 1      }
+//	...
+//	324  slot 7      }
+//
+// A slot's tag is 16 bits of the key's hash. A lookup compares the eight
+// tags of each of its two buckets as two 64-bit words and reads a slot
+// only when its tag matches. Buckets start at multiples of 16, so the tags
+// never straddle a cache line: a miss reads one line per bucket.
 //
 // A slot (44 bytes):
 //
@@ -35,10 +48,15 @@ package main
 //	24  lladdr      8 bytes; unused bytes are zero
 //	32  first seen  uint32 Unix seconds
 //	36  updated     uint32 Unix seconds
-//	40  check       CRC-32C of bytes 0..39
+//	40  check       CRC-32C of bytes 0..39, with the slot's tag as the
+//	                initial value
 //
 // The check makes a torn or half-written slot, or one damaged on disk,
 // detectable: it is never served, and it is counted when it is dropped.
+// Because the tag seeds the check, a damaged tag fails the check too.
+//
+// Version 1 files (four 44-byte slots to a 176-byte bucket, no tags) are
+// refused with an error that says so; see parseStaticHeader.
 
 import (
 	"encoding/binary"
@@ -59,14 +77,16 @@ import (
 // cacheVersion.
 const (
 	cacheMagic    = "ARPDHASH"
-	cacheVersion  = 1
+	cacheVersion  = 2
 	pageSize      = 4096
 	headerSize    = 3 * pageSize
 	stateOffsetA  = 1 * pageSize
 	stateOffsetB  = 2 * pageSize
 	slotSize      = 44
-	slotWays      = 4
-	bucketSize    = slotSize * slotWays
+	slotWays      = 8
+	tagSize       = 2
+	tagsSize      = slotWays * tagSize // the tag word at the start of a bucket
+	bucketSize    = tagsSize + slotWays*slotSize
 	slotCheckOff  = 40
 	staticCRCOff  = 124
 	stateCRCOff   = pageSize - 4
@@ -247,6 +267,21 @@ type Cache struct {
 	// file was opened after an unclean shutdown.
 	recovered int
 
+	// writes counts slot writes (pwrite calls), for tests.
+	writes uint64
+
+	// verified has a bit per slot, set once a writer's Lookup or Put has
+	// found the slot valid and cleared whenever the slot is written: the
+	// check of a slot read again is not computed again.
+	//
+	// NB: the check is what makes a lookup at 1,000,000 entries slow (it
+	// waits on the slot's cache line and delays the next lookups), and a
+	// writer's slots change only through its own writes. Damage to the
+	// file while a writer has it open and locked, after a slot was read,
+	// goes unseen until the slot is written or the file reopened; read-only
+	// Caches (arpd -l) check every read.
+	verified []uint64
+
 	// rng drives the choice of displacement victims.
 	rng uint64
 
@@ -255,8 +290,8 @@ type Cache struct {
 	// NB: rslot cannot live on the stack: hash/crc32 reaches its CPU
 	// implementation through a function variable, so escape analysis
 	// assumes every buffer it checksums escapes.
-	slot  [slotSize]byte // slot writes
-	rslot [slotSize]byte // slot reads
+	wbuf  [bucketSize]byte // slot writes: a bucket's bytes, at their offsets
+	rslot [slotSize]byte   // slot reads
 	page  [pageSize]byte
 }
 
@@ -474,10 +509,10 @@ func parseStaticHeader(b []byte, size int64) (geometry, error) {
 	}
 	le := binary.LittleEndian
 	if v := le.Uint32(b[8:]); v != cacheVersion {
-		return g, fmt.Errorf("%w: format version %d, this arpd reads version %d", ErrNotCache, v, cacheVersion)
+		return g, fmt.Errorf("%w: format version %d, this arpd reads version %d only%s", ErrNotCache, v, cacheVersion, versionHint(v))
 	}
-	if hs, ss, w := le.Uint32(b[12:]), le.Uint32(b[16:]), le.Uint32(b[20:]); hs != headerSize || ss != slotSize || w != slotWays {
-		return g, fmt.Errorf("%w: geometry header=%d slot=%d ways=%d, want %d/%d/%d", ErrCorrupt, hs, ss, w, headerSize, slotSize, slotWays)
+	if hs, ss, w, bs := le.Uint32(b[12:]), le.Uint32(b[16:]), le.Uint32(b[20:]), le.Uint32(b[28:]); hs != headerSize || ss != slotSize || w != slotWays || bs != bucketSize {
+		return g, fmt.Errorf("%w: geometry header=%d slot=%d ways=%d bucket=%d, want %d/%d/%d/%d", ErrCorrupt, hs, ss, w, bs, headerSize, slotSize, slotWays, bucketSize)
 	}
 	g.buckets = uint64(le.Uint32(b[24:]))
 	if g.buckets == 0 || g.buckets*slotWays > maxCapacity {
@@ -490,6 +525,17 @@ func parseStaticHeader(b []byte, size int64) (geometry, error) {
 	g.k1 = le.Uint64(b[40:])
 	g.created = le.Uint64(b[48:])
 	return g, nil
+}
+
+// versionHint says what to do with a cache file of format version v that
+// this arpd does not read.
+func versionHint(v uint32) string {
+	if v < cacheVersion {
+		return "; it was made by an older arpd. Stop that arpd cleanly (it restores the " +
+			"sysctls it changed), list the file with its -l to keep the entries, move " +
+			"the file aside, and load the list with this arpd's -f"
+	}
+	return "; it was made by a newer arpd"
 }
 
 // isBerkeleyDB reports whether b starts like a Berkeley DB file, as
@@ -517,6 +563,7 @@ func encodeStaticHeader(b []byte, g geometry) {
 	le.PutUint32(b[16:], slotSize)
 	le.PutUint32(b[20:], slotWays)
 	le.PutUint32(b[24:], uint32(g.buckets))
+	le.PutUint32(b[28:], bucketSize)
 	le.PutUint64(b[32:], g.k0)
 	le.PutUint64(b[40:], g.k1)
 	le.PutUint64(b[48:], g.created)
@@ -673,6 +720,9 @@ func (c *Cache) mapFile(readOnly bool) error {
 		return fmt.Errorf("mmap %s: %w", c.path, err)
 	}
 	c.mem = mem
+	if !readOnly {
+		c.verified = make([]uint64, (c.buckets*slotWays+63)/64)
+	}
 	advice := unix.MADV_RANDOM
 	if readOnly {
 		advice = unix.MADV_SEQUENTIAL
@@ -701,23 +751,25 @@ func (c *Cache) beginWriting() error {
 func (c *Cache) recover() error {
 	var entries uint64
 	bad := 0
-	for off := int64(headerSize); off < int64(len(c.mem)); off += slotSize {
-		s := c.mem[off : off+slotSize]
-		switch slotStatus(s) {
-		case slotEmpty:
-		case slotValid:
-			if c.duplicateBefore(off) {
-				if err := c.clearSlot(off); err != nil {
+	for base := int64(headerSize); base+bucketSize <= int64(len(c.mem)); base += bucketSize {
+		for i := 0; i < slotWays; i++ {
+			r := ref(base, i)
+			switch c.status(r) {
+			case slotEmpty:
+			case slotValid:
+				if c.duplicateBefore(r) {
+					if err := c.clearSlot(r); err != nil {
+						return err
+					}
+					continue
+				}
+				entries++
+			default:
+				if err := c.clearSlot(r); err != nil {
 					return err
 				}
-				continue
+				bad++
 			}
-			entries++
-		default:
-			if err := c.clearSlot(off); err != nil {
-				return err
-			}
-			bad++
 		}
 	}
 	c.state.entries = entries
@@ -726,16 +778,15 @@ func (c *Cache) recover() error {
 	return nil
 }
 
-// duplicateBefore reports whether the valid entry at off also sits in a
-// slot with a lower offset in one of its two buckets.
-func (c *Cache) duplicateBefore(off int64) bool {
-	le := binary.LittleEndian
-	s := c.mem[off : off+slotSize]
-	w0, w1, w2 := le.Uint64(s[0:])&^0xffffff00, le.Uint64(s[8:]), le.Uint64(s[16:])
-	b1, b2 := c.bucketOffsets(w0, w1, w2)
+// duplicateBefore reports whether the valid entry in slot r also sits in
+// a slot with a lower offset in one of its two buckets.
+func (c *Cache) duplicateBefore(r slotRef) bool {
+	w0, w1, w2 := slotKey(c.slotBytes(r))
+	b1, b2, tag := c.locate(w0, w1, w2)
 	for _, base := range [2]int64{b1, b2} {
-		for o := base; o < base+bucketSize && o < off; o += slotSize {
-			if keyMatches(c.mem[o:o+slotSize], w0, w1, w2) && slotStatus(c.mem[o:o+slotSize]) == slotValid {
+		for m := c.match(base, tag); m != 0; m &= m - 1 {
+			q := ref(base, firstLane(m))
+			if q.off() < r.off() && keyMatches(c.slotBytes(q), w0, w1, w2) && c.status(q) == slotValid {
 				return true
 			}
 		}
@@ -795,22 +846,165 @@ const (
 	slotBad
 )
 
-// slotStatus classifies a slot's bytes.
-func slotStatus(s []byte) int {
+// A slotRef names a slot: the file offset of its bucket plus its index in
+// the bucket.
+//
+// NB: buckets start at multiples of 16 bytes (headerSize and bucketSize
+// are multiples of 16), so the low 4 bits of a bucket's offset are free to
+// hold the index.
+type slotRef int64
+
+// noSlot is the slotRef of no slot.
+const noSlot slotRef = -1
+
+// Compile-time checks: buckets are 16-byte aligned, and a bucket's tags
+// fill two 64-bit words.
+var (
+	_ [0]struct{} = [bucketSize % 16]struct{}{}
+	_ [0]struct{} = [headerSize % 16]struct{}{}
+	_ [0]struct{} = [16 - tagsSize]struct{}{}
+)
+
+// ref returns the slotRef of slot i of the bucket at offset base.
+func ref(base int64, i int) slotRef { return slotRef(base + int64(i)) }
+
+// bucket returns the file offset of r's bucket.
+func (r slotRef) bucket() int64 { return int64(r) &^ 15 }
+
+// way returns r's index in its bucket.
+func (r slotRef) way() int { return int(r & 15) }
+
+// off returns the file offset of r's slot bytes.
+func (r slotRef) off() int64 { return r.bucket() + tagsSize + int64(r.way())*slotSize }
+
+// tagOff returns the file offset of r's tag.
+func (r slotRef) tagOff() int64 { return r.bucket() + int64(r.way())*tagSize }
+
+// tagOf returns the tag of a key whose hash is h: its low 16 bits, with 0
+// (the tag of an empty slot) taken as 1.
+//
+// NB: the buckets come from the high bits of h·n and of its low half
+// times n (see locate), so the low 16 bits of h are independent of the
+// bucket for any power-of-two n and nearly so for others.
+func tagOf(h uint64) uint16 {
+	t := uint16(h)
+	if t == 0 {
+		t = 1
+	}
+	return t
+}
+
+// Lane masks for comparing four 16-bit tags at once.
+const (
+	tagOnes  = 0x0001_0001_0001_0001
+	tagLow15 = 0x7fff_7fff_7fff_7fff
+)
+
+// tagLanes returns a mask with bit 16i+15 set for each lane i of the tag
+// word w that equals t. It is exact: no lane is set for a tag that
+// differs.
+func tagLanes(w uint64, t uint16) uint64 {
+	x := w ^ uint64(t)*tagOnes
+	// A lane of x is zero iff adding 0x7fff to its low 15 bits does not
+	// carry into bit 15 and bit 15 is clear; no lane carries into the next.
+	return ^((x&tagLow15 + tagLow15) | x | tagLow15)
+}
+
+// lanes returns a mask of the slots of a bucket whose tags, in the tag
+// words lo (slots 0..3) and hi (slots 4..7), equal t. Slot i < 4 is bit
+// 16i+7 and slot i >= 4 is bit 16(i-4)+15; firstLane decodes them.
+func lanes(lo, hi uint64, t uint16) uint64 {
+	return tagLanes(lo, t)>>8 | tagLanes(hi, t)
+}
+
+// firstLane returns the slot of the lowest bit set in the lanes mask m,
+// which must not be zero. A mask shifted right by one bit (as Lookup does)
+// decodes to the same slots.
+func firstLane(m uint64) int {
+	p := bits.TrailingZeros64(m)
+	return p>>4 | p>>1&4
+}
+
+// tags returns the two tag words of the bucket at base: the tags of slots
+// 0..3 and of slots 4..7, slot i's in bits 16(i%4)..16(i%4)+15.
+func (c *Cache) tags(base int64) (lo, hi uint64) {
+	t := c.mem[base : base+tagsSize]
+	return binary.LittleEndian.Uint64(t[0:8]), binary.LittleEndian.Uint64(t[8:16])
+}
+
+// match returns the lanes mask of the slots of the bucket at base whose
+// tag is t (0 for the empty slots).
+func (c *Cache) match(base int64, t uint16) uint64 {
+	lo, hi := c.tags(base)
+	return lanes(lo, hi, t)
+}
+
+// tagAt returns slot r's tag.
+func (c *Cache) tagAt(r slotRef) uint16 {
+	off := r.tagOff()
+	return binary.LittleEndian.Uint16(c.mem[off : off+tagSize])
+}
+
+// slotBytes returns slot r's bytes in the mapping.
+func (c *Cache) slotBytes(r slotRef) []byte {
+	off := r.off()
+	return c.mem[off : off+slotSize]
+}
+
+// slotIndex returns r's number among all slots of the file.
+func (c *Cache) slotIndex(r slotRef) uint64 {
+	return uint64(r.bucket()-headerSize)/bucketSize*slotWays + uint64(r.way())
+}
+
+// checked returns the status of a writer's slot r, with tag tag and
+// bytes s, computing its check only if the slot has not been found valid
+// since it was last written (see verified).
+func (c *Cache) checked(r slotRef, tag uint16, s []byte) int {
+	i := c.slotIndex(r)
+	if c.verified[i/64]&(1<<(i%64)) != 0 {
+		return slotValid
+	}
+	st := slotStatus(tag, s)
+	if st == slotValid {
+		c.verified[i/64] |= 1 << (i % 64)
+	}
+	return st
+}
+
+// status classifies slot r as it is in the mapping.
+func (c *Cache) status(r slotRef) int { return slotStatus(c.tagAt(r), c.slotBytes(r)) }
+
+// slotStatus classifies a slot's bytes s, given its tag.
+func slotStatus(tag uint16, s []byte) int {
 	_ = s[slotSize-1]
-	if s[0] == 0 {
-		if binary.LittleEndian.Uint64(s[0:]) == 0 && isZero(s) {
+	if tag == 0 {
+		if isZeroSlot(s) {
 			return slotEmpty
 		}
 		return slotBad
 	}
-	if crc32.Checksum(s[:slotCheckOff], castagnoli) != binary.LittleEndian.Uint32(s[slotCheckOff:]) {
+	if s[0] == 0 || slotCheck(tag, s) != binary.LittleEndian.Uint32(s[slotCheckOff:]) {
 		return slotBad
 	}
 	if k := Kind(s[1] & 3); k != KindPositive && k != KindNegative || s[2] > 8 {
 		return slotBad
 	}
 	return slotValid
+}
+
+// slotCheck returns the check of slot bytes s with tag t: CRC-32C of the
+// first slotCheckOff bytes, with the tag as the initial value, so that a
+// changed tag fails the check as surely as a changed byte.
+func slotCheck(t uint16, s []byte) uint32 {
+	return crc32.Update(uint32(t), castagnoli, s[:slotCheckOff])
+}
+
+// isZeroSlot reports whether the slot bytes s are all zero.
+func isZeroSlot(s []byte) bool {
+	le := binary.LittleEndian
+	_ = s[slotSize-1]
+	return le.Uint64(s[0:])|le.Uint64(s[8:])|le.Uint64(s[16:])|le.Uint64(s[24:])|
+		le.Uint64(s[32:])|uint64(le.Uint32(s[40:])) == 0
 }
 
 // isZero reports whether b is all zero bytes.
@@ -829,14 +1023,23 @@ func isZero(b []byte) bool {
 // probes, not key material, so they are masked out.
 func keyMatches(s []byte, w0, w1, w2 uint64) bool {
 	le := binary.LittleEndian
+	_ = s[23]
 	return le.Uint64(s[0:])&^0xffffff00 == w0 &&
 		le.Uint64(s[8:]) == w1 &&
 		le.Uint64(s[16:]) == w2
 }
 
+// slotKey returns the key words stored in slot s.
+func slotKey(s []byte) (w0, w1, w2 uint64) {
+	le := binary.LittleEndian
+	_ = s[23]
+	return le.Uint64(s[0:]) &^ 0xffffff00, le.Uint64(s[8:]), le.Uint64(s[16:])
+}
+
 // decodeSlot fills e from slot bytes s, which must be valid.
 func decodeSlot(s []byte, e *Entry) {
 	le := binary.LittleEndian
+	_ = s[slotSize-1]
 	e.Family = s[0]
 	e.Kind = Kind(s[1] & 3)
 	e.Source = Source(s[1] >> 2 & 7)
@@ -849,9 +1052,10 @@ func decodeSlot(s []byte, e *Entry) {
 	e.Updated = le.Uint32(s[36:])
 }
 
-// encodeSlot writes e into s with its check.
-func encodeSlot(s []byte, e *Entry) {
+// encodeSlot writes e into s with its check for tag t.
+func encodeSlot(s []byte, t uint16, e *Entry) {
 	le := binary.LittleEndian
+	_ = s[slotSize-1]
 	s[0] = e.Family
 	s[1] = byte(e.Kind)&3 | byte(e.Source&7)<<2
 	s[2] = e.LLLen
@@ -861,81 +1065,112 @@ func encodeSlot(s []byte, e *Entry) {
 	copy(s[24:32], e.LLAddr[:])
 	le.PutUint32(s[32:], e.First)
 	le.PutUint32(s[36:], e.Updated)
-	le.PutUint32(s[slotCheckOff:], crc32.Checksum(s[:slotCheckOff], castagnoli))
+	le.PutUint32(s[slotCheckOff:], slotCheck(t, s))
 }
 
-// bucketOffsets returns the file offsets of the two buckets where the key
-// with words (w0, w1, w2) may live.
+// locate returns the file offsets of the two buckets where the key with
+// words (w0, w1, w2) may live, and its tag.
 //
-// One SipHash gives both: the high half of h·n picks the first bucket, and
-// the low half, scaled by n again, the second (uniform in [0, n) without a
-// division). A key that draws the same bucket twice takes the next one as
-// its second, so every key has two distinct buckets when n > 1.
-func (c *Cache) bucketOffsets(w0, w1, w2 uint64) (int64, int64) {
-	h := sipHash24x3(c.k0, c.k1, w0, w1, w2)
-	b1, lo := bits.Mul64(h, c.buckets)
-	b2, _ := bits.Mul64(lo, c.buckets)
-	if b2 == b1 {
-		b2 = (b1 + 1) % c.buckets
+// One SipHash gives all three: the high half of h·n picks the first
+// bucket, and the low half, scaled by n again, the second (uniform in
+// [0, n) without a division); the tag is h's low 16 bits. A key that draws
+// the same bucket twice takes the next one as its second, so every key has
+// two distinct buckets when n > 1.
+func (c *Cache) locate(w0, w1, w2 uint64) (b1, b2 int64, tag uint16) {
+	var h uint64
+	if uint8(w0) == familyIPv4 {
+		h = sipHash24x12(c.k0, c.k1, w0, uint32(w1))
+	} else {
+		h = sipHash24x3(c.k0, c.k1, w0, w1, w2)
 	}
-	return headerSize + int64(b1)*bucketSize, headerSize + int64(b2)*bucketSize
+	x, lo := bits.Mul64(h, c.buckets)
+	y, _ := bits.Mul64(lo, c.buckets)
+	if y == x {
+		y = (x + 1) % c.buckets
+	}
+	return headerSize + int64(x)*bucketSize, headerSize + int64(y)*bucketSize, tagOf(h)
 }
 
-// readSlot copies the slot at off into buf and checks it. A read-only
-// Cache races with the writer, so a slot that fails its check is read
-// again a few times before it counts as damaged; the writer itself never
-// sees a torn slot of its own.
-func (c *Cache) readSlot(off int64, buf *[slotSize]byte) int {
-	st := slotBad
+// readSlot copies slot r into buf, checks it and returns its tag and
+// status. A read-only Cache races with the writer, so a slot that fails
+// its check is read again a few times before it counts as damaged; the
+// writer itself never sees a torn slot of its own.
+func (c *Cache) readSlot(r slotRef, buf *[slotSize]byte) (tag uint16, st int) {
+	st = slotBad
 	for try := 0; try < 8; try++ {
-		copy(buf[:], c.mem[off:off+slotSize])
-		if st = slotStatus(buf[:]); st != slotBad || !c.readOnly {
-			return st
+		tag = c.tagAt(r)
+		copy(buf[:], c.slotBytes(r))
+		if st = slotStatus(tag, buf[:]); st != slotBad || !c.readOnly {
+			return tag, st
 		}
 		runtime.Gosched()
 	}
-	return st
+	return tag, st
 }
 
 // Lookup returns the entry for k, whatever its kind and age, and whether
 // there is one. It allocates nothing.
+//
+// NB: written for the CPU's out-of-order engine. Both buckets' tags are
+// loaded before either is compared, so their two cache (and TLB) misses
+// overlap; and the lanes of both buckets go into one mask, from which the
+// slot is computed without a branch on which bucket matched. That branch
+// would be a coin toss, and each misprediction throws away the work the
+// CPU has begun on the next lookups.
 func (c *Cache) Lookup(k *Key) (e Entry, ok bool) {
 	w0, w1, w2 := k.words()
-	b1, b2 := c.bucketOffsets(w0, w1, w2)
-	if c.lookupIn(b1, w0, w1, w2, &e) || c.lookupIn(b2, w0, w1, w2, &e) {
-		return e, true
+	b1, b2, tag := c.locate(w0, w1, w2)
+	l1, h1 := c.tags(b1)
+	l2, h2 := c.tags(b2)
+	// Bucket b1's lanes are the odd bits of m, b2's the even ones.
+	for m := lanes(l1, h1, tag) | lanes(l2, h2, tag)>>1; m != 0; m &= m - 1 {
+		p := bits.TrailingZeros64(m)
+		base := b2 + int64(p&1)*(b1-b2)
+		if c.serve(ref(base, firstLane(m)), tag, w0, w1, w2, &e) {
+			return e, true
+		}
 	}
 	return e, false
 }
 
-// lookupIn looks for the key in the bucket at base and decodes it into e.
-func (c *Cache) lookupIn(base int64, w0, w1, w2 uint64, e *Entry) bool {
-	buf := &c.rslot
-	for off := base; off < base+bucketSize; off += slotSize {
-		if !keyMatches(c.mem[off:off+slotSize], w0, w1, w2) {
-			continue
+// serve decodes slot r, whose tag is tag, into e if it holds the key with
+// words (w0, w1, w2) and passes its check.
+func (c *Cache) serve(r slotRef, tag uint16, w0, w1, w2 uint64, e *Entry) bool {
+	s := c.slotBytes(r)
+	if !keyMatches(s, w0, w1, w2) {
+		return false
+	}
+	if !c.readOnly {
+		// The writer's own slots cannot change under it: check and decode
+		// them in place, and check each only once between writes.
+		if c.checked(r, tag, s) != slotValid {
+			return false
 		}
-		if c.readSlot(off, buf) != slotValid || !keyMatches(buf[:], w0, w1, w2) {
-			continue
-		}
-		decodeSlot(buf[:], e)
+		decodeSlot(s, e)
 		return true
 	}
-	return false
+	buf := &c.rslot
+	if t, st := c.readSlot(r, buf); st != slotValid || t != tag || !keyMatches(buf[:], w0, w1, w2) {
+		return false
+	}
+	decodeSlot(buf[:], e)
+	return true
 }
 
 // Expired reports whether e is a negative entry older than the negative
 // lifetime. A clock that went backwards does not expire anything.
-func (c *Cache) Expired(e *Entry) bool { return c.expiredAt(e, c.now()) }
+func (c *Cache) Expired(e *Entry) bool { return c.expiredAt(e.Kind, e.Updated, c.now()) }
 
-// expiredAt is Expired at time now.
-func (c *Cache) expiredAt(e *Entry, now uint32) bool {
-	return e.Kind == KindNegative && int64(now)-int64(e.Updated) >= int64(c.negTTL)
+// expiredAt reports whether an entry of kind k last updated at updated
+// has expired at time now.
+func (c *Cache) expiredAt(k Kind, updated, now uint32) bool {
+	return k == KindNegative && int64(now)-int64(updated) >= int64(c.negTTL)
 }
 
-// maxKicks bounds the displacement path of one insert. With two 4-way
-// buckets per key, 16 moves let the table fill to about 86% before the
-// first entry is lost and to about 96% before 1% are.
+// maxKicks bounds the displacement path of one insert. With two 8-way
+// buckets per key, 16 moves let a table of random keys fill to about 95%
+// before the first entry is lost; at 90% load about one insert in eight
+// needs a move, and almost never more than one.
 const maxKicks = 16
 
 // fullTable is the load, in percent, from which Put stops looking for
@@ -951,8 +1186,9 @@ const fullTable = 97
 // both are full, a damaged slot or an expired negative entry is reused;
 // else entries are moved to their other buckets (cuckoo displacement, at
 // most maxKicks moves) to free a slot; else the least recently updated of
-// the eight entries is evicted, or e itself is dropped if it is older than
-// all of them. It allocates nothing.
+// the sixteen entries is evicted, or e itself is dropped if it is older than
+// all of them. It allocates nothing, and a new key with room in its
+// buckets, or a changed entry, costs exactly one pwrite.
 func (c *Cache) Put(e *Entry) (PutResult, error) {
 	if c.readOnly {
 		return 0, ErrReadOnly
@@ -965,64 +1201,38 @@ func (c *Cache) Put(e *Entry) (PutResult, error) {
 		e.Updated = now
 	}
 	w0, w1, w2 := e.Key.words()
-	b1, b2 := c.bucketOffsets(w0, w1, w2)
+	b1, b2, tag := c.locate(w0, w1, w2)
 
-	var (
-		match, bad, expired, oldest int64 = -1, -1, -1, -1
-		free                        [2]int64
-		nfree                       [2]int
-		oldestTime                  uint32
-		old                         Entry
-	)
-	free[0], free[1] = -1, -1
-	for bi, base := range [2]int64{b1, b2} {
-		for off := base; off < base+bucketSize; off += slotSize {
-			s := c.mem[off : off+slotSize]
-			st := slotStatus(s)
-			switch {
-			case st == slotEmpty:
-				nfree[bi]++
-				if free[bi] < 0 {
-					free[bi] = off
-				}
-			case keyMatches(s, w0, w1, w2):
-				if match < 0 && st == slotValid {
-					match = off
-					continue
-				}
-				// A duplicate left by an interrupted move, or a damaged
-				// copy: drop it (the new entry is written below).
-				if err := c.clearSlot(off); err != nil {
-					return 0, err
-				}
-				if st == slotBad {
-					c.state.counters[ctrCorruptSlots]++
-				}
-				if c.state.entries > 0 {
-					c.state.entries--
-				}
-				nfree[bi]++
-				if free[bi] < 0 {
-					free[bi] = off
-				}
-			case st == slotBad:
-				if bad < 0 {
-					bad = off
-				}
-			default:
-				decodeSlot(s, &old)
-				if expired < 0 && c.expiredAt(&old, now) {
-					expired = off
-				}
-				if oldest < 0 || old.Updated < oldestTime {
-					oldest, oldestTime = off, old.Updated
-				}
+	// Find the stored copy. Only slots with the key's tag can hold it.
+	match := noSlot
+	dropped := 0
+	for _, base := range [2]int64{b1, b2} {
+		for m := c.match(base, tag); m != 0; m &= m - 1 {
+			r := ref(base, firstLane(m))
+			s := c.slotBytes(r)
+			if !keyMatches(s, w0, w1, w2) {
+				continue
 			}
+			st := c.checked(r, tag, s)
+			if match == noSlot && st == slotValid {
+				match = r
+				continue
+			}
+			// A duplicate left by an interrupted move, or a damaged copy:
+			// drop it.
+			if err := c.clearSlot(r); err != nil {
+				return 0, err
+			}
+			if st == slotBad {
+				c.state.counters[ctrCorruptSlots]++
+			}
+			dropped++
 		}
 	}
 
-	if match >= 0 {
-		decodeSlot(c.mem[match:match+slotSize], &old)
+	if match != noSlot {
+		var old Entry
+		decodeSlot(c.slotBytes(match), &old)
 		sameBinding := old.Kind == e.Kind && old.LLLen == e.LLLen && old.LLAddr == e.LLAddr
 		if e.First == 0 {
 			e.First = now
@@ -1033,7 +1243,7 @@ func (c *Cache) Put(e *Entry) (PutResult, error) {
 		if old == *e {
 			return PutUnchanged, nil
 		}
-		if err := c.writeEntry(match, e); err != nil {
+		if err := c.writeEntry(match, tag, e); err != nil {
 			return 0, err
 		}
 		c.state.counters[ctrUpdates]++
@@ -1042,44 +1252,35 @@ func (c *Cache) Put(e *Entry) (PutResult, error) {
 		}
 		return PutRefreshed, nil
 	}
+	if dropped > 0 && c.state.entries > 0 {
+		c.state.entries-- // the key's only copies were damaged
+	}
 
 	if e.First == 0 {
 		e.First = now
 	}
-	target := int64(-1)
+	target := noSlot
+	f1, f2 := c.match(b1, 0), c.match(b2, 0)
 	switch {
-	case free[0] >= 0 && nfree[0] >= nfree[1]:
-		target = free[0]
-	case free[1] >= 0:
-		target = free[1]
-	case bad >= 0:
-		target = bad
-		c.state.counters[ctrCorruptSlots]++
-	case expired >= 0:
-		target = expired
-		c.state.counters[ctrEvictions]++
-		c.state.counters[ctrEvictedNegatives]++
-		c.state.entries--
-	default:
-		// Past fullTable the walk almost never finds room: evict at once.
-		if c.state.entries < uint64(c.Capacity())*fullTable/100 {
-			off, err := c.displace(b1, b2)
-			if err != nil {
-				return 0, err
-			}
-			if off >= 0 {
-				target = off
-				break
-			}
+	case f1 != 0 && bits.OnesCount64(f1) >= bits.OnesCount64(f2):
+		target = ref(b1, firstLane(f1))
+	case f2 != 0:
+		target = ref(b2, firstLane(f2))
+	}
+	if target != noSlot {
+		if !isZeroSlot(c.slotBytes(target)) {
+			c.state.counters[ctrCorruptSlots]++ // a slot that lost its tag
 		}
-		c.state.counters[ctrEvictions]++
-		if oldestTime > e.Updated {
+	} else {
+		var err error
+		if target, err = c.makeRoom(b1, b2, e.Updated, now); err != nil {
+			return 0, err
+		}
+		if target == noSlot {
 			return PutDropped, nil
 		}
-		target = oldest
-		c.state.entries--
 	}
-	if err := c.writeEntry(target, e); err != nil {
+	if err := c.writeEntry(target, tag, e); err != nil {
 		return 0, err
 	}
 	c.state.entries++
@@ -1087,93 +1288,190 @@ func (c *Cache) Put(e *Entry) (PutResult, error) {
 	return PutNew, nil
 }
 
-// writeEntry encodes e into the write buffer and writes it at off.
-func (c *Cache) writeEntry(off int64, e *Entry) error {
-	encodeSlot(c.slot[:], e)
-	return c.writeSlotBuf(off)
+// makeRoom frees a slot in buckets b1 and b2, both full, for a new entry
+// updated at updated, and returns it, or noSlot if the new entry is older
+// than all sixteen and is to be dropped. It reuses a damaged slot, else an
+// expired negative entry's, else moves entries to their other buckets,
+// else evicts the least recently updated entry.
+func (c *Cache) makeRoom(b1, b2 int64, updated, now uint32) (slotRef, error) {
+	bad, expired, oldest := noSlot, noSlot, noSlot
+	var oldestTime uint32
+	for _, base := range [2]int64{b1, b2} {
+		for i := 0; i < slotWays; i++ {
+			r := ref(base, i)
+			s := c.slotBytes(r)
+			switch c.checked(r, c.tagAt(r), s) {
+			case slotBad:
+				if bad == noSlot {
+					bad = r
+				}
+			case slotValid:
+				kind, upd := Kind(s[1]&3), binary.LittleEndian.Uint32(s[36:])
+				if expired == noSlot && c.expiredAt(kind, upd, now) {
+					expired = r
+				}
+				if oldest == noSlot || upd < oldestTime {
+					oldest, oldestTime = r, upd
+				}
+			}
+		}
+	}
+	switch {
+	case bad != noSlot:
+		c.state.counters[ctrCorruptSlots]++
+		return bad, nil
+	case expired != noSlot:
+		c.state.counters[ctrEvictions]++
+		c.state.counters[ctrEvictedNegatives]++
+		c.state.entries--
+		return expired, nil
+	}
+	// Past fullTable the walk almost never finds room: evict at once.
+	if c.state.entries < uint64(c.Capacity())*fullTable/100 {
+		r, err := c.displace(b1, b2)
+		if err != nil || r != noSlot {
+			return r, err
+		}
+	}
+	c.state.counters[ctrEvictions]++
+	if oldestTime > updated {
+		return noSlot, nil
+	}
+	c.state.entries--
+	return oldest, nil
 }
 
-// writeSlotBuf writes the write buffer at off.
-func (c *Cache) writeSlotBuf(off int64) error {
-	if err := pwriteFull(c.fd, c.slot[:], off); err != nil {
+// beginWrite prepares the write buffer for a write of slot r and returns
+// the buffer's bytes for the slot, for the caller to fill; endWrite then
+// writes them with r's tag.
+//
+// NB: a slot and its tag are written with one pwrite, which also rewrites
+// the bytes between them (other tags, earlier slots of the bucket) with the values they have: the writer is the only writer, so
+// those bytes cannot change meanwhile, and a torn write leaves them as
+// they were.
+func (c *Cache) beginWrite(r slotRef) []byte {
+	base, lo, off := r.bucket(), r.tagOff(), r.off()
+	copy(c.wbuf[lo-base:off-base], c.mem[lo:off])
+	return c.wbuf[off-base : off-base+slotSize]
+}
+
+// endWrite sets r's tag in the write buffer and writes r's tag and slot.
+func (c *Cache) endWrite(r slotRef, tag uint16) error {
+	base, lo, end := r.bucket(), r.tagOff(), r.off()+slotSize
+	binary.LittleEndian.PutUint16(c.wbuf[lo-base:], tag)
+	c.writes++
+	i := c.slotIndex(r)
+	c.verified[i/64] &^= 1 << (i % 64)
+	if err := pwriteFull(c.fd, c.wbuf[lo-base:end-base], lo); err != nil {
 		c.state.counters[ctrWriteErrors]++
 		return fmt.Errorf("write %s: %w", c.path, err)
 	}
 	return nil
 }
 
-// clearSlot zeroes the slot at off.
-func (c *Cache) clearSlot(off int64) error {
-	clear(c.slot[:])
-	return c.writeSlotBuf(off)
+// writeEntry writes e with tag t into slot r.
+func (c *Cache) writeEntry(r slotRef, t uint16, e *Entry) error {
+	encodeSlot(c.beginWrite(r), t, e)
+	return c.endWrite(r, t)
 }
 
-// displace frees a slot in bucket b1 or b2, both full, by moving entries
-// to their other buckets, and returns its offset, or -1 if no path of at
-// most maxKicks moves was found.
+// clearSlot zeroes slot r and its tag.
+func (c *Cache) clearSlot(r slotRef) error {
+	clear(c.beginWrite(r))
+	return c.endWrite(r, 0)
+}
+
+// moveSlot copies slot src, with its tag, to slot dst.
+func (c *Cache) moveSlot(dst, src slotRef) error {
+	copy(c.beginWrite(dst), c.slotBytes(src))
+	if err := c.endWrite(dst, c.tagAt(src)); err != nil {
+		return err
+	}
+	c.state.counters[ctrMoves]++
+	return nil
+}
+
+// otherBucket returns the bucket of the entry in slot r other than r's
+// own.
+func (c *Cache) otherBucket(r slotRef) int64 {
+	a1, a2, _ := c.locate(slotKey(c.slotBytes(r)))
+	if a1 == r.bucket() {
+		return a2
+	}
+	return a1
+}
+
+// displace frees a slot in bucket b1 or b2, both full of valid entries,
+// by moving entries to their other buckets, and returns it, or noSlot if
+// no path of at most maxKicks moves was found.
 //
-// The path is planned first and then written from its far end: each entry
-// is copied to its new slot before its old slot is overwritten, so a crash
-// in the middle leaves a duplicate (which Put and recovery remove) but
-// never loses an entry.
-func (c *Cache) displace(b1, b2 int64) (int64, error) {
-	var path [maxKicks]int64 // slots whose entries move, in order
+// It first looks for an entry of the two buckets whose other bucket has
+// room, which costs one move; only when there is none does it walk a
+// random path. The path is planned first and then written from its far
+// end: each entry is copied to its new slot before its old slot is
+// overwritten, so a crash in the middle leaves a duplicate (which Put and
+// recovery remove) but never loses an entry.
+func (c *Cache) displace(b1, b2 int64) (slotRef, error) {
+	// One move: the usual case below fullTable.
+	start := int(c.rand() % (2 * slotWays))
+	for j := 0; j < 2*slotWays; j++ {
+		i := (start + j) % (2 * slotWays)
+		base := b1
+		if i >= slotWays {
+			base = b2
+		}
+		r := ref(base, i%slotWays)
+		alt := c.otherBucket(r)
+		if f := c.match(alt, 0); f != 0 {
+			return r, c.moveSlot(ref(alt, firstLane(f)), r)
+		}
+	}
+
+	var path [maxKicks]slotRef // slots whose entries move, in order
 	bucket := b1
 	if c.rand()&1 == 1 {
 		bucket = b2
 	}
 	for n := 0; n < maxKicks; n++ {
 		// Pick a slot of this bucket that is not already on the path.
-		off := int64(-1)
-		r := int64(c.rand() % slotWays)
-		for i := int64(0); i < slotWays; i++ {
-			cand := bucket + (r+i)%slotWays*slotSize
-			if !onPath(path[:n], cand) {
-				off = cand
+		r := noSlot
+		k := int(c.rand() % slotWays)
+		for i := 0; i < slotWays; i++ {
+			if cand := ref(bucket, (k+i)%slotWays); !onPath(path[:n], cand) {
+				r = cand
 				break
 			}
 		}
-		if off < 0 {
-			return -1, nil
+		if r == noSlot {
+			return noSlot, nil
 		}
-		s := c.mem[off : off+slotSize]
-		if slotStatus(s) != slotValid {
-			return -1, nil // only reached when the file changed under us
+		if c.status(r) != slotValid {
+			return noSlot, nil // only reached when the file changed under us
 		}
-		le := binary.LittleEndian
-		w0 := le.Uint64(s[0:]) &^ 0xffffff00
-		a1, a2 := c.bucketOffsets(w0, le.Uint64(s[8:]), le.Uint64(s[16:]))
-		alt := a1
-		if alt == bucket {
-			alt = a2
+		alt := c.otherBucket(r)
+		path[n] = r
+		f := c.match(alt, 0)
+		if f == 0 {
+			bucket = alt
+			continue
 		}
-		path[n] = off
-		for dst := alt; dst < alt+bucketSize; dst += slotSize {
-			if st := slotStatus(c.mem[dst : dst+slotSize]); st == slotValid || onPath(path[:n+1], dst) {
-				continue
-			} else if st == slotBad {
-				c.state.counters[ctrCorruptSlots]++
+		// Found room: move the path's entries, far end first.
+		dst := ref(alt, firstLane(f))
+		for i := n; i >= 0; i-- {
+			if err := c.moveSlot(dst, path[i]); err != nil {
+				return noSlot, err
 			}
-			// Found room: move the path's entries, far end first.
-			for i := n; i >= 0; i-- {
-				copy(c.slot[:], c.mem[path[i]:path[i]+slotSize])
-				if err := c.writeSlotBuf(dst); err != nil {
-					return -1, err
-				}
-				dst = path[i]
-				c.state.counters[ctrMoves]++
-			}
-			return path[0], nil
+			dst = path[i]
 		}
-		bucket = alt
+		return path[0], nil
 	}
-	return -1, nil
+	return noSlot, nil
 }
 
-// onPath reports whether off is one of path's slots.
-func onPath(path []int64, off int64) bool {
+// onPath reports whether r is one of path's slots.
+func onPath(path []slotRef, r slotRef) bool {
 	for _, p := range path {
-		if p == off {
+		if p == r {
 			return true
 		}
 	}
@@ -1198,15 +1496,15 @@ func (c *Cache) Delete(k *Key) (bool, error) {
 		return false, ErrReadOnly
 	}
 	w0, w1, w2 := k.words()
-	b1, b2 := c.bucketOffsets(w0, w1, w2)
+	b1, b2, tag := c.locate(w0, w1, w2)
 	found := false
 	for _, base := range [2]int64{b1, b2} {
-		for off := base; off < base+bucketSize; off += slotSize {
-			s := c.mem[off : off+slotSize]
-			if slotStatus(s) == slotEmpty || !keyMatches(s, w0, w1, w2) {
+		for m := c.match(base, tag); m != 0; m &= m - 1 {
+			r := ref(base, firstLane(m))
+			if !keyMatches(c.slotBytes(r), w0, w1, w2) {
 				continue
 			}
-			if err := c.clearSlot(off); err != nil {
+			if err := c.clearSlot(r); err != nil {
 				return found, err
 			}
 			if !found && c.state.entries > 0 {
@@ -1228,19 +1526,22 @@ func (c *Cache) Delete(k *Key) (bool, error) {
 func (c *Cache) Range(fn func(e *Entry) bool) (damaged int) {
 	buf := &c.rslot
 	var e Entry
-	for off := int64(headerSize); off < int64(len(c.mem)); off += slotSize {
-		// Fast path: empty slots need no copy.
-		if c.mem[off] == 0 && isZero(c.mem[off:off+slotSize]) {
-			continue
-		}
-		switch c.readSlot(off, buf) {
-		case slotValid:
-			decodeSlot(buf[:], &e)
-			if !fn(&e) {
-				return damaged
+	for base := int64(headerSize); base+bucketSize <= int64(len(c.mem)); base += bucketSize {
+		for i := 0; i < slotWays; i++ {
+			r := ref(base, i)
+			// Fast path: empty slots need no copy.
+			if c.tagAt(r) == 0 && isZeroSlot(c.slotBytes(r)) {
+				continue
 			}
-		case slotBad:
-			damaged++
+			switch _, st := c.readSlot(r, buf); st {
+			case slotValid:
+				decodeSlot(buf[:], &e)
+				if !fn(&e) {
+					return damaged
+				}
+			case slotBad:
+				damaged++
+			}
 		}
 	}
 	return damaged

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -219,11 +220,11 @@ func TestCacheNegativeExpiry(t *testing.T) {
 func sameBuckets(t testing.TB, c *Cache, n int) []Key {
 	t.Helper()
 	first := v4(0, 0, 0)
-	a, b := c.bucketOffsets(first.words())
+	a, b, _ := c.locate(first.words())
 	keys := []Key{first}
 	for i := 1; i < 1<<22 && len(keys) < n; i++ {
 		k := v4(byte(i>>16), byte(i>>8), byte(i))
-		x, y := c.bucketOffsets(k.words())
+		x, y, _ := c.locate(k.words())
 		if x == a && y == b || x == b && y == a {
 			keys = append(keys, k)
 		}
@@ -600,6 +601,28 @@ func TestCacheForeignFiles(t *testing.T) {
 		{"empty", nil, ErrNotCache, "empty"},
 		{"magic-only", []byte(cacheMagic), ErrCorrupt, "truncated"},
 	}
+	// Format versions this arpd does not read, with a valid header.
+	for _, v := range []uint32{1, cacheVersion + 1} {
+		b := make([]byte, headerSize+16*176)
+		le := binary.LittleEndian
+		copy(b, cacheMagic)
+		le.PutUint32(b[8:], v)
+		le.PutUint32(b[12:], headerSize)
+		le.PutUint32(b[16:], 44)
+		le.PutUint32(b[20:], 4)
+		le.PutUint32(b[24:], 16)
+		le.PutUint32(b[staticCRCOff:], crc32.Checksum(b[:staticCRCOff], castagnoli))
+		text := "n older arpd"
+		if v > cacheVersion {
+			text = " newer arpd"
+		}
+		cases = append(cases, struct {
+			name string
+			data []byte
+			want error
+			text string
+		}{fmt.Sprintf("version-%d", v), b, ErrNotCache, fmt.Sprintf("format version %d, this arpd reads version %d only; it was made by a%s", v, cacheVersion, text)})
+	}
 	// The real thing, when iproute2's arpd is installed.
 	if p, err := exec.LookPath("arpd"); err == nil {
 		real := filepath.Join(dir, "iproute2.db")
@@ -755,10 +778,11 @@ func TestCacheSlotDamage(t *testing.T) {
 	// Damage one byte in each of 7 occupied slots.
 	var damaged []int64
 	rng := rand.New(rand.NewPCG(3, 4))
-	for off := int64(headerSize); off < int64(len(b)) && len(damaged) < 7; off += slotSize * 13 {
-		if slotStatus(b[off:off+slotSize]) == slotValid {
-			b[off+int64(rng.IntN(slotSize))] ^= 1 << rng.IntN(8)
-			damaged = append(damaged, off)
+	for j := int64(0); headerSize+(j/slotWays+1)*bucketSize <= int64(len(b)) && len(damaged) < 7; j += 13 {
+		r := ref(headerSize+j/slotWays*bucketSize, int(j%slotWays))
+		if slotStatus(binary.LittleEndian.Uint16(b[r.tagOff():]), b[r.off():r.off()+slotSize]) == slotValid {
+			b[r.off()+int64(rng.IntN(slotSize))] ^= 1 << rng.IntN(8)
+			damaged = append(damaged, r.off())
 		}
 	}
 	if err := os.WriteFile(path, b, 0o644); err != nil {
@@ -1027,21 +1051,24 @@ func TestCacheInterruptedMove(t *testing.T) {
 	k := v4(0, 1, 1)
 	mustPut(t, c, positive(k, 1))
 	w0, w1, w2 := k.words()
-	b1, b2 := c.bucketOffsets(w0, w1, w2)
-	var at, other int64 = -1, -1
-	for _, pair := range [][2]int64{{b1, b2}, {b2, b1}} {
-		for off := pair[0]; off < pair[0]+bucketSize; off += slotSize {
-			if keyMatches(c.mem[off:off+slotSize], w0, w1, w2) {
-				at, other = off, pair[1]
+	b1, b2, tag := c.locate(w0, w1, w2)
+	// find returns the slot holding k and the other of its buckets.
+	find := func() (slotRef, int64) {
+		t.Helper()
+		for _, pair := range [][2]int64{{b1, b2}, {b2, b1}} {
+			for m := c.match(pair[0], tag); m != 0; m &= m - 1 {
+				if r := ref(pair[0], firstLane(m)); keyMatches(c.slotBytes(r), w0, w1, w2) {
+					return r, pair[1]
+				}
 			}
 		}
-	}
-	if at < 0 {
 		t.Fatal("entry not found in its buckets")
+		return noSlot, 0
 	}
+	at, other := find()
 	duplicate := func() {
 		t.Helper()
-		if err := pwriteFull(c.fd, c.mem[at:at+slotSize], other); err != nil {
+		if err := c.moveSlot(ref(other, 0), at); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -1067,16 +1094,7 @@ func TestCacheInterruptedMove(t *testing.T) {
 	}
 	// Again, then "crash" and reopen: recovery keeps one copy.
 	mustPut(t, c, positive(k, 1))
-	for off := b1; off < b1+bucketSize; off += slotSize {
-		if keyMatches(c.mem[off:off+slotSize], w0, w1, w2) {
-			at, other = off, b2
-		}
-	}
-	for off := b2; off < b2+bucketSize; off += slotSize {
-		if keyMatches(c.mem[off:off+slotSize], w0, w1, w2) {
-			at, other = off, b1
-		}
-	}
+	at, other = find()
 	duplicate()
 	path := c.Path()
 	c.closeFiles() // the writer dies: the file stays marked open
@@ -1090,5 +1108,345 @@ func TestCacheInterruptedMove(t *testing.T) {
 	}
 	if c2.Entries() != 1 {
 		t.Fatalf("entries after recovery = %d, want 1", c2.Entries())
+	}
+}
+
+// TestTagLanes checks the word-at-a-time tag comparison against a plain
+// loop, for random tag words and for words full of edge values.
+func TestTagLanes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	edge := []uint16{0, 1, 0x7fff, 0x8000, 0x8001, 0xfffe, 0xffff}
+	pick := func() uint16 {
+		if rng.IntN(2) == 0 {
+			return edge[rng.IntN(len(edge))]
+		}
+		return uint16(rng.Uint32())
+	}
+	for n := 0; n < 200000; n++ {
+		var tags [slotWays]uint16
+		for i := range tags {
+			tags[i] = pick()
+		}
+		want := pick()
+		if rng.IntN(3) == 0 {
+			want = tags[rng.IntN(slotWays)]
+		}
+		var lo, hi uint64
+		for i, tg := range tags {
+			if i < 4 {
+				lo |= uint64(tg) << (16 * i)
+			} else {
+				hi |= uint64(tg) << (16 * (i - 4))
+			}
+		}
+		m := lanes(lo, hi, want)
+		// Lookup's merged mask: b1's lanes odd, b2's (the same tags) even.
+		merged := m | m>>1
+		var got, got2 [slotWays]int
+		for x := m; x != 0; x &= x - 1 {
+			got[firstLane(x)]++
+		}
+		for x := merged; x != 0; x &= x - 1 {
+			got2[firstLane(x)]++
+		}
+		for i, tg := range tags {
+			w := 0
+			if tg == want {
+				w = 1
+			}
+			if got[i] != w || got2[i] != 2*w {
+				t.Fatalf("tags %04x, want %04x: slot %d matched %d/%d times, want %d", tags, want, i, got[i], got2[i], w)
+			}
+		}
+	}
+}
+
+// sipRef is SipHash-2-4 of any message, written from the paper, one byte
+// at a time: the reference for the cache's fixed-length versions.
+func sipRef(k0, k1 uint64, msg []byte) uint64 {
+	v0, v1 := k0^0x736f6d6570736575, k1^0x646f72616e646f6d
+	v2, v3 := k0^0x6c7967656e657261, k1^0x7465646279746573
+	compress := func(m uint64) {
+		v3 ^= m
+		for i := 0; i < 2; i++ {
+			v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+		}
+		v0 ^= m
+	}
+	var m uint64
+	for i, b := range msg {
+		m |= uint64(b) << (8 * (i % 8))
+		if i%8 == 7 {
+			compress(m)
+			m = 0
+		}
+	}
+	compress(m | uint64(len(msg))<<56)
+	v2 ^= 0xff
+	for i := 0; i < 4; i++ {
+		v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	}
+	return v0 ^ v1 ^ v2 ^ v3
+}
+
+// TestSipHash12 checks the IPv4 key hash against the reference, which is
+// itself checked against published SipHash-2-4 output first.
+func TestSipHash12(t *testing.T) {
+	var key, msg [24]byte
+	for i := range key {
+		key[i], msg[i] = byte(i), byte(i)
+	}
+	le := binary.LittleEndian
+	k0, k1 := le.Uint64(key[0:]), le.Uint64(key[8:])
+	// The paper's test vector (15 bytes) and the 24-byte one of TestSipHash.
+	if got := sipRef(k0, k1, msg[:15]); got != 0xa129ca6149be45e5 {
+		t.Fatalf("reference, 15 bytes = %#x", got)
+	}
+	if got := sipRef(k0, k1, msg[:24]); got != 0xb8ad50c6f649af94 {
+		t.Fatalf("reference, 24 bytes = %#x", got)
+	}
+	rng := rand.New(rand.NewPCG(13, 14))
+	for n := 0; n < 1000; n++ {
+		for i := range msg {
+			msg[i] = byte(rng.Uint32())
+		}
+		k0, k1 = rng.Uint64(), rng.Uint64()
+		if got, want := sipHash24x12(k0, k1, le.Uint64(msg[0:]), le.Uint32(msg[8:])), sipRef(k0, k1, msg[:12]); got != want {
+			t.Fatalf("sipHash24x12 = %#x, want %#x", got, want)
+		}
+		if got, want := sipHash24x3(k0, k1, le.Uint64(msg[0:]), le.Uint64(msg[8:]), le.Uint64(msg[16:])), sipRef(k0, k1, msg[:24]); got != want {
+			t.Fatalf("sipHash24x3 = %#x, want %#x", got, want)
+		}
+	}
+}
+
+// slotOf returns the slot holding k in c, or noSlot.
+func slotOf(c *Cache, k Key) slotRef {
+	w0, w1, w2 := k.words()
+	b1, b2, _ := c.locate(w0, w1, w2)
+	for _, base := range []int64{b1, b2} {
+		for i := 0; i < slotWays; i++ {
+			if r := ref(base, i); c.tagAt(r) != 0 && keyMatches(c.slotBytes(r), w0, w1, w2) {
+				return r
+			}
+		}
+	}
+	return noSlot
+}
+
+// TestCacheTagDamage damages the tag of a stored slot, to another value
+// and to zero: the entry is never served, it counts as damaged, a new Put
+// of the key stores a good copy, and recovery drops the damaged one.
+func TestCacheTagDamage(t *testing.T) {
+	for _, newTag := range []string{"other", "zero"} {
+		t.Run(newTag, func(t *testing.T) {
+			c, clk := newTestCache(t, 256)
+			keys := []Key{v4(1, 0, 1), v4(1, 0, 2), v4(1, 0, 3)}
+			for i, k := range keys {
+				mustPut(t, c, positive(k, byte(i)))
+			}
+			r := slotOf(c, keys[1])
+			if r == noSlot {
+				t.Fatal("setup: entry not in its buckets")
+			}
+			var tg [2]byte
+			if newTag == "other" {
+				binary.LittleEndian.PutUint16(tg[:], c.tagAt(r)^0x0100)
+			}
+			if err := pwriteFull(c.fd, tg[:], r.tagOff()); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := c.Lookup(&keys[1]); ok {
+				t.Fatal("served an entry whose tag is damaged")
+			}
+			for _, k := range []Key{keys[0], keys[2]} {
+				if _, ok := c.Lookup(&k); !ok {
+					t.Fatalf("lost %v, whose tag is intact", k.Addr[:4])
+				}
+			}
+			if bad := c.Range(func(*Entry) bool { return true }); bad != 1 {
+				t.Fatalf("range found %d damaged slots, want 1", bad)
+			}
+			// Stored again: a good copy is served.
+			e := positive(keys[1], 9)
+			if res := mustPut(t, c, e); res != PutNew {
+				t.Fatalf("put after tag damage = %d, want PutNew", res)
+			}
+			if got, ok := c.Lookup(&keys[1]); !ok || got.LLAddr != e.LLAddr {
+				t.Fatalf("lookup after the new put = %+v, %v", got, ok)
+			}
+			// A zero tag looks free: Put may have reused that very slot,
+			// counting it as damaged. Else the damaged copy is still there.
+			wantRecovered := 1
+			if c.status(r) == slotValid {
+				if newTag != "zero" || c.Counter(ctrCorruptSlots) != 1 {
+					t.Fatalf("reused the damaged slot (tag %s), corrupt counter %d", newTag, c.Counter(ctrCorruptSlots))
+				}
+				wantRecovered = 0
+			}
+			// The writer dies; recovery drops the damaged copy and keeps
+			// the good one.
+			path := c.Path()
+			c.closeFiles()
+			c2, err := OpenCache(path, CacheOptions{Now: clk.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c2.Close()
+			if c2.Recovered() != wantRecovered || c2.Entries() != 3 {
+				t.Fatalf("recovered %d, entries %d; want %d and 3", c2.Recovered(), c2.Entries(), wantRecovered)
+			}
+			n := 0
+			if bad := c2.Range(func(*Entry) bool { n++; return true }); bad != 0 || n != 3 {
+				t.Fatalf("after recovery: %d entries, %d damaged; want 3 and 0", n, bad)
+			}
+			if got, ok := c2.Lookup(&keys[1]); !ok || got.LLAddr != e.LLAddr {
+				t.Fatalf("lookup after recovery = %+v, %v", got, ok)
+			}
+		})
+	}
+}
+
+// TestCacheSharedTag stores two keys with the same tag in the same
+// bucket: the tag matches for both, and each lookup, update and delete
+// still finds its own key.
+func TestCacheSharedTag(t *testing.T) {
+	c, _ := newTestCache(t, 64)
+	type loc struct {
+		b1, b2 int64
+		tag    uint16
+	}
+	seen := map[uint16][]Key{}
+	var a, b Key
+	found := false
+	for i := 0; i < 1<<22 && !found; i++ {
+		k := keyV4(3, [4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		b1, b2, tag := c.locate(k.words())
+		for _, o := range seen[tag] {
+			o1, o2, _ := c.locate(o.words())
+			if o1 == b1 && o2 == b2 {
+				a, b, found = o, k, true
+			}
+		}
+		seen[tag] = append(seen[tag], k)
+	}
+	if !found {
+		t.Fatal("no two keys with the same tag and buckets")
+	}
+	mustPut(t, c, positive(a, 1))
+	mustPut(t, c, positive(b, 2))
+	if slotOf(c, a).bucket() != slotOf(c, b).bucket() {
+		// Put picks the emptier bucket, so the second key went to the
+		// other one; move it next to the first, as a later insert could.
+		t.Log("keys in different buckets; moving the second")
+		src := slotOf(c, b)
+		dst := ref(slotOf(c, a).bucket(), firstLane(c.match(slotOf(c, a).bucket(), 0)))
+		if err := c.moveSlot(dst, src); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.clearSlot(src); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ea, oka := c.Lookup(&a)
+	eb, okb := c.Lookup(&b)
+	if !oka || !okb || ea.Key != a || eb.Key != b || ea.LLAddr[5] != 1 || eb.LLAddr[5] != 2 {
+		t.Fatalf("lookups: %+v %v, %+v %v", ea, oka, eb, okb)
+	}
+	if res := mustPut(t, c, positive(b, 3)); res != PutChanged {
+		t.Fatalf("update of the second key = %d, want PutChanged", res)
+	}
+	if ok, err := c.Delete(&a); !ok || err != nil {
+		t.Fatalf("delete = %v, %v", ok, err)
+	}
+	if _, ok := c.Lookup(&a); ok {
+		t.Fatal("deleted key still found")
+	}
+	if e, ok := c.Lookup(&b); !ok || e.LLAddr[5] != 3 {
+		t.Fatalf("the other key after the delete: %+v, %v", e, ok)
+	}
+}
+
+// TestCacheWritesPerPut counts pwrite calls: one for a new key with room,
+// one for a refresh or a change, none for an unchanged entry, one for a
+// delete, and no state page write for any of them.
+func TestCacheWritesPerPut(t *testing.T) {
+	c, clk := newTestCache(t, 4096)
+	seq := c.state.seq
+	for i := 0; i < 1000; i++ {
+		w := c.writes
+		moves := c.Counter(ctrMoves)
+		mustPut(t, c, positive(v4(4, byte(i>>8), byte(i)), 1))
+		if got := c.writes - w; got != 1+c.Counter(ctrMoves)-moves {
+			t.Fatalf("insert %d: %d writes with %d moves", i, got, c.Counter(ctrMoves)-moves)
+		}
+	}
+	k := v4(4, 0, 7)
+	steps := []struct {
+		name   string
+		e      Entry
+		writes uint64
+	}{
+		{"unchanged", positive(k, 1), 0},
+		{"refresh", positive(k, 1), 1},
+		{"change", positive(k, 2), 1},
+	}
+	for i, s := range steps {
+		if s.name != "unchanged" {
+			clk.set(1_000_000 + uint32(10*(i+1)))
+		}
+		w := c.writes
+		e := s.e
+		c.Put(&e)
+		if got := c.writes - w; got != s.writes {
+			t.Fatalf("%s: %d writes, want %d", s.name, got, s.writes)
+		}
+	}
+	w := c.writes
+	if ok, _ := c.Delete(&k); !ok || c.writes-w != 1 {
+		t.Fatalf("delete: %v, %d writes", ok, c.writes-w)
+	}
+	if c.state.seq != seq {
+		t.Fatal("a put or delete wrote the state page")
+	}
+}
+
+// TestCacheCheckAfterWrite damages slots of an open writer behind its
+// back: a slot not yet served since it was written fails its check and is
+// not served, including one the writer served before its last write.
+func TestCacheCheckAfterWrite(t *testing.T) {
+	c, clk := newTestCache(t, 256)
+	k := v4(2, 0, 1)
+	damage := func() {
+		t.Helper()
+		r := slotOf(c, k)
+		b := []byte{c.slotBytes(r)[30] ^ 0x40}
+		if err := pwriteFull(c.fd, b, r.off()+30); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Written, damaged, never served: not served.
+	mustPut(t, c, positive(k, 1))
+	damage()
+	if _, ok := c.Lookup(&k); ok {
+		t.Fatal("served a damaged slot on its first lookup")
+	}
+	// Stored again, served (and so checked), then rewritten by a refresh
+	// and damaged: the rewrite cleared the check, so it is not served.
+	if res := mustPut(t, c, positive(k, 2)); res != PutNew {
+		t.Fatalf("put over a damaged copy = %d, want PutNew", res)
+	}
+	for i := 0; i < 3; i++ {
+		if e, ok := c.Lookup(&k); !ok || e.LLAddr[5] != 2 {
+			t.Fatalf("lookup %d = %+v, %v", i, e, ok)
+		}
+	}
+	clk.set(1_000_050)
+	if res := mustPut(t, c, positive(k, 2)); res != PutRefreshed {
+		t.Fatalf("refresh = %d, want PutRefreshed", res)
+	}
+	damage()
+	if _, ok := c.Lookup(&k); ok {
+		t.Fatal("served a slot damaged after its rewrite")
 	}
 }

@@ -32,6 +32,37 @@ func sipHash24x3(k0, k1, m0, m1, m2 uint64) uint64 {
 	return v0 ^ v1 ^ v2 ^ v3
 }
 
+// sipHash24x12 returns SipHash-2-4 of a 12-byte message given as a
+// little-endian 64-bit word and a little-endian 32-bit word, under the
+// 128-bit key (k0, k1): the cache key of an IPv4 neighbour, which is
+// hashed with two compressions instead of the four of sipHash24x3.
+//
+// NB: the last block is the 4-byte tail with the length, 12, in its top
+// byte.
+func sipHash24x12(k0, k1, m0 uint64, m1 uint32) uint64 {
+	v0 := k0 ^ 0x736f6d6570736575
+	v1 := k1 ^ 0x646f72616e646f6d
+	v2 := k0 ^ 0x6c7967656e657261
+	v3 := k1 ^ 0x7465646279746573
+
+	v3 ^= m0
+	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	v0 ^= m0
+	b := uint64(m1) | 12<<56
+	v3 ^= b
+	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	v0 ^= b
+
+	v2 ^= 0xff
+	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	return v0 ^ v1 ^ v2 ^ v3
+}
+
 // sipRound is one SipRound of the SipHash permutation.
 func sipRound(v0, v1, v2, v3 uint64) (uint64, uint64, uint64, uint64) {
 	v0 += v1
