@@ -777,7 +777,7 @@ func TestDaemonLabBurst(t *testing.T) {
 		t.Fatalf("%d of %d final bindings never reached the cache (first: %s); kernel has %d", m, n, first,
 			strings.Count(d.IP(d.Near, "neigh", "show", "dev", d.NearIf), "\n"))
 	}
-	st := dbStats(t, d.DB)
+	st := d.waitStats(3*time.Second, "the entries", func(st map[string]uint64) bool { return st["entries"] >= n })
 	t.Logf("kern_new %d kern_change %d nl_overruns %d redumps %d", st["kern_new"], st["kern_change"], st["nl_overruns"], st["redumps"])
 	p.RequireRunning("after the burst")
 }
@@ -1107,3 +1107,4 @@ func TestDaemonLabDetached(t *testing.T) {
 		t.Errorf("the pid file is still there: %v", err)
 	}
 }
+
