@@ -1108,3 +1108,47 @@ func TestDaemonLabDetached(t *testing.T) {
 	}
 }
 
+// TestDaemonLabInterfaceComesBack: the watched interface is deleted and
+// made again, with a new ifindex; the daemon adjusts the new one's
+// sysctls, learns on it and answers the kernel about it, and at exit gives
+// the new interface back the values it had before the daemon touched it,
+// not those of the interface that was deleted.
+func TestDaemonLabInterfaceComesBack(t *testing.T) {
+	t.Parallel()
+	d := newDaemonLab(t)
+	// A new interface starts from the kernel's defaults: read them from
+	// one the daemon does not watch.
+	d.IP(d.Near, "link", "add", "vref", "type", "veth", "peer", "name", "vref1")
+	fresh := d.nearSysctls("vref")
+	d.setNearSysctls(d.NearIf, fresh[0]+2, fresh[1]+2)
+	p := startArpd(t, d.Near, d.DB, "-a", "1", "-k", d.NearIf)
+	old := d.NearIdx
+	d.IP(d.Near, "link", "del", d.NearIf)
+	d.IP(d.Near, "link", "add", d.NearIf, "type", "veth", "peer", "name", d.FarIf, "netns", d.Far)
+	pktLabSetup(d.lab)
+	d.IP(d.Near, "link", "set", d.NearIf, "up")
+	d.IP(d.Far, "link", "set", d.FarIf, "up")
+	d.NearIdx = d.Ifindex(d.Near, d.NearIf)
+	if d.NearIdx == old {
+		t.Fatalf("the new %s has the old ifindex %d", d.NearIf, old)
+	}
+	if !waitFor(3*time.Second, func() bool { return strings.Contains(p.Stderr(), fmt.Sprintf("back as index %d", d.NearIdx)) }) {
+		t.Fatalf("the daemon never saw %s come back: %s", d.NearIf, p.Stderr())
+	}
+	if got := d.nearSysctls(d.NearIf); got != [2]int{1, 0} {
+		t.Errorf("the new %s has sysctls %v, want [1 0]", d.NearIf, got)
+	}
+	d.injector(d.Far, d.FarIf).send(garp(arpOpRequest, [6]byte{2, 0, 0, 0, 0x60, 1}, [4]byte{10, 77, 0, 60}))
+	d.waitRow(3*time.Second, rowKey(d.NearIdx, [4]byte{10, 77, 0, 60}), "02:00:00:00:60:01")
+	host := d.listenUDP(pktLabFarIP, 7004)
+	d.sendUDPFrom(d.Near, pktLabFarIP, 7004, []byte("back"))
+	if got, ok := host.recv(5 * time.Second); !ok || string(got) != "back" {
+		t.Fatalf("the host on the new interface got %q (%v): %s", got, ok, p.Stderr())
+	}
+	if code := p.Stop(unix.SIGTERM, 5*time.Second); code != 0 {
+		t.Fatalf("exit status %d: %s", code, p.Stderr())
+	}
+	if got := d.nearSysctls(d.NearIf); got != fresh {
+		t.Errorf("after exit the new %s has sysctls %v, want its own originals %v", d.NearIf, got, fresh)
+	}
+}
