@@ -1152,3 +1152,84 @@ func TestDaemonLabInterfaceComesBack(t *testing.T) {
 		t.Errorf("after exit the new %s has sysctls %v, want its own originals %v", d.NearIf, got, fresh)
 	}
 }
+
+// TestDaemonLabInitialDump: what the kernel knows when the daemon starts
+// is in the cache by the time it says it is ready.
+func TestDaemonLabInitialDump(t *testing.T) {
+	t.Parallel()
+	d := newDaemonLab(t)
+	for i := 0; i < 3; i++ {
+		d.IP(d.Near, "neigh", "add", fmt.Sprintf("10.77.0.%d", 30+i), "lladdr", fmt.Sprintf("02:00:00:00:30:%02x", i), "dev", d.NearIf, "nud", "stale")
+	}
+	startArpd(t, d.Near, d.DB, d.NearIf)
+	rows := listDBRows(t, d.DB)
+	for i := 0; i < 3; i++ {
+		key := rowKey(d.NearIdx, [4]byte{10, 77, 0, byte(30 + i)})
+		if want := fmt.Sprintf("02:00:00:00:30:%02x", i); rows[key].MAC != want {
+			t.Errorf("at ready %s = %+v, want %s", key, rows[key], want)
+		}
+	}
+}
+
+// TestDaemonLabAllInterfaces: with no interface named the daemon serves
+// every interface and changes no sysctl; where the administrator set
+// app_solicit, it answers the kernel from what it learned.
+func TestDaemonLabAllInterfaces(t *testing.T) {
+	t.Parallel()
+	d := newDaemonLab(t)
+	d.farIgnoresARP()
+	orig := d.nearSysctls(d.NearIf)
+	p := startArpd(t, d.Near, d.DB, "-a", "1", "-k")
+	if got := d.nearSysctls(d.NearIf); got != orig {
+		t.Fatalf("with no interface named, %s's sysctls went from %v to %v", d.NearIf, orig, got)
+	}
+	d.injector(d.Far, d.FarIf).send(garp(arpOpRequest, pktLabFarMAC, pktLabFarIP))
+	d.waitRow(3*time.Second, rowKey(d.NearIdx, pktLabFarIP), pktMACString(pktLabFarMAC))
+	d.Sysctl(d.Near, neighKey(d.NearIf, "app_solicit"), "1")
+	host := d.listenUDP(pktLabFarIP, 7005)
+	d.sendUDPFrom(d.Near, pktLabFarIP, 7005, []byte("all"))
+	if got, ok := host.recv(5 * time.Second); !ok || string(got) != "all" {
+		t.Fatalf("the host got %q (%v): near %q; arpd: %s", got, ok, d.nearNeigh(d.NearIf, pktLabFarIP), p.Stderr())
+	}
+	if code := p.Stop(unix.SIGTERM, 5*time.Second); code != 0 {
+		t.Fatalf("exit status %d: %s", code, p.Stderr())
+	}
+	if got := d.nearSysctls(d.NearIf); got != [2]int{1, orig[1]} {
+		t.Errorf("at exit the daemon changed sysctls it never adjusted: %v, want [1 %d]", got, orig[1])
+	}
+}
+
+// TestDaemonLabProbeDropsEntry: when the kernel's unicast re-probes of a
+// known host fail it asks in state PROBE; the host may have moved, so the
+// daemon forgets it rather than hand the stale MAC back. (A second later
+// the kernel gives up and notifies FAILED, which makes a negative entry:
+// the test looks for the entry's absence in that second.)
+func TestDaemonLabProbeDropsEntry(t *testing.T) {
+	t.Parallel()
+	d := newDaemonLab(t)
+	for name, v := range map[string]string{"delay_first_probe_time": "1", "ucast_solicit": "1", "retrans_time_ms": "1000"} {
+		d.Sysctl(d.Near, neighKey(d.NearIf, name), v)
+	}
+	d.farIgnoresARP()
+	host := d.listenUDP(pktLabFarIP, 7006)
+	p := startArpd(t, d.Near, d.DB, "-a", "1", "-k", d.NearIf)
+	key := rowKey(d.NearIdx, pktLabFarIP)
+	d.injector(d.Far, d.FarIf).send(garp(arpOpRequest, pktLabFarMAC, pktLabFarIP))
+	d.waitRow(3*time.Second, key, pktMACString(pktLabFarMAC))
+	before := dbStats(t, d.DB)
+
+	// Answered from the cache, then unconfirmed: DELAY, PROBE, and the
+	// kernel's PROBE request to the daemon.
+	d.sendUDPFrom(d.Near, pktLabFarIP, 7006, []byte("once"))
+	if got, ok := host.recv(5 * time.Second); !ok || string(got) != "once" {
+		t.Fatalf("the host got %q (%v): %s", got, ok, p.Stderr())
+	}
+	if !waitFor(8*time.Second, func() bool {
+		_, ok := listDBRows(t, d.DB)[key]
+		return !ok
+	}) {
+		t.Fatalf("the entry is still there after the kernel's re-probes failed: %+v; near %q", listDBRows(t, d.DB)[key], d.nearNeigh(d.NearIf, pktLabFarIP))
+	}
+	d.waitStats(3*time.Second, "the dropped entry", func(st map[string]uint64) bool { return st["app_neg"] > before["app_neg"] })
+	p.RequireRunning("at the end")
+}
