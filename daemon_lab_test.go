@@ -37,8 +37,30 @@ func newDaemonLab(t *testing.T) *dlab {
 	t.Helper()
 	l := newLab(t)
 	pktLabSetup(l)
-	return &dlab{lab: l, t: t, DB: filepath.Join(t.TempDir(), "arpd.db"),
+	d := &dlab{lab: l, t: t, DB: filepath.Join(t.TempDir(), "arpd.db"),
 		NearIdx: l.Ifindex(l.Near, l.NearIf), FarIdx: l.Ifindex(l.Far, l.FarIf)}
+	d.waitOperUp(l.Near, l.NearIf)
+	d.waitOperUp(l.Far, l.FarIf)
+	return d
+}
+
+// waitOperUp waits until interface ifname in namespace ns is operationally
+// up.
+//
+// NB: "ip link set up" returns before the kernel's link watch has given
+// the device its real queueing discipline; until then it transmits into
+// noop_qdisc, which drops everything. A probe lost that way looks like a
+// dead host. The operational state is set by the same link watch run.
+func (d *dlab) waitOperUp(ns, ifname string) {
+	d.t.Helper()
+	var out string
+	if !waitFor(5*time.Second, func() bool {
+		out = d.IP(ns, "-br", "link", "show", "dev", ifname)
+		f := strings.Fields(out)
+		return len(f) >= 2 && f[1] == "UP"
+	}) {
+		d.t.Fatalf("%s in %s never came up: %s", ifname, ns, out)
+	}
 }
 
 // neighKey is the sysctl key of neighbour setting name of ifname.
@@ -637,6 +659,8 @@ func TestDaemonLabUnwatchedInterface(t *testing.T) {
 		d.IP(d.Far, "link", "set", pair[1], "up")
 		d.IP(d.Near, "addr", "add", fmt.Sprintf("10.%d.0.1/24", 78+i), "dev", pair[0])
 		d.IP(d.Far, "addr", "add", fmt.Sprintf("10.%d.0.2/24", 78+i), "dev", pair[1])
+		d.waitOperUp(d.Near, pair[0])
+		d.waitOperUp(d.Far, pair[1])
 	}
 	idx2, idx3 := d.Ifindex(d.Near, "vnear2"), d.Ifindex(d.Near, "vnear3")
 	orig3 := d.nearSysctls("vnear3")
@@ -1128,6 +1152,8 @@ func TestDaemonLabInterfaceComesBack(t *testing.T) {
 	pktLabSetup(d.lab)
 	d.IP(d.Near, "link", "set", d.NearIf, "up")
 	d.IP(d.Far, "link", "set", d.FarIf, "up")
+	d.waitOperUp(d.Near, d.NearIf)
+	d.waitOperUp(d.Far, d.FarIf)
 	d.NearIdx = d.Ifindex(d.Near, d.NearIf)
 	if d.NearIdx == old {
 		t.Fatalf("the new %s has the old ifindex %d", d.NearIf, old)
@@ -1143,7 +1169,7 @@ func TestDaemonLabInterfaceComesBack(t *testing.T) {
 	host := d.listenUDP(pktLabFarIP, 7004)
 	d.sendUDPFrom(d.Near, pktLabFarIP, 7004, []byte("back"))
 	if got, ok := host.recv(5 * time.Second); !ok || string(got) != "back" {
-		t.Fatalf("the host on the new interface got %q (%v): %s", got, ok, p.Stderr())
+		t.Fatalf("the host on the new interface got %q (%v); near %q; counters %v; arpd: %s", got, ok, d.nearNeigh(d.NearIf, pktLabFarIP), dbStats(t, d.DB), p.Stderr())
 	}
 	if code := p.Stop(unix.SIGTERM, 5*time.Second); code != 0 {
 		t.Fatalf("exit status %d: %s", code, p.Stderr())
