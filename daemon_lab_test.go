@@ -477,6 +477,19 @@ func TestDaemonLabNegativeEntry(t *testing.T) {
 	if !waitFor(3*time.Second, func() bool { r := listDBRows(t, d.DB)[key]; return r.Failed && r.Age < ttl }) {
 		t.Errorf("the expired negative entry was not renewed: %+v", listDBRows(t, d.DB)[key])
 	}
+
+	// The host comes to life and announces itself (it answers no
+	// requests): the binding replaces the negative entry at once, and the
+	// kernel gets it from the cache.
+	d.farIgnoresARP()
+	d.IP(d.Far, "addr", "add", ipString(dead)+"/24", "dev", d.FarIf)
+	host := d.listenUDP(dead, 7007)
+	d.injector(d.Far, d.FarIf).send(garp(arpOpRequest, pktLabFarMAC, dead))
+	d.waitRow(3*time.Second, key, pktMACString(pktLabFarMAC))
+	d.sendUDPFrom(d.Near, dead, 7007, []byte("alive"))
+	if got, ok := host.recv(5 * time.Second); !ok || string(got) != "alive" {
+		t.Errorf("the revived host got %q (%v); near %q", got, ok, d.nearNeigh(d.NearIf, dead))
+	}
 	p.RequireRunning("at the end")
 }
 
@@ -953,6 +966,9 @@ func TestDaemonLabKillKeepsLearned(t *testing.T) {
 	// The last frame shows up in a listing while the daemon runs.
 	d.waitRow(3*time.Second, rowKey(d.NearIdx, ip(n-1)), mac(n-1))
 	rows := listDBRows(t, d.DB)
+	if code, out, _ := runArpd(t, "", "-s", "-b", d.DB); code != 0 || !strings.Contains(out, fmt.Sprintf("owner pid %d, running since", p.Pid)) {
+		t.Errorf("arpd -s on the running daemon's file: exit %d, %q; want it to name pid %d as running", code, out, p.Pid)
+	}
 	p.Stop(unix.SIGKILL, 5*time.Second)
 
 	after := listDBRows(t, d.DB)
