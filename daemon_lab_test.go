@@ -1304,3 +1304,23 @@ func TestDaemonLabProbeDropsEntry(t *testing.T) {
 	d.waitStats(3*time.Second, "the dropped entry", func(st map[string]uint64) bool { return st["app_neg"] > before["app_neg"] })
 	p.RequireRunning("at the end")
 }
+
+// TestDaemonLabDuplicateInterface: an interface named twice is served
+// once, as iproute2's arpd does, not refused as missing.
+func TestDaemonLabDuplicateInterface(t *testing.T) {
+	t.Parallel()
+	d := newDaemonLab(t)
+	d.setNearSysctls(d.NearIf, 2, 5)
+	p := startArpd(t, d.Near, d.DB, "-a", "1", "-k", d.NearIf, d.NearIf)
+	if got := d.nearSysctls(d.NearIf); got != [2]int{1, 0} {
+		t.Errorf("adjusted sysctls %v, want [1 0]", got)
+	}
+	d.injector(d.Far, d.FarIf).send(garp(arpOpRequest, [6]byte{2, 0, 0, 0, 0x70, 1}, [4]byte{10, 77, 0, 70}))
+	d.waitRow(3*time.Second, rowKey(d.NearIdx, [4]byte{10, 77, 0, 70}), "02:00:00:00:70:01")
+	if code := p.Stop(unix.SIGTERM, 5*time.Second); code != 0 {
+		t.Fatalf("exit status %d: %s", code, p.Stderr())
+	}
+	if got := d.nearSysctls(d.NearIf); got != [2]int{2, 5} {
+		t.Errorf("sysctls after SIGTERM %v, want [2 5]", got)
+	}
+}
