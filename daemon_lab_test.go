@@ -841,6 +841,17 @@ func TestDaemonLabBurst(t *testing.T) {
 	st := d.waitStats(3*time.Second, "the entries", func(st map[string]uint64) bool { return st["entries"] >= n })
 	t.Logf("kern_new %d kern_change %d nl_overruns %d redumps %d", st["kern_new"], st["kern_change"], st["nl_overruns"], st["redumps"])
 	p.RequireRunning("after the burst")
+
+	// A daemon started on a new file now gets all 5,000 from its initial
+	// dump, many datagrams long, before it says it is ready.
+	if code := p.Stop(unix.SIGTERM, 5*time.Second); code != 0 {
+		t.Fatalf("exit status %d: %s", code, p.Stderr())
+	}
+	d.DB = filepath.Join(t.TempDir(), "second.db")
+	startArpd(t, d.Near, d.DB, d.NearIf)
+	if m, first = missing(); m != 0 {
+		t.Errorf("%d of %d bindings missing from the initial dump at ready (first: %s)", m, n, first)
+	}
 }
 
 // TestDaemonLabSignals: SIGHUP and SIGUSR1 leave the daemon running (and
