@@ -29,16 +29,17 @@ type dlab struct {
 	*lab
 	t       *testing.T
 	DB      string
-	NearIdx int
-	FarIdx  int
+	NearIdx int // ifindex of NearIf
 }
 
+// newDaemonLab makes the lab for t and waits until both ends of the veth
+// pair can carry traffic.
 func newDaemonLab(t *testing.T) *dlab {
 	t.Helper()
 	l := newLab(t)
 	pktLabSetup(l)
 	d := &dlab{lab: l, t: t, DB: filepath.Join(t.TempDir(), "arpd.db"),
-		NearIdx: l.Ifindex(l.Near, l.NearIf), FarIdx: l.Ifindex(l.Far, l.FarIf)}
+		NearIdx: l.Ifindex(l.Near, l.NearIf)}
 	d.waitOperUp(l.Near, l.NearIf)
 	d.waitOperUp(l.Far, l.FarIf)
 	return d
@@ -93,6 +94,7 @@ func (d *dlab) nearNeigh(ifname string, ip [4]byte) string {
 	return strings.TrimSpace(d.IP(d.Near, "neigh", "show", ipString(ip), "dev", ifname))
 }
 
+// ipString formats ip in dotted-quad notation.
 func ipString(ip [4]byte) string { return fmt.Sprintf("%d.%d.%d.%d", ip[0], ip[1], ip[2], ip[3]) }
 
 // sendUDPFrom sends one datagram with payload to dst:port from namespace
@@ -115,6 +117,8 @@ func (d *dlab) sendUDPFrom(ns string, dst [4]byte, port int, payload []byte) {
 // near side talks to.
 type udpListener struct{ fd int }
 
+// listenUDP binds a UDP socket to ip:port in the far namespace, closed when
+// the test ends.
 func (d *dlab) listenUDP(ip [4]byte, port int) *udpListener {
 	d.t.Helper()
 	u := &udpListener{fd: -1}
@@ -254,6 +258,7 @@ func requests(frames []wireFrame, sender [4]byte, match func(target [4]byte) boo
 	return out
 }
 
+// isIP returns a matcher for requests that ask for ip.
 func isIP(ip [4]byte) func([4]byte) bool { return func(t [4]byte) bool { return t == ip } }
 
 // injector sends raw ARP payloads out of an interface to the broadcast
@@ -264,6 +269,8 @@ type injector struct {
 	ifindex int
 }
 
+// injector opens a packet socket in namespace ns for sending out of
+// ifname, closed when the test ends.
 func (d *dlab) injector(ns, ifname string) *injector {
 	d.t.Helper()
 	in := &injector{t: d.t, fd: -1, ifindex: d.Ifindex(ns, ifname)}
