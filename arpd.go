@@ -519,6 +519,14 @@ func (d *daemon) handleLink(l *rtnlLink) {
 		return // the initial link dump: newDaemon sets it up
 	}
 	d.log.logf(logInfo, "interface %s is back as index %d", w.name, idx)
+	// NB: a new index is a new device, whose sysctls start from the
+	// kernel's defaults and were never adjusted; the values saved for the
+	// device that went away are no longer its originals. Forget them so
+	// that adjustSysctls saves the new device's own (also when the
+	// RTM_DELLINK was lost in an overrun).
+	if err := d.c.ClearOriginal(w.name, familyIPv4); err != nil {
+		d.log.logf(logErr, "%v", err)
+	}
 	if err := adjustSysctls(d.c, w.name, d.o.active, d.o.noKernel); err != nil {
 		d.log.logf(logErr, "adjust sysctls of %s: %v", w.name, err)
 	}

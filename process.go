@@ -123,7 +123,11 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 		if _, err := ifIndexByName(name); err != nil {
 			return nil, err
 		}
-		d.named = append(d.named, &watchedIf{name: name, named: true})
+		// NB: a name given twice is served once. Two entries would
+		// both wait for the same link, and only one gets its index.
+		if !d.isNamed(name) {
+			d.named = append(d.named, &watchedIf{name: name, named: true})
+		}
 	}
 	if d.c, err = openWritable(o); err != nil {
 		return nil, err
