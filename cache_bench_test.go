@@ -32,14 +32,12 @@ var (
 	benchDir    string
 )
 
-// TestMain runs the tests and benchmarks, then removes the benchmark
-// tables' directory: their files take about 50 MB.
-func TestMain(m *testing.M) {
-	code := m.Run()
+// removeBenchDir removes the benchmark tables' directory; TestMain calls
+// it when the tests and benchmarks are done.
+func removeBenchDir() {
 	if benchDir != "" {
 		os.RemoveAll(benchDir)
 	}
-	os.Exit(code)
 }
 
 // randomKey returns a random IPv4 key on interface 2 in 10.0.0.0/8's

@@ -30,7 +30,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(daemonExecEnv) == "1" {
 		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeBenchDir()
+	os.Exit(code)
 }
 
 // lockedBuffer collects a child's output while the test reads it.
