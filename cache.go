@@ -1177,6 +1177,16 @@ const maxKicks = 16
 // displacement paths and evicts at once.
 const fullTable = 97
 
+// refreshGrace is how old, in seconds, a positive entry's Updated time
+// must be before seeing the same binding again rewrites the slot.
+//
+// NB: the kernel's notice of every answer, and every ARP frame a host
+// sends, confirm a binding the cache already holds. Rewriting the slot
+// each time would cost a pwrite per answer and dirty a page that the next
+// sync writes out (flash wear, where the file is not on tmpfs); a minute's
+// precision is plenty for choosing what to evict.
+const refreshGrace = 60
+
 // Put stores e, replacing any entry with the same key. Zero First or
 // Updated fields are filled in: Updated with the current time, First with
 // the time the binding (kind and link-layer address) was first seen, kept
@@ -1240,7 +1250,8 @@ func (c *Cache) Put(e *Entry) (PutResult, error) {
 				e.First = old.First
 			}
 		}
-		if old == *e {
+		if old == *e || sameBinding && e.Kind == KindPositive && old.Probes == e.Probes && old.First == e.First &&
+			e.Updated >= old.Updated && e.Updated-old.Updated < refreshGrace {
 			return PutUnchanged, nil
 		}
 		if err := c.writeEntry(match, tag, e); err != nil {

@@ -106,22 +106,31 @@ func TestCachePutLookup(t *testing.T) {
 	if r := mustPut(t, c, positive(k, 1)); r != PutUnchanged {
 		t.Fatalf("identical put = %d, want PutUnchanged", r)
 	}
+	// Within refreshGrace the same binding writes nothing either: the
+	// stored entry keeps its times.
+	clk.set(1_000_000 + refreshGrace - 1)
+	if r := mustPut(t, c, positive(k, 1)); r != PutUnchanged {
+		t.Fatalf("put within the refresh grace = %d, want PutUnchanged", r)
+	}
+	if e, _ = c.Lookup(&k); e.Updated != 1_000_000 {
+		t.Fatalf("put within the refresh grace moved updated to %d", e.Updated)
+	}
 	// Later, the same binding is refreshed and keeps its first-seen time.
-	clk.set(1_000_010)
+	clk.set(1_000_000 + refreshGrace)
 	if r := mustPut(t, c, positive(k, 1)); r != PutRefreshed {
 		t.Fatalf("refresh = %d, want PutRefreshed", r)
 	}
 	e, _ = c.Lookup(&k)
-	if e.First != 1_000_000 || e.Updated != 1_000_010 {
+	if e.First != 1_000_000 || e.Updated != 1_000_000+refreshGrace {
 		t.Fatalf("after refresh first=%d updated=%d", e.First, e.Updated)
 	}
-	// A new MAC is a change and restarts first-seen.
-	clk.set(1_000_020)
+	// A new MAC is a change and restarts first-seen, however soon.
+	clk.set(1_000_000 + refreshGrace + 1)
 	if r := mustPut(t, c, positive(k, 2)); r != PutChanged {
 		t.Fatalf("new MAC = %d, want PutChanged", r)
 	}
 	e, _ = c.Lookup(&k)
-	if e.LLAddr[5] != 2 || e.First != 1_000_020 {
+	if e.LLAddr[5] != 2 || e.First != 1_000_000+refreshGrace+1 {
 		t.Fatalf("after change %+v", e)
 	}
 	// Other keys are independent: interface, family and address all count.
@@ -1393,7 +1402,7 @@ func TestCacheWritesPerPut(t *testing.T) {
 	}
 	for i, s := range steps {
 		if s.name != "unchanged" {
-			clk.set(1_000_000 + uint32(10*(i+1)))
+			clk.set(1_000_000 + uint32(refreshGrace*(i+1)))
 		}
 		w := c.writes
 		e := s.e
@@ -1441,7 +1450,7 @@ func TestCacheCheckAfterWrite(t *testing.T) {
 			t.Fatalf("lookup %d = %+v, %v", i, e, ok)
 		}
 	}
-	clk.set(1_000_050)
+	clk.set(1_000_000 + refreshGrace + 50)
 	if res := mustPut(t, c, positive(k, 2)); res != PutRefreshed {
 		t.Fatalf("refresh = %d, want PutRefreshed", res)
 	}

@@ -44,6 +44,14 @@ func runDaemon(o *options, args []string, stderr io.Writer) int {
 	log := newLogger("/dev/log", logw)
 	defer log.Close()
 
+	// NB: the signals are caught from before the sysctls are adjusted:
+	// one that arrived between newDaemon and signal.Notify would kill the
+	// process with the sysctls adjusted. Until the loop runs they wait in
+	// the channel.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1)
+	defer signal.Stop(sigs)
+
 	d, err := newDaemon(o, log)
 	if err != nil {
 		if status != nil {
@@ -61,8 +69,6 @@ func runDaemon(o *options, args []string, stderr io.Writer) int {
 		}
 		defer removePidFile(o.pidFile)
 	}
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1)
 	go func() {
 		one := [8]byte{1}
 		for s := range sigs {
