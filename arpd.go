@@ -294,6 +294,7 @@ type daemon struct {
 
 	signals atomic.Uint32
 	wakeFd  int
+	poll    *poller // waits on nl, req, pkt and wakeFd
 
 	// Hooks for tests; nil in the daemon, which then uses the sockets.
 	answerHook func(req *rtnlNeigh, lladdr []byte) error
@@ -532,8 +533,11 @@ func (d *daemon) handleLink(l *rtnlLink) {
 	}
 	if len(d.named) == 1 && d.pkt != nil {
 		if p, err := pktOpen(idx, 0); err == nil {
-			d.pkt.Close()
+			d.pkt.Close() // which also takes it out of the poller
 			d.pkt = p
+			if err := d.poll.add(p.Fd(), pollPkt); err != nil {
+				d.log.logf(logErr, "packet socket on %s: %v", w.name, err)
+			}
 		} else {
 			d.log.logf(logErr, "packet socket on %s: %v", w.name, err)
 		}
@@ -696,16 +700,17 @@ func (d *daemon) statsLine() string {
 	return string(b)
 }
 
+// The poller tags of the loop's descriptors.
+const (
+	pollNL = iota
+	pollReq
+	pollPkt
+	pollWake
+)
+
 // loop is the event loop: it returns when a signal asks the daemon to
 // exit.
 func (d *daemon) loop() {
-	const (
-		fdNL = iota
-		fdReq
-		fdPkt
-		fdWake
-	)
-	fds := make([]unix.PollFd, 4)
 	syncEvery := d.o.syncEvery
 	nextSync := time.Now().Add(syncEvery)
 	nextSave := time.Now().Add(time.Second)
@@ -731,30 +736,27 @@ func (d *daemon) loop() {
 				d.c.Count(ctrRedumps, 1)
 			}
 		}
-		fds[fdNL] = unix.PollFd{Fd: int32(d.nl.Fd()), Events: unix.POLLIN}
-		fds[fdReq] = unix.PollFd{Fd: int32(d.req.Fd()), Events: unix.POLLIN}
-		fds[fdPkt] = unix.PollFd{Fd: int32(d.pkt.Fd()), Events: unix.POLLIN}
-		fds[fdWake] = unix.PollFd{Fd: int32(d.wakeFd), Events: unix.POLLIN}
-		timeout := time.Until(nextSave)
-		if t := time.Until(nextSync); t < timeout {
-			timeout = t
+		deadline := nextSave
+		if nextSync.Before(deadline) {
+			deadline = nextSync
 		}
-		if _, err := unix.Poll(fds, max(0, int(timeout/time.Millisecond))+1); err != nil && err != unix.EINTR {
+		ready, err := d.poll.wait(deadline)
+		if err != nil {
 			d.log.logf(logErr, "poll: %v", err)
 			time.Sleep(10 * time.Millisecond)
 		}
-		if fds[fdWake].Revents != 0 {
+		if ready&(1<<pollWake) != 0 {
 			var b [8]byte
 			unix.Read(d.wakeFd, b[:])
 		}
 		// Requests first: they are what the kernel waits on.
-		if fds[fdNL].Revents != 0 {
+		if ready&(1<<pollNL) != 0 {
 			d.drainNetlink(d.nl, 256)
 		}
-		if fds[fdReq].Revents != 0 {
+		if ready&(1<<pollReq) != 0 {
 			d.drainNetlink(d.req, 256)
 		}
-		if fds[fdPkt].Revents != 0 {
+		if ready&(1<<pollPkt) != 0 {
 			d.drainPackets(256)
 		}
 		now := time.Now()

@@ -171,6 +171,17 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 		}
 		return nil, fmt.Errorf("packet socket: %w", err)
 	}
+	if d.poll, err = newPoller(); err != nil {
+		return nil, fmt.Errorf("epoll: %w", err)
+	}
+	for _, w := range [...]struct {
+		fd  int
+		tag uint32
+	}{{d.nl.Fd(), pollNL}, {d.req.Fd(), pollReq}, {d.pkt.Fd(), pollPkt}, {d.wakeFd, pollWake}} {
+		if err := d.poll.add(w.fd, w.tag); err != nil {
+			return nil, fmt.Errorf("epoll: %w", err)
+		}
+	}
 	if err := d.dumpNow(func(b []byte, seq uint32) (int, error) { return rtnlPutNeighDump(b, seq, unix.AF_INET) }); err != nil {
 		return nil, fmt.Errorf("neighbour dump: %w", err)
 	}
@@ -212,6 +223,9 @@ func (d *daemon) shutdown() error {
 
 // close releases whatever is open, without restoring or syncing.
 func (d *daemon) close() {
+	if d.poll != nil {
+		d.poll.Close()
+	}
 	if d.pkt != nil {
 		d.pkt.Close()
 	}
