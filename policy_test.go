@@ -17,6 +17,7 @@ type policyRig struct {
 	clk     *testClock
 	answers []string // "10.0.0.1=02:..:01"
 	probes  [][4]byte
+	sources [][4]byte // the sender IP of each probe
 }
 
 func newPolicyRig(t *testing.T, active int) *policyRig {
@@ -25,14 +26,16 @@ func newPolicyRig(t *testing.T, active int) *policyRig {
 	o := &options{active: active, negTimeout: 60, rate: 1, burst: 3}
 	r := &policyRig{clk: clk}
 	w := &watchedIf{name: "lan0", index: 2, named: true}
+	w.addrs.Add(ifAddr{Local: [4]byte{10, 0, 0, 1}, Peer: [4]byte{10, 0, 0, 1}, PrefixLen: 24})
 	r.d = &daemon{o: o, c: c, log: newLogger("", nil), start: time.Now(), bucket: newTokenBucket(o.rate, o.burst),
 		named: []*watchedIf{w}, links: map[int32]*watchedIf{2: w}, ready: true}
 	r.d.answerHook = func(req *rtnlNeigh, ll []byte) error {
 		r.answers = append(r.answers, string(req.DstAddr())+"="+string(ll))
 		return nil
 	}
-	r.d.probeHook = func(w *watchedIf, target [4]byte) error {
+	r.d.probeHook = func(w *watchedIf, src, target [4]byte) error {
 		r.probes = append(r.probes, target)
+		r.sources = append(r.sources, src)
 		return nil
 	}
 	return r
