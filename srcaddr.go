@@ -53,8 +53,9 @@ func be32(ip [4]byte) uint32 {
 }
 
 // ifAddrs is the set of one interface's IPv4 addresses, in the kernel's
-// order: primary addresses by scope (universe first), each after those of
-// the same scope that came before it, as __inet_insert_ifa orders its list.
+// order: primary addresses by scope, the narrowest first (link before
+// universe), each after those of the same scope that came before it, as
+// __inet_insert_ifa orders its list; secondary addresses at the end.
 // It is a fixed array, so the daemon's probe path reads it without
 // allocating.
 type ifAddrs struct {
@@ -77,12 +78,15 @@ func (t *ifAddrs) Add(a ifAddr) bool {
 		return false
 	}
 	// NB: the kernel puts a new primary after the last primary whose
-	// scope is not wider than the new one's, and a secondary at the end.
+	// scope number is at least the new one's (RT_SCOPE_LINK is 253,
+	// RT_SCOPE_UNIVERSE 0: a link-scope address goes before universe
+	// ones, which changes what the fallback is), and a secondary at the
+	// end. The lab test TestLabNetlinkAddrCapture sees this order.
 	at := t.n
 	if !a.Secondary {
 		at = 0
 		for i := 0; i < t.n; i++ {
-			if !t.a[i].Secondary && t.a[i].Scope <= a.Scope {
+			if !t.a[i].Secondary && t.a[i].Scope >= a.Scope {
 				at = i + 1
 			}
 		}
