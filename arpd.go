@@ -260,8 +260,9 @@ type watchedIf struct {
 	name   string
 	index  int32 // 0 while the interface does not exist
 	info   pktIface
-	infoOK bool // info holds its current MAC and IPv4 address
-	named  bool // given on the command line (its sysctls are adjusted)
+	infoOK bool    // info holds its current MAC
+	named  bool    // given on the command line (its sysctls are adjusted)
+	addrs  ifAddrs // its IPv4 addresses, where probes are sent from
 }
 
 // Signal bits the signal goroutine sets for the loop.
@@ -288,7 +289,10 @@ type daemon struct {
 	pendingSeq  uint32 // sequence number of the dump in progress
 	pending     bool   // a dump is in progress
 	pendingDone bool   // the dump in progress has ended
+	pendingAddr bool   // the dump in progress is of addresses, not neighbours
 	redump      bool   // dump the neighbour table again when possible
+	addrRedump  bool   // dump the addresses again when possible
+	addrFull    bool   // an interface had more than ifAddrMax addresses (logged once)
 	dirty       bool   // counters changed since the state was last saved
 	ready       bool   // the initial dumps are done and the sysctls adjusted
 
@@ -298,12 +302,13 @@ type daemon struct {
 
 	// Hooks for tests; nil in the daemon, which then uses the sockets.
 	answerHook func(req *rtnlNeigh, lladdr []byte) error
-	probeHook  func(w *watchedIf, target [4]byte) error
+	probeHook  func(w *watchedIf, src, target [4]byte) error
 
 	// Preallocated per-message state.
 	msg   nlMsg
 	neigh rtnlNeigh
 	link  rtnlLink
+	addr  rtnlAddr
 	frame arpFrame
 	nlerr nlError
 	ll    [8]byte
@@ -447,10 +452,17 @@ func (d *daemon) answer(req *rtnlNeigh, lladdr []byte) error {
 }
 
 // probe broadcasts an ARP request for target on interface ifindex if the
-// rate limit allows, and reports whether it was sent.
+// rate limit allows, and reports whether it was sent. The request comes
+// from the interface's address that the kernel itself would send it from
+// (ifAddrs.Source); an interface without an IPv4 address cannot probe.
 func (d *daemon) probe(ifindex int32, target [4]byte) bool {
 	w := d.links[ifindex]
 	if w == nil {
+		d.c.Count(ctrProbeErrors, 1)
+		return false
+	}
+	src, ok := w.addrs.Source(target)
+	if !ok {
 		d.c.Count(ctrProbeErrors, 1)
 		return false
 	}
@@ -460,15 +472,15 @@ func (d *daemon) probe(ifindex int32, target [4]byte) bool {
 	}
 	var err error
 	if d.probeHook != nil {
-		err = d.probeHook(w, target)
+		err = d.probeHook(w, src, target)
 	} else {
 		if !w.infoOK {
-			if w.info, err = pktIfaceLookup(w.name); err == nil {
+			if w.info, err = pktLinkLookup(w.name); err == nil {
 				w.infoOK = true
 			}
 		}
 		if err == nil {
-			err = d.pkt.SendProbe(&w.info, target)
+			err = d.pkt.SendProbe(&w.info, src, target)
 		}
 	}
 	if err != nil {
@@ -485,8 +497,11 @@ func (d *daemon) handleLink(l *rtnlLink) {
 	if len(d.named) == 0 {
 		if l.MsgType == unix.RTM_DELLINK {
 			delete(d.links, idx)
-		} else if w := d.links[idx]; w == nil || w.name != string(l.IfName()) {
+		} else if w := d.links[idx]; w == nil {
 			d.links[idx] = &watchedIf{name: string(l.IfName()), index: idx}
+		} else if w.name != string(l.IfName()) {
+			// A rename keeps the index and the addresses.
+			w.name, w.infoOK = string(l.IfName()), false
 		}
 		return
 	}
@@ -503,18 +518,22 @@ func (d *daemon) handleLink(l *rtnlLink) {
 		if w.index == idx {
 			delete(d.links, idx)
 			w.index, w.infoOK = 0, false
+			w.addrs.Reset()
 			d.log.logf(logWarning, "interface %s is gone", w.name)
 		}
 		return
 	}
 	if w.index == idx {
-		w.infoOK = false // its address may have changed
+		w.infoOK = false // its MAC may have changed
 		return
 	}
 	if w.index != 0 {
 		delete(d.links, w.index)
 	}
+	// NB: a new index is a new device: the addresses of the old one went
+	// with it, and the new one's arrive as RTM_NEWADDR after this message.
 	w.index, w.infoOK = idx, false
+	w.addrs.Reset()
 	d.links[idx] = w
 	if !d.ready {
 		return // the initial link dump: newDaemon sets it up
@@ -545,13 +564,49 @@ func (d *daemon) handleLink(l *rtnlLink) {
 	d.redump = true // learn what the kernel already knows about it
 }
 
+// handleAddr keeps the address lists of the watched interfaces current,
+// from the startup dump and the kernel's RTM_NEWADDR and RTM_DELADDR.
+func (d *daemon) handleAddr(m *rtnlAddr) {
+	if m.Family != unix.AF_INET || (!m.HasLocal && !m.HasAddress) {
+		return
+	}
+	w := d.links[m.Ifindex]
+	if w == nil {
+		return
+	}
+	a := ifAddr{Local: m.Local, Peer: m.Address, PrefixLen: m.PrefixLen, Scope: m.Scope,
+		Secondary: m.Flags&unix.IFA_F_SECONDARY != 0}
+	// NB: the kernel sends IFA_LOCAL and IFA_ADDRESS for every IPv4
+	// address, equal unless the link is point-to-point; either alone
+	// stands for both.
+	if !m.HasLocal {
+		a.Local = m.Address
+	}
+	if !m.HasAddress {
+		a.Peer = m.Local
+	}
+	if m.MsgType == unix.RTM_DELADDR {
+		w.addrs.Delete(&a)
+		return
+	}
+	if !w.addrs.Add(a) && !d.addrFull {
+		d.addrFull = true
+		d.log.logf(logWarning, "interface %s has more than %d IPv4 addresses: probes are sent only from the first %d", w.name, ifAddrMax, ifAddrMax)
+	}
+}
+
 // handleMessages handles every message of one netlink datagram.
 func (d *daemon) handleMessages(b []byte) {
 	it := nlMessages(b)
 	for it.Next(&d.msg) {
 		m := &d.msg
 		if d.pending && m.Seq == d.pendingSeq && m.Flags&unix.NLM_F_DUMP_INTR != 0 {
-			d.redump = true // the table changed during the dump
+			// The table changed during the dump.
+			if d.pendingAddr {
+				d.addrRedump = true
+			} else {
+				d.redump = true
+			}
 		}
 		switch m.Type {
 		case unix.RTM_NEWNEIGH, unix.RTM_DELNEIGH, unix.RTM_GETNEIGH:
@@ -566,6 +621,12 @@ func (d *daemon) handleMessages(b []byte) {
 				continue
 			}
 			d.handleLink(&d.link)
+		case unix.RTM_NEWADDR, unix.RTM_DELADDR:
+			if err := rtnlDecodeAddr(m, &d.addr); err != nil {
+				d.c.Count(ctrNlBad, 1)
+				continue
+			}
+			d.handleAddr(&d.addr)
 		case unix.NLMSG_DONE:
 			if d.pending && m.Seq == d.pendingSeq {
 				d.pending, d.pendingDone = false, true
@@ -579,12 +640,17 @@ func (d *daemon) handleMessages(b []byte) {
 				continue
 			}
 			if d.pending && d.nlerr.Seq == d.pendingSeq {
-				d.pending, d.redump = false, true // EBUSY and the like: try again
+				// EBUSY and the like: try again.
+				if d.pendingAddr {
+					d.pending, d.addrRedump = false, true
+				} else {
+					d.pending, d.redump = false, true
+				}
 				continue
 			}
 			d.c.Count(ctrAnswerErrors, 1) // ENOENT: the entry went away first
 		case unix.NLMSG_OVERRUN:
-			d.redump = true
+			d.redump, d.addrRedump = true, true
 		}
 	}
 	if it.Err() != nil {
@@ -606,7 +672,7 @@ func (d *daemon) drainNetlink(conn *rtnlConn, max int) {
 			// Messages were lost: what the kernel told us is
 			// incomplete, so dump its table again.
 			d.c.Count(ctrNlOverruns, 1)
-			d.redump = true
+			d.redump, d.addrRedump = true, true
 		case err == errRtnlForeign:
 		default:
 			d.log.logf(logErr, "netlink receive: %v", err)
@@ -643,7 +709,29 @@ func (d *daemon) startDump() error {
 	if err := d.req.Send(d.out[:n]); err != nil {
 		return fmt.Errorf("neighbour dump: %w", err)
 	}
-	d.pendingSeq, d.pending, d.pendingDone, d.redump = seq, true, false, false
+	d.pendingSeq, d.pending, d.pendingDone, d.pendingAddr, d.redump = seq, true, false, false, false
+	return nil
+}
+
+// startAddrDump asks the kernel for its IPv4 addresses again, after
+// notifications were lost. The lists are rebuilt from the dump's replies.
+//
+// NB: until the dump's replies are in (a few milliseconds), probes find no
+// address and count as errors; that is the price of not keeping a second
+// copy of every list.
+func (d *daemon) startAddrDump() error {
+	seq := d.req.NextSeq()
+	n, err := rtnlPutAddrDump(d.out[:], seq, unix.AF_INET)
+	if err != nil {
+		return err
+	}
+	if err := d.req.Send(d.out[:n]); err != nil {
+		return fmt.Errorf("address dump: %w", err)
+	}
+	for _, w := range d.links {
+		w.addrs.Reset()
+	}
+	d.pendingSeq, d.pending, d.pendingDone, d.pendingAddr, d.addrRedump = seq, true, false, true, false
 	return nil
 }
 
@@ -658,7 +746,7 @@ func (d *daemon) dumpNow(build func(b []byte, seq uint32) (int, error)) error {
 	if err := d.req.Send(d.out[:n]); err != nil {
 		return err
 	}
-	d.pendingSeq, d.pending, d.pendingDone = seq, true, false
+	d.pendingSeq, d.pending, d.pendingDone, d.pendingAddr = seq, true, false, false
 	deadline := time.Now().Add(30 * time.Second)
 	fds := []unix.PollFd{{Fd: int32(d.req.Fd()), Events: unix.POLLIN}}
 	for !d.pendingDone {
@@ -727,6 +815,11 @@ func (d *daemon) loop() {
 			}
 			if sig&sigExit != 0 {
 				return
+			}
+		}
+		if d.addrRedump && !d.pending {
+			if err := d.startAddrDump(); err != nil {
+				d.log.logf(logErr, "%v", err)
 			}
 		}
 		if d.redump && !d.pending {

@@ -1,8 +1,8 @@
 package main
 
-// The rtnetlink half of the daemon: decoding the kernel's neighbour and link
-// messages, encoding the answer and the dump requests, and the NETLINK_ROUTE
-// socket itself.
+// The rtnetlink half of the daemon: decoding the kernel's neighbour, link and
+// address messages, encoding the answer and the dump requests, and the
+// NETLINK_ROUTE socket itself.
 //
 // Decoding and encoding are pure functions over byte slices, apart from the
 // socket, so that they are tested byte for byte against captured kernel
@@ -26,6 +26,7 @@ const (
 	nlAttrHeaderLen = unix.SizeofNlAttr    // struct nlattr: len, type
 	rtnlNdmsgLen    = unix.SizeofNdMsg     // struct ndmsg
 	rtnlIfinfoLen   = unix.SizeofIfInfomsg // struct ifinfomsg
+	rtnlIfaddrLen   = unix.SizeofIfAddrmsg // struct ifaddrmsg
 	nlErrHeaderLen  = 4                    // the int error at the start of struct nlmsgerr
 	rtnlCacheinfoLn = 16                   // struct nda_cacheinfo: four __u32
 )
@@ -88,6 +89,8 @@ const (
 	nlReasonBadProbes                    // NDA_PROBES not 4 bytes
 	nlReasonBadCacheinfo                 // NDA_CACHEINFO shorter than struct nda_cacheinfo
 	nlReasonBadIfName                    // IFLA_IFNAME empty or longer than IFNAMSIZ-1
+	nlReasonBadIfaAddr                   // IFA_LOCAL or IFA_ADDRESS of an AF_INET address not 4 bytes, or a prefix length above 32
+	nlReasonBadIfaFlags                  // IFA_FLAGS not 4 bytes
 	nlReasonShortBuffer                  // an encoder's output buffer is too small
 	nlReasonBadInput                     // an encoder's input is out of range
 	nlReasonCount
@@ -106,6 +109,8 @@ var nlReasonText = [nlReasonCount]string{
 	nlReasonBadProbes:    "netlink: NDA_PROBES is not 4 bytes",
 	nlReasonBadCacheinfo: "netlink: NDA_CACHEINFO too short",
 	nlReasonBadIfName:    "netlink: IFLA_IFNAME empty or too long",
+	nlReasonBadIfaAddr:   "netlink: IPv4 IFA_LOCAL or IFA_ADDRESS is not 4 bytes, or prefix length above 32",
+	nlReasonBadIfaFlags:  "netlink: IFA_FLAGS is not 4 bytes",
 	nlReasonShortBuffer:  "netlink: output buffer too small",
 	nlReasonBadInput:     "netlink: encoder input out of range",
 }
@@ -390,6 +395,8 @@ const (
 	rtnlSeenCacheinfo
 	rtnlSeenIfName
 	rtnlSeenAddress
+	rtnlSeenLocal
+	rtnlSeenIfaFlags
 )
 
 // rtnlDecodeNeigh decodes a neighbour message into n. A message with an
@@ -599,6 +606,111 @@ func rtnlLinkAttrs(l *rtnlLink, b []byte) error {
 	}
 }
 
+// An rtnlAddr is a decoded RTM_NEWADDR or RTM_DELADDR of an IPv4 address.
+// Like rtnlLink it is a fixed-size value with no reference to the receive
+// buffer. Messages of other families decode only their fixed fields; their
+// attributes are skipped, since the daemon keeps IPv4 addresses only.
+type rtnlAddr struct {
+	MsgType  uint16 // RTM_NEWADDR or RTM_DELADDR
+	MsgFlags uint16
+	Seq      uint32
+	Pid      uint32
+
+	Family    uint8  // ifa_family: AF_INET for the messages the daemon uses
+	PrefixLen uint8  // ifa_prefixlen, at most 32 for AF_INET
+	Scope     uint8  // ifa_scope: RT_SCOPE_UNIVERSE, RT_SCOPE_LINK, RT_SCOPE_HOST, ...
+	Flags     uint32 // IFA_FLAGS when present, else the 8-bit ifa_flags: IFA_F_SECONDARY, ...
+	Ifindex   int32  // ifa_index
+
+	// Local is IFA_LOCAL, the address itself, and Address is IFA_ADDRESS,
+	// which differs from it only on a point-to-point link, where it is
+	// the peer. Each is all zero unless its Has flag is set.
+	Local      [4]byte
+	Address    [4]byte
+	HasLocal   bool
+	HasAddress bool
+}
+
+// rtnlDecodeAddr decodes an address message into a. As with the other
+// decoders, a rejected message leaves only the fixed fields in a, and none
+// of the addresses.
+func rtnlDecodeAddr(m *nlMsg, a *rtnlAddr) error {
+	*a = rtnlAddr{MsgType: m.Type, MsgFlags: m.Flags, Seq: m.Seq, Pid: m.Pid}
+	switch m.Type {
+	case unix.RTM_NEWADDR, unix.RTM_DELADDR:
+	default:
+		return nlReasonWrongType
+	}
+	d := m.Data
+	if len(d) < rtnlIfaddrLen {
+		return nlReasonShortPayload
+	}
+	// NB: struct ifaddrmsg is __u8 family, __u8 prefixlen, __u8 flags,
+	// __u8 scope, __u32 index: 8 bytes, the index in host byte order.
+	// ifa_flags holds only the low 8 flag bits; the kernel also sends all
+	// 32 in IFA_FLAGS, which wins when present.
+	a.Family = d[0]
+	a.PrefixLen = d[1]
+	a.Flags = uint32(d[2])
+	a.Scope = d[3]
+	a.Ifindex = int32(binary.NativeEndian.Uint32(d[4:8]))
+	if a.Family != unix.AF_INET {
+		return nil
+	}
+	if a.PrefixLen > 32 {
+		a.PrefixLen = 0
+		return nlReasonBadIfaAddr
+	}
+	if err := rtnlAddrAttrs(a, d[rtnlIfaddrLen:]); err != nil {
+		*a = rtnlAddr{MsgType: a.MsgType, MsgFlags: a.MsgFlags, Seq: a.Seq, Pid: a.Pid,
+			Family: a.Family, PrefixLen: a.PrefixLen, Scope: a.Scope, Flags: uint32(d[2]), Ifindex: a.Ifindex}
+		return err
+	}
+	return nil
+}
+
+// rtnlAddrAttrs decodes the attributes of an IPv4 address message into a.
+func rtnlAddrAttrs(a *rtnlAddr, b []byte) error {
+	var seen uint
+	for {
+		typ, val, rest, ok, err := nlNextAttr(b)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+		b = rest
+		var bit uint
+		switch typ {
+		case unix.IFA_LOCAL:
+			bit = rtnlSeenLocal
+			if len(val) != 4 {
+				return nlReasonBadIfaAddr
+			}
+			a.Local, a.HasLocal = [4]byte(val), true
+		case unix.IFA_ADDRESS:
+			bit = rtnlSeenAddress
+			if len(val) != 4 {
+				return nlReasonBadIfaAddr
+			}
+			a.Address, a.HasAddress = [4]byte(val), true
+		case unix.IFA_FLAGS:
+			bit = rtnlSeenIfaFlags
+			if len(val) != 4 {
+				return nlReasonBadIfaFlags
+			}
+			a.Flags = binary.NativeEndian.Uint32(val)
+		default:
+			continue
+		}
+		if seen&bit != 0 {
+			return nlReasonDupAttr
+		}
+		seen |= bit
+	}
+}
+
 // nlPutHeader writes a netlink header at the start of b, which the caller has
 // checked is long enough.
 func nlPutHeader(b []byte, length int, typ, flags uint16, seq uint32) {
@@ -712,6 +824,20 @@ func rtnlPutLinkDump(b []byte, seq uint32) (int, error) {
 	}
 	nlPutHeader(b, size, unix.RTM_GETLINK, unix.NLM_F_REQUEST|unix.NLM_F_DUMP, seq)
 	clear(b[nlHeaderLen:size]) // ifi_family AF_UNSPEC
+	return size, nil
+}
+
+// rtnlPutAddrDump encodes into b a request to dump the addresses of family
+// (AF_INET for the daemon) and returns its length. Like rtnlPutNeighDump it
+// sends a whole ifaddrmsg rather than an rtgenmsg.
+func rtnlPutAddrDump(b []byte, seq uint32, family uint8) (int, error) {
+	const size = nlHeaderLen + rtnlIfaddrLen
+	if len(b) < size {
+		return 0, nlReasonShortBuffer
+	}
+	nlPutHeader(b, size, unix.RTM_GETADDR, unix.NLM_F_REQUEST|unix.NLM_F_DUMP, seq)
+	clear(b[nlHeaderLen:size])
+	b[nlHeaderLen] = family
 	return size, nil
 }
 

@@ -249,12 +249,15 @@ func pktHtons(v uint16) uint16 {
 	return binary.NativeEndian.Uint16(b[:])
 }
 
-// pktIface is what a probe needs to know about an interface: its index, its
-// Ethernet address and its primary IPv4 address.
+// pktIface is what a probe needs to know about an interface: its index and
+// its Ethernet address. IP is its primary IPv4 address, filled in only by
+// pktIfaceLookup; the daemon chooses each probe's sender IP from the
+// interface's address list instead (srcaddr.go), since an interface with
+// several subnets must probe each from its own address.
 //
-// The daemon looks these up once per interface with pktIfaceLookup, and
-// again when netlink reports a change to the link (RTM_NEWLINK) or to its
-// addresses; never per probe, since each lookup is three ioctls.
+// The daemon looks these up once per interface with pktLinkLookup, and
+// again when netlink reports a change to the link (RTM_NEWLINK); never per
+// probe, since each lookup is two ioctls.
 type pktIface struct {
 	Name    string
 	Ifindex int32
@@ -277,18 +280,23 @@ type pktIfreq struct {
 	Data   [22]byte
 }
 
-// pktIfaceLookup asks the kernel, in the calling thread's network
-// namespace, for the index, MAC and primary IPv4 address of the interface
-// called name, with SIOCGIFINDEX, SIOCGIFHWADDR and SIOCGIFADDR. It fails
-// when the interface is missing, is not Ethernet, or has no IPv4 address.
-func pktIfaceLookup(name string) (pktIface, error) {
+// pktLinkLookup asks the kernel, in the calling thread's network namespace,
+// for the index and MAC of the interface called name, with SIOCGIFINDEX and
+// SIOCGIFHWADDR. It fails when the interface is missing or is not Ethernet.
+// IP is left zero.
+func pktLinkLookup(name string) (pktIface, error) {
 	ifc := pktIface{Name: name}
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return ifc, fmt.Errorf("interface %s: socket for ioctl: %w", name, err)
 	}
 	defer unix.Close(fd)
+	return pktLinkLookupFd(fd, name)
+}
 
+// pktLinkLookupFd is pktLinkLookup on the ioctl socket fd.
+func pktLinkLookupFd(fd int, name string) (pktIface, error) {
+	ifc := pktIface{Name: name}
 	ifr, err := unix.NewIfreq(name)
 	if err != nil {
 		return ifc, fmt.Errorf("interface %s: bad name: %w", name, err)
@@ -307,8 +315,24 @@ func pktIfaceLookup(name string) (pktIface, error) {
 		return ifc, fmt.Errorf("interface %s: not Ethernet (hardware type %d)", name, hw.Family)
 	}
 	ifc.MAC = [6]byte(hw.Data[:6])
+	return ifc, nil
+}
 
-	ifr, _ = unix.NewIfreq(name)
+// pktIfaceLookup is pktLinkLookup that also asks for the interface's
+// primary IPv4 address with SIOCGIFADDR, for tests and tools that send
+// from it. It fails as pktLinkLookup does, and when the interface has no
+// IPv4 address.
+func pktIfaceLookup(name string) (pktIface, error) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return pktIface{Name: name}, fmt.Errorf("interface %s: socket for ioctl: %w", name, err)
+	}
+	defer unix.Close(fd)
+	ifc, err := pktLinkLookupFd(fd, name)
+	if err != nil {
+		return ifc, err
+	}
+	ifr, _ := unix.NewIfreq(name)
 	if err := unix.IoctlIfreq(fd, unix.SIOCGIFADDR, ifr); err != nil {
 		if errors.Is(err, unix.EADDRNOTAVAIL) {
 			return ifc, fmt.Errorf("interface %s: no IPv4 address to send probes from", name)
@@ -455,12 +479,12 @@ func (c *pktConn) Last() ([]byte, unix.RawSockaddrLinklayer) {
 }
 
 // SendProbe sends the broadcast probe for target out of ifc: an ARP request
-// from ifc's MAC and IPv4 address to ff:ff:ff:ff:ff:ff. The socket need not
+// from ifc's MAC and the IPv4 address src to ff:ff:ff:ff:ff:ff. The socket need not
 // be bound to ifc; sendto(2) names the interface. It allocates nothing. A
 // full transmit queue gives unix.EAGAIN or unix.ENOBUFS: the probe is lost,
 // and the daemon counts it rather than retrying.
-func (c *pktConn) SendProbe(ifc *pktIface, target [4]byte) error {
-	arpBuildProbe(&c.probe, ifc.MAC, ifc.IP, target)
+func (c *pktConn) SendProbe(ifc *pktIface, src, target [4]byte) error {
+	arpBuildProbe(&c.probe, ifc.MAC, src, target)
 	c.to.Ifindex = ifc.Ifindex
 	_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(c.fd),
 		uintptr(unsafe.Pointer(&c.probe[0])), uintptr(len(c.probe)), unix.MSG_DONTWAIT,

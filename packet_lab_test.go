@@ -133,7 +133,7 @@ func TestPacketProbeLab(t *testing.T) {
 	nall := pktLabOpen(t, l, l.Near, "")
 	fc := pktLabOpen(t, l, l.Far, l.FarIf)
 
-	if err := nc.SendProbe(&near, pktLabFarIP); err != nil {
+	if err := nc.SendProbe(&near, near.IP, pktLabFarIP); err != nil {
 		t.Fatalf("send probe: %v", err)
 	}
 
@@ -216,7 +216,7 @@ func TestPacketNoAllocsLab(t *testing.T) {
 	const runs = 50
 	var sendErr error
 	if a := testing.AllocsPerRun(runs, func() {
-		if err := fc.SendProbe(&far, far.IP); err != nil && sendErr == nil {
+		if err := fc.SendProbe(&far, far.IP, far.IP); err != nil && sendErr == nil {
 			sendErr = err
 		}
 	}); a != 0 {
@@ -325,7 +325,7 @@ func TestPacketCapture(t *testing.T) {
 		"The far kernel's ARP reply to that request, as the near side receives it.\n"+how)
 
 	far := pktLabIface(t, l, l.Far, l.FarIf)
-	if err := fc.SendProbe(&far, far.IP); err != nil {
+	if err := fc.SendProbe(&far, far.IP, far.IP); err != nil {
 		t.Fatalf("send gratuitous ARP: %v", err)
 	}
 	seen, ok = pktWait(t, nc, 2*time.Second, func(s pktSeen) bool { return s.Drop == arpDropNone && s.Frame.Gratuitous })

@@ -17,6 +17,7 @@ type policyRig struct {
 	clk     *testClock
 	answers []string // "10.0.0.1=02:..:01"
 	probes  [][4]byte
+	sources [][4]byte // the sender IP of each probe
 }
 
 func newPolicyRig(t *testing.T, active int) *policyRig {
@@ -25,14 +26,16 @@ func newPolicyRig(t *testing.T, active int) *policyRig {
 	o := &options{active: active, negTimeout: 60, rate: 1, burst: 3}
 	r := &policyRig{clk: clk}
 	w := &watchedIf{name: "lan0", index: 2, named: true}
+	w.addrs.Add(ifAddr{Local: [4]byte{10, 0, 0, 1}, Peer: [4]byte{10, 0, 0, 1}, PrefixLen: 24})
 	r.d = &daemon{o: o, c: c, log: newLogger("", nil), start: time.Now(), bucket: newTokenBucket(o.rate, o.burst),
 		named: []*watchedIf{w}, links: map[int32]*watchedIf{2: w}, ready: true}
 	r.d.answerHook = func(req *rtnlNeigh, ll []byte) error {
 		r.answers = append(r.answers, string(req.DstAddr())+"="+string(ll))
 		return nil
 	}
-	r.d.probeHook = func(w *watchedIf, target [4]byte) error {
+	r.d.probeHook = func(w *watchedIf, src, target [4]byte) error {
 		r.probes = append(r.probes, target)
+		r.sources = append(r.sources, src)
 		return nil
 	}
 	return r
@@ -262,5 +265,72 @@ func TestDaemonStartupErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "a.db")); !os.IsNotExist(err) {
 		t.Error("a failed start left a database")
+	}
+}
+
+// requestFor is the kernel's INCOMPLETE request for ip on ifindex 2.
+func requestFor(ip [4]byte) *rtnlNeigh {
+	n := request(2, 0, unix.NUD_INCOMPLETE)
+	copy(n.Dst[:], ip[:])
+	return n
+}
+
+// addrMsg is a kernel address notification for local/prefixLen on ifindex.
+func addrMsg(typ uint16, ifindex int32, local [4]byte, prefixLen uint8) *rtnlAddr {
+	return &rtnlAddr{MsgType: typ, Family: unix.AF_INET, PrefixLen: prefixLen, Ifindex: ifindex,
+		Flags: unix.IFA_F_PERMANENT, Local: local, Address: local, HasLocal: true, HasAddress: true}
+}
+
+// TestPolicyProbeSource follows the rig's interface through address
+// notifications (one of them the kernel's own bytes) and checks the sender
+// IP handed to every probe.
+func TestPolicyProbeSource(t *testing.T) {
+	r := newPolicyRig(t, 3)
+	r.d.bucket = newTokenBucket(1000, 1000) // the rate limit is not under test
+	// The captured RTM_NEWADDR of 10.62.0.1/24 on ifindex 2.
+	r.d.handleMessages(loadNetlinkHex(t, "newaddr"))
+	// Not ours: another interface's address, an IPv6 one.
+	r.d.handleAddr(addrMsg(unix.RTM_NEWADDR, 9, [4]byte{10, 99, 0, 1}, 24))
+	v6 := addrMsg(unix.RTM_NEWADDR, 2, [4]byte{10, 99, 0, 1}, 24)
+	v6.Family = unix.AF_INET6
+	r.d.handleAddr(v6)
+	if r.d.c.Counter(ctrNlBad) != 0 {
+		t.Fatalf("the captured RTM_NEWADDR was counted bad")
+	}
+
+	step := func(target, want [4]byte) {
+		t.Helper()
+		n := len(r.probes)
+		r.d.handleNeigh(requestFor(target))
+		if len(r.probes) != n+1 || r.probes[n] != target || r.sources[n] != want {
+			t.Fatalf("request for %s: probes %v from %v, want one more from %s", ipString(target), r.probes, r.sources, ipString(want))
+		}
+	}
+	step([4]byte{10, 62, 0, 7}, [4]byte{10, 62, 0, 1}) // the second subnet
+	step([4]byte{10, 0, 0, 7}, [4]byte{10, 0, 0, 1})   // the first one
+	step([4]byte{10, 99, 0, 7}, [4]byte{10, 0, 0, 1})  // neither: the first primary
+
+	// Removed: its subnet falls back to the first address.
+	r.d.handleAddr(addrMsg(unix.RTM_DELADDR, 2, [4]byte{10, 62, 0, 1}, 24))
+	step([4]byte{10, 62, 0, 8}, [4]byte{10, 0, 0, 1})
+
+	// No address left: no probe, a probe error, and no token spent.
+	r.d.handleAddr(addrMsg(unix.RTM_DELADDR, 2, [4]byte{10, 0, 0, 1}, 24))
+	errs, suppressed := r.d.c.Counter(ctrProbeErrors), r.d.c.Counter(ctrProbesSuppressed)
+	r.d.handleNeigh(requestFor([4]byte{10, 0, 0, 9}))
+	if len(r.probes) != 4 || r.d.c.Counter(ctrProbeErrors) != errs+1 || r.d.c.Counter(ctrProbesSuppressed) != suppressed {
+		t.Fatalf("without an address: probes %v, probe_errors %d (was %d)", r.probes, r.d.c.Counter(ctrProbeErrors), errs)
+	}
+
+	// An address added later is used at once.
+	r.d.handleAddr(addrMsg(unix.RTM_NEWADDR, 2, [4]byte{10, 64, 0, 1}, 24))
+	step([4]byte{10, 0, 0, 9}, [4]byte{10, 64, 0, 1})
+
+	// The interface comes back as a new device: the old addresses went
+	// with the old one.
+	r.d.ready = false // no sysctls, no packet socket in the rig
+	r.d.handleLink(&rtnlLink{MsgType: unix.RTM_NEWLINK, Ifindex: 5, Name: [16]byte{'l', 'a', 'n', '0'}, NameLen: 4})
+	if w := r.d.links[5]; w == nil || w.addrs.Len() != 0 {
+		t.Fatalf("lan0 as index 5: %+v", w)
 	}
 }

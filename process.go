@@ -143,7 +143,7 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 	if err := restoreSysctls(d.c, d.isNamed); err != nil {
 		log.logf(logWarning, "%v", err)
 	}
-	if d.nl, err = rtnlDial(unix.RTMGRP_NEIGH|unix.RTMGRP_LINK, netlinkRcvBuf); err != nil {
+	if d.nl, err = rtnlDial(unix.RTMGRP_NEIGH|unix.RTMGRP_LINK|unix.RTMGRP_IPV4_IFADDR, netlinkRcvBuf); err != nil {
 		return nil, fmt.Errorf("netlink socket: %w", err)
 	}
 	if d.req, err = rtnlDial(0, 1<<20); err != nil {
@@ -161,6 +161,11 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 			return nil, fmt.Errorf("interface %s: no such interface", w.name)
 		}
 		bind = w.index
+	}
+	// NB: after the links, so that every address finds its interface.
+	// A change between the two dumps arrives as a notification.
+	if err := d.dumpNow(func(b []byte, seq uint32) (int, error) { return rtnlPutAddrDump(b, seq, unix.AF_INET) }); err != nil {
+		return nil, fmt.Errorf("address dump: %w", err)
 	}
 	if len(d.named) != 1 {
 		bind = 0
@@ -185,7 +190,7 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 	if err := d.dumpNow(func(b []byte, seq uint32) (int, error) { return rtnlPutNeighDump(b, seq, unix.AF_INET) }); err != nil {
 		return nil, fmt.Errorf("neighbour dump: %w", err)
 	}
-	d.redump = false // anything lost during the dump shows as an overrun later
+	d.redump, d.addrRedump = false, false // anything lost during the dumps shows as an overrun later
 	// Now the cache mirrors the kernel's table: take over resolution.
 	for _, w := range d.named {
 		if err := adjustSysctls(d.c, w.name, o.active, o.noKernel); err != nil {

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// addrIs returns a matcher for an IPv4 address message of type typ for
+// local on ifindex.
+func addrIs(t *testing.T, typ uint16, ifindex int32, local [4]byte) func(m *nlMsg) bool {
+	return func(m *nlMsg) bool {
+		if m.Type != typ {
+			return false
+		}
+		var a rtnlAddr
+		if err := rtnlDecodeAddr(m, &a); err != nil {
+			t.Errorf("kernel address message rejected: %v (% x)", err, m.Data)
+			return false
+		}
+		return a.Family == unix.AF_INET && a.Ifindex == ifindex && a.HasLocal && a.Local == local
+	}
+}
+
+// TestLabNetlinkAddrCapture adds and removes addresses on the near side,
+// checks the kernel's RTM_NEWADDR and RTM_DELADDR notifications and its
+// address dump with the decoder, and with ARPD_CAPTURE=1 saves the
+// notifications as the unit tests' testdata.
+func TestLabNetlinkAddrCapture(t *testing.T) {
+	l := newLab(t)
+	ix := int32(l.Ifindex(l.Near, l.NearIf))
+	nl := &nlLab{lab: l, nearIx: ix}
+	if err := l.Do(l.Near, func() (err error) {
+		nl.c, err = rtnlDial(unix.RTMGRP_IPV4_IFADDR, 1<<20)
+		return err
+	}); err != nil {
+		t.Fatalf("rtnlDial in %s: %v", l.Near, err)
+	}
+	t.Cleanup(func() { nl.c.Close() })
+	check := func(name string, m capturedMsg, want rtnlAddr) rtnlAddr {
+		t.Helper()
+		var a rtnlAddr
+		if err := rtnlDecodeAddr(&m.m, &a); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		want.MsgType, want.MsgFlags, want.Seq, want.Pid = a.MsgType, a.MsgFlags, a.Seq, a.Pid
+		want.Family, want.Ifindex, want.HasLocal, want.HasAddress = unix.AF_INET, ix, true, true
+		want.Flags |= unix.IFA_F_PERMANENT
+		if a != want {
+			t.Errorf("%s:\n %+v\nwant\n %+v", name, a, want)
+		}
+		return a
+	}
+
+	l.IP(l.Near, "addr", "add", "10.62.0.1/24", "dev", l.NearIf)
+	m, _ := nl.await(t, 3*time.Second, "RTM_NEWADDR for 10.62.0.1", addrIs(t, unix.RTM_NEWADDR, ix, [4]byte{10, 62, 0, 1}))
+	check("newaddr", m, rtnlAddr{PrefixLen: 24, Local: [4]byte{10, 62, 0, 1}, Address: [4]byte{10, 62, 0, 1}})
+	saveCapture(t, "newaddr", "RTM_NEWADDR from `ip addr add 10.62.0.1/24 dev vnear`: a primary address, IFA_LOCAL = IFA_ADDRESS.", m.raw)
+
+	l.IP(l.Near, "addr", "add", "10.62.0.5/24", "dev", l.NearIf)
+	m, _ = nl.await(t, 3*time.Second, "RTM_NEWADDR for 10.62.0.5", addrIs(t, unix.RTM_NEWADDR, ix, [4]byte{10, 62, 0, 5}))
+	check("newaddr_secondary", m, rtnlAddr{PrefixLen: 24, Flags: unix.IFA_F_SECONDARY, Local: [4]byte{10, 62, 0, 5}, Address: [4]byte{10, 62, 0, 5}})
+	saveCapture(t, "newaddr_secondary", "RTM_NEWADDR from `ip addr add 10.62.0.5/24 dev vnear` after 10.62.0.1/24: IFA_F_SECONDARY.", m.raw)
+
+	l.IP(l.Near, "addr", "add", "10.63.0.1", "peer", "10.63.0.2/32", "scope", "link", "dev", l.NearIf)
+	m, _ = nl.await(t, 3*time.Second, "RTM_NEWADDR for 10.63.0.1", addrIs(t, unix.RTM_NEWADDR, ix, [4]byte{10, 63, 0, 1}))
+	check("newaddr_peer", m, rtnlAddr{PrefixLen: 32, Scope: rtScopeLink, Local: [4]byte{10, 63, 0, 1}, Address: [4]byte{10, 63, 0, 2}})
+	saveCapture(t, "newaddr_peer", "RTM_NEWADDR from `ip addr add 10.63.0.1 peer 10.63.0.2/32 scope link dev vnear`: IFA_ADDRESS is the peer.", m.raw)
+
+	l.IP(l.Near, "addr", "del", "10.62.0.5/24", "dev", l.NearIf)
+	m, _ = nl.await(t, 3*time.Second, "RTM_DELADDR for 10.62.0.5", addrIs(t, unix.RTM_DELADDR, ix, [4]byte{10, 62, 0, 5}))
+	check("deladdr", m, rtnlAddr{PrefixLen: 24, Flags: unix.IFA_F_SECONDARY, Local: [4]byte{10, 62, 0, 5}, Address: [4]byte{10, 62, 0, 5}})
+	saveCapture(t, "deladdr", "RTM_DELADDR from `ip addr del 10.62.0.5/24 dev vnear`.", m.raw)
+
+	// The dump lists what is left, in the kernel's order (the link-scope
+	// address first), and the table built from it chooses as the kernel
+	// does.
+	var req [rtnlDumpMsgMax]byte
+	k, err := rtnlPutAddrDump(req[:], nl.c.NextSeq(), unix.AF_INET)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nl.send(t, req[:k])
+	_, seen := nl.await(t, 3*time.Second, "NLMSG_DONE of the address dump", func(m *nlMsg) bool { return m.Type == unix.NLMSG_DONE })
+	var tab ifAddrs
+	var got []string
+	for _, c := range seen {
+		var a rtnlAddr
+		if c.m.Type != unix.RTM_NEWADDR || rtnlDecodeAddr(&c.m, &a) != nil || a.Ifindex != ix {
+			continue
+		}
+		got = append(got, ipString(a.Local)+"/"+ipString(a.Address))
+		tab.Add(ifAddr{Local: a.Local, Peer: a.Address, PrefixLen: a.PrefixLen, Scope: a.Scope, Secondary: a.Flags&unix.IFA_F_SECONDARY != 0})
+	}
+	if strings.Join(got, " ") != "10.63.0.1/10.63.0.2 10.62.0.1/10.62.0.1" {
+		t.Errorf("dump of %s: %q", l.NearIf, got)
+	}
+	for _, tc := range []struct{ target, want [4]byte }{
+		{[4]byte{10, 62, 0, 9}, [4]byte{10, 62, 0, 1}},
+		{[4]byte{10, 63, 0, 2}, [4]byte{10, 63, 0, 1}},
+		{[4]byte{10, 63, 0, 3}, [4]byte{10, 63, 0, 1}}, // none matches: the first primary
+
+	} {
+		if src, ok := tab.Source(tc.target); !ok || src != tc.want {
+			t.Errorf("source for %v: %v %v, want %v", tc.target, src, ok, tc.want)
+		}
+	}
+}
+
+// TestDaemonLabProbeSource runs the daemon with -a 1 -k on a near side with
+// three subnets and checks on the far side's wire that each probe comes from
+// the near address in the target's subnet, also for an address added while
+// the daemon runs, and from the first address once the target's subnet has
+// no address left.
+func TestDaemonLabProbeSource(t *testing.T) {
+	d := newDaemonLab(t)
+	d.IP(d.Near, "addr", "add", "10.61.0.1/24", "dev", d.NearIf)
+	d.IP(d.Near, "addr", "add", "10.62.0.1/24", "dev", d.NearIf)
+	far := d.watchWire(d.Far, d.FarIf)
+	p := startArpd(t, d.Near, d.DB, "-a", "1", "-k", "-B", "10", d.NearIf)
+
+	// expect makes the near kernel resolve target and waits for the
+	// daemon's probe on the wire; it must come from want, and nothing
+	// else may ask for target.
+	expect := func(target, want [4]byte) {
+		t.Helper()
+		if err := d.Do(d.Near, func() error { return sendUDP(target) }); err != nil {
+			t.Fatalf("send UDP to %v: %v", target, err)
+		}
+		if !waitFor(3*time.Second, func() bool {
+			far.Poll()
+			return len(requests(far.Frames, want, isIP(target))) > 0
+		}) {
+			var seen []string
+			for _, f := range far.Frames {
+				if f.Drop == arpDropNone && f.F.Op == arpOpRequest {
+					seen = append(seen, ipString(f.F.SenderIP)+" asks "+ipString(f.F.TargetIP))
+				}
+			}
+			t.Errorf("no probe for %s from %s on the wire; requests seen: %q\n%s", ipString(target), ipString(want), seen, p.Stderr())
+			return
+		}
+		for _, f := range far.Frames {
+			if f.Drop == arpDropNone && f.F.Op == arpOpRequest && f.F.TargetIP == target && f.F.SenderIP != want {
+				t.Errorf("a request for %s from %s, want only from %s", ipString(target), ipString(f.F.SenderIP), ipString(want))
+			}
+		}
+	}
+	expect([4]byte{10, 62, 0, 9}, [4]byte{10, 62, 0, 1})
+	expect([4]byte{10, 61, 0, 9}, [4]byte{10, 61, 0, 1})
+	expect([4]byte{10, 77, 0, 9}, pktLabNearIP)
+
+	// An address added now is used for the next probe.
+	d.IP(d.Near, "addr", "add", "10.64.0.1/24", "dev", d.NearIf)
+	expect([4]byte{10, 64, 0, 9}, [4]byte{10, 64, 0, 1})
+
+	// Removed: its subnet is still on the link by a route, and probes for
+	// it come from the first address, as the kernel's would.
+	d.IP(d.Near, "addr", "del", "10.62.0.1/24", "dev", d.NearIf)
+	d.IP(d.Near, "route", "add", "10.62.0.0/24", "dev", d.NearIf)
+	expect([4]byte{10, 62, 0, 10}, pktLabNearIP)
+
+	if code := p.Stop(unix.SIGTERM, 5*time.Second); code != 0 {
+		t.Fatalf("exit status %d: %s", code, p.Stderr())
+	}
+	if st := dbStats(t, d.DB); st["probe_errors"] != 0 || st["probes_sent"] != 5 {
+		t.Errorf("probes_sent %d probe_errors %d, want 5 and 0", st["probes_sent"], st["probe_errors"])
+	}
+}
