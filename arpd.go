@@ -290,8 +290,10 @@ type daemon struct {
 	pending     bool   // a dump is in progress
 	pendingDone bool   // the dump in progress has ended
 	pendingAddr bool   // the dump in progress is of addresses, not neighbours
+	pendingLink bool   // the dump in progress is of links
 	redump      bool   // dump the neighbour table again when possible
 	addrRedump  bool   // dump the addresses again when possible
+	linkRedump  bool   // dump the links again when possible
 	addrFull    bool   // an interface had more than ifAddrMax addresses (logged once)
 	dirty       bool   // counters changed since the state was last saved
 	ready       bool   // the initial dumps are done and the sysctls adjusted
@@ -602,11 +604,7 @@ func (d *daemon) handleMessages(b []byte) {
 		m := &d.msg
 		if d.pending && m.Seq == d.pendingSeq && m.Flags&unix.NLM_F_DUMP_INTR != 0 {
 			// The table changed during the dump.
-			if d.pendingAddr {
-				d.addrRedump = true
-			} else {
-				d.redump = true
-			}
+			d.dumpAgain()
 		}
 		switch m.Type {
 		case unix.RTM_NEWNEIGH, unix.RTM_DELNEIGH, unix.RTM_GETNEIGH:
@@ -641,16 +639,13 @@ func (d *daemon) handleMessages(b []byte) {
 			}
 			if d.pending && d.nlerr.Seq == d.pendingSeq {
 				// EBUSY and the like: try again.
-				if d.pendingAddr {
-					d.pending, d.addrRedump = false, true
-				} else {
-					d.pending, d.redump = false, true
-				}
+				d.pending = false
+				d.dumpAgain()
 				continue
 			}
 			d.c.Count(ctrAnswerErrors, 1) // ENOENT: the entry went away first
 		case unix.NLMSG_OVERRUN:
-			d.redump, d.addrRedump = true, true
+			d.redump, d.addrRedump, d.linkRedump = true, true, true
 		}
 	}
 	if it.Err() != nil {
@@ -672,7 +667,7 @@ func (d *daemon) drainNetlink(conn *rtnlConn, max int) {
 			// Messages were lost: what the kernel told us is
 			// incomplete, so dump its table again.
 			d.c.Count(ctrNlOverruns, 1)
-			d.redump, d.addrRedump = true, true
+			d.redump, d.addrRedump, d.linkRedump = true, true, true
 		case err == errRtnlForeign:
 		default:
 			d.log.logf(logErr, "netlink receive: %v", err)
@@ -709,7 +704,36 @@ func (d *daemon) startDump() error {
 	if err := d.req.Send(d.out[:n]); err != nil {
 		return fmt.Errorf("neighbour dump: %w", err)
 	}
-	d.pendingSeq, d.pending, d.pendingDone, d.pendingAddr, d.redump = seq, true, false, false, false
+	d.pendingSeq, d.pending, d.pendingDone, d.pendingAddr, d.pendingLink, d.redump = seq, true, false, false, false, false
+	return nil
+}
+
+// dumpAgain asks for the dump in progress (or the one just refused) to be
+// made again.
+func (d *daemon) dumpAgain() {
+	switch {
+	case d.pendingLink:
+		d.linkRedump = true
+	case d.pendingAddr:
+		d.addrRedump = true
+	default:
+		d.redump = true
+	}
+}
+
+// startLinkDump asks the kernel for its links again, after notifications
+// were lost: an interface that came back with a new index while they were
+// being lost is found this way (handleLink), sysctls included.
+func (d *daemon) startLinkDump() error {
+	seq := d.req.NextSeq()
+	n, err := rtnlPutLinkDump(d.out[:], seq)
+	if err != nil {
+		return err
+	}
+	if err := d.req.Send(d.out[:n]); err != nil {
+		return fmt.Errorf("link dump: %w", err)
+	}
+	d.pendingSeq, d.pending, d.pendingDone, d.pendingAddr, d.pendingLink, d.linkRedump = seq, true, false, false, true, false
 	return nil
 }
 
@@ -731,7 +755,7 @@ func (d *daemon) startAddrDump() error {
 	for _, w := range d.links {
 		w.addrs.Reset()
 	}
-	d.pendingSeq, d.pending, d.pendingDone, d.pendingAddr, d.addrRedump = seq, true, false, true, false
+	d.pendingSeq, d.pending, d.pendingDone, d.pendingAddr, d.pendingLink, d.addrRedump = seq, true, false, true, false, false
 	return nil
 }
 
@@ -746,7 +770,7 @@ func (d *daemon) dumpNow(build func(b []byte, seq uint32) (int, error)) error {
 	if err := d.req.Send(d.out[:n]); err != nil {
 		return err
 	}
-	d.pendingSeq, d.pending, d.pendingDone, d.pendingAddr = seq, true, false, false
+	d.pendingSeq, d.pending, d.pendingDone, d.pendingAddr, d.pendingLink = seq, true, false, false, false
 	deadline := time.Now().Add(30 * time.Second)
 	fds := []unix.PollFd{{Fd: int32(d.req.Fd()), Events: unix.POLLIN}}
 	for !d.pendingDone {
@@ -815,6 +839,12 @@ func (d *daemon) loop() {
 			}
 			if sig&sigExit != 0 {
 				return
+			}
+		}
+		// Links first: the addresses and neighbours hang off them.
+		if d.linkRedump && !d.pending {
+			if err := d.startLinkDump(); err != nil {
+				d.log.logf(logErr, "%v", err)
 			}
 		}
 		if d.addrRedump && !d.pending {

@@ -200,7 +200,7 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 	if err := d.dumpNow(func(b []byte, seq uint32) (int, error) { return rtnlPutNeighDump(b, seq, unix.AF_INET) }); err != nil {
 		return nil, fmt.Errorf("neighbour dump: %w", err)
 	}
-	d.redump, d.addrRedump = false, false // anything lost during the dumps shows as an overrun later
+	d.redump, d.addrRedump, d.linkRedump = false, false, false // anything lost during the dumps shows as an overrun later
 	// Now the cache mirrors the kernel's table: take over resolution.
 	for _, w := range d.named {
 		if err := adjustSysctls(d.c, w.name, o.active, o.noKernel); err != nil {
