@@ -11,55 +11,90 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TestDaemonOverflowRedumps checks SPEC §2 defect 4: when the netlink
-// receive queue overflows (ENOBUFS) the daemon dumps the kernel's table
-// again, so nothing the kernel knew is silently lost. The daemon runs in
-// this process, inside the lab, with a tiny receive buffer; 1,000
-// neighbours are added while its loop is not reading.
-func TestDaemonOverflowRedumps(t *testing.T) {
-	l := newLab(t)
-	l.IP(l.Near, "addr", "add", "10.91.0.1/16", "dev", l.NearIf)
+// overflowDaemon is a daemon run in this process inside a lab, serving the
+// lab's near interface with a 4 KB netlink receive buffer, so that a burst
+// of notifications overflows it while its loop is not reading.
+type overflowDaemon struct {
+	*daemon
+	l       *lab
+	db      string
+	started bool
+	stopped bool
+	done    chan struct{}
+}
+
+// newOverflowDaemon starts the daemon (but not its loop) in l with addr on
+// the near interface, and registers its stop and shutdown with t.Cleanup.
+func newOverflowDaemon(t *testing.T, l *lab, addr string) *overflowDaemon {
+	t.Helper()
+	l.IP(l.Near, "addr", "add", addr, "dev", l.NearIf)
 	old := netlinkRcvBuf
 	netlinkRcvBuf = 4096
 	defer func() { netlinkRcvBuf = old }()
 
-	db := filepath.Join(t.TempDir(), "arpd.db")
-	o := &options{db: db, negTimeout: 60, syncEvery: 30 * time.Second, rate: 1, burst: 3, interfaces: []string{l.NearIf}}
-	var d *daemon
+	od := &overflowDaemon{l: l, db: filepath.Join(t.TempDir(), "arpd.db"), done: make(chan struct{})}
+	o := &options{db: od.db, negTimeout: 60, syncEvery: 30 * time.Second, rate: 1, burst: 3, interfaces: []string{l.NearIf}}
 	if err := l.Do(l.Near, func() (err error) {
-		d, err = newDaemon(o, newLogger("", nil))
+		od.daemon, err = newDaemon(o, newLogger("", nil))
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		d.signals.Or(sigExit)
-		unix.Write(d.wakeFd, []byte{1, 0, 0, 0, 0, 0, 0, 0})
-	}
-	done := make(chan struct{})
-	defer func() {
-		stop()
-		<-done
-		l.Do(l.Near, d.shutdown)
-	}()
+	t.Cleanup(func() {
+		od.stop()
+		l.Do(l.Near, od.shutdown)
+	})
+	return od
+}
 
-	const n = 1000 // below gc_thresh3: no global setting changes
+// start runs the loop on a thread inside the lab, as the daemon would run:
+// it writes sysctls through /proc/sys, which shows the namespace of the
+// thread that opens it.
+func (od *overflowDaemon) start() {
+	od.started = true
+	go func() {
+		od.l.Do(od.l.Near, func() error { od.loop(); return nil })
+		close(od.done)
+	}()
+}
+
+// stop asks the loop to return and waits until it has; it is idempotent.
+func (od *overflowDaemon) stop() {
+	if !od.started || od.stopped {
+		return
+	}
+	od.stopped = true
+	od.signals.Or(sigExit)
+	unix.Write(od.wakeFd, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+	<-od.done
+}
+
+// addNeighbours adds n permanent neighbours 10.<net>.x.y on the near
+// interface in one ip -batch, the i-th with MAC 02:00:00:00:i>>8:i&0xff.
+func addNeighbours(t *testing.T, l *lab, net byte, n int) {
+	t.Helper()
 	var batch strings.Builder
 	for i := 0; i < n; i++ {
-		fmt.Fprintf(&batch, "neigh add 10.91.%d.%d lladdr 02:00:00:00:%02x:%02x dev %s nud permanent\n", 1+i/250, 1+i%250, i>>8, i&0xff, l.NearIf)
+		fmt.Fprintf(&batch, "neigh add 10.%d.%d.%d lladdr 02:00:00:00:%02x:%02x dev %s nud permanent\n", net, 1+i/250, 1+i%250, i>>8, i&0xff, l.NearIf)
 	}
 	if out, err := l.ExecStdin(l.Near, batch.String(), "ip", "-batch", "-"); err != nil {
 		t.Fatalf("ip -batch: %v: %s", err, out)
 	}
-	go func() { d.loop(); close(done) }()
+}
+
+// TestDaemonOverflowRedumps checks SPEC §2 defect 4: when the netlink
+// receive queue overflows (ENOBUFS) the daemon dumps the kernel's table
+// again, so nothing the kernel knew is silently lost. 1,000 neighbours
+// are added while the daemon's loop is not reading.
+func TestDaemonOverflowRedumps(t *testing.T) {
+	l := newLab(t)
+	d := newOverflowDaemon(t, l, "10.91.0.1/16")
+	const n = 1000 // below gc_thresh3: no global setting changes
+	addNeighbours(t, l, 91, n)
+	d.start()
 
 	// Watch the file from a reader of its own while the daemon works.
-	r, err := OpenCacheReadOnly(db)
+	r, err := OpenCacheReadOnly(d.db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,8 +113,7 @@ func TestDaemonOverflowRedumps(t *testing.T) {
 	if !waitFor(15*time.Second, func() bool { return missing() == 0 }) {
 		t.Fatalf("%d of %d neighbours never reached the cache", missing(), n)
 	}
-	stop()
-	<-done
+	d.stop()
 	if d.c.Counter(ctrNlOverruns) == 0 {
 		t.Fatal("the tiny receive buffer never overflowed: the test proved nothing")
 	}
@@ -96,30 +130,7 @@ func TestDaemonOverflowRedumps(t *testing.T) {
 // interface and adjust its sysctls.
 func TestDaemonOverflowFindsNewLink(t *testing.T) {
 	l := newLab(t)
-	l.IP(l.Near, "addr", "add", "10.92.0.1/16", "dev", l.NearIf)
-	old := netlinkRcvBuf
-	netlinkRcvBuf = 4096
-	defer func() { netlinkRcvBuf = old }()
-
-	db := filepath.Join(t.TempDir(), "arpd.db")
-	o := &options{db: db, negTimeout: 60, syncEvery: 30 * time.Second, rate: 1, burst: 3, interfaces: []string{l.NearIf}}
-	var d *daemon
-	if err := l.Do(l.Near, func() (err error) {
-		d, err = newDaemon(o, newLogger("", nil))
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	started := false
-	defer func() {
-		if started {
-			d.signals.Or(sigExit)
-			unix.Write(d.wakeFd, []byte{1, 0, 0, 0, 0, 0, 0, 0})
-			<-done
-		}
-		l.Do(l.Near, d.shutdown)
-	}()
+	d := newOverflowDaemon(t, l, "10.92.0.1/16")
 	appSolicit := func() string {
 		var b []byte
 		l.Do(l.Near, func() (err error) {
@@ -134,13 +145,7 @@ func TestDaemonOverflowFindsNewLink(t *testing.T) {
 	oldIndex := l.Ifindex(l.Near, l.NearIf)
 
 	// Overflow the daemon's queue first, so that what follows is lost.
-	var batch strings.Builder
-	for i := 0; i < 600; i++ {
-		fmt.Fprintf(&batch, "neigh add 10.92.%d.%d lladdr 02:00:00:00:%02x:%02x dev %s nud permanent\n", 1+i/250, 1+i%250, i>>8, i&0xff, l.NearIf)
-	}
-	if out, err := l.ExecStdin(l.Near, batch.String(), "ip", "-batch", "-"); err != nil {
-		t.Fatalf("ip -batch: %v: %s", err, out)
-	}
+	addNeighbours(t, l, 92, 600)
 	l.IP(l.Near, "link", "del", l.NearIf)
 	l.IP(l.Near, "link", "add", l.NearIf, "type", "veth", "peer", "name", l.FarIf, "netns", l.Far)
 	l.IP(l.Near, "link", "set", l.NearIf, "up")
@@ -151,17 +156,11 @@ func TestDaemonOverflowFindsNewLink(t *testing.T) {
 		t.Fatalf("the new %s starts with app_solicit %q, want the kernel's 0", l.NearIf, got)
 	}
 
-	started = true
-	// NB: the loop runs on a thread inside the lab, as the daemon would:
-	// it writes the sysctls through /proc/sys, which shows the namespace
-	// of the thread that opens it.
-	go func() {
-		l.Do(l.Near, func() error { d.loop(); return nil })
-		close(done)
-	}()
+	d.start()
 	if !waitFor(10*time.Second, func() bool { return appSolicit() == "1" }) {
 		t.Fatalf("the daemon never found the new %s: its app_solicit is %q", l.NearIf, appSolicit())
 	}
+	d.stop()
 	if d.c.Counter(ctrNlOverruns) == 0 {
 		t.Fatal("the receive queue never overflowed: the test proved nothing")
 	}
