@@ -387,17 +387,34 @@ func rtnlResolutionFailed(n *rtnlNeigh) bool {
 		n.Pid == 0 && n.HasProbes && n.Probes > 0
 }
 
-// Attribute bits for spotting duplicates.
-const (
-	rtnlSeenDst = 1 << iota
-	rtnlSeenLLAddr
-	rtnlSeenProbes
-	rtnlSeenCacheinfo
-	rtnlSeenIfName
-	rtnlSeenAddress
-	rtnlSeenLocal
-	rtnlSeenIfaFlags
-)
+// An nlAttrs walks the attributes of one message and remembers which
+// types its decoder has used, so that a repeated attribute is refused
+// rather than letting a second value overwrite one already checked.
+//
+// NB: types are remembered modulo 64 in one word; every attribute the
+// decoders use has a type below 64.
+type nlAttrs struct {
+	b    []byte
+	seen uint64
+}
+
+// next splits off the next attribute. ok is false at the end, and on a
+// malformed attribute, which err then describes.
+func (a *nlAttrs) next() (typ uint16, val []byte, ok bool, err error) {
+	typ, val, a.b, ok, err = nlNextAttr(a.b)
+	return typ, val, ok, err
+}
+
+// once records that attribute type typ was used, and fails if it already
+// was.
+func (a *nlAttrs) once(typ uint16) error {
+	bit := uint64(1) << (typ & 63)
+	if a.seen&bit != 0 {
+		return nlReasonDupAttr
+	}
+	a.seen |= bit
+	return nil
+}
 
 // rtnlDecodeNeigh decodes a neighbour message into n. A message with an
 // attribute that does not have the size the kernel gives it is rejected, and
@@ -438,39 +455,30 @@ func rtnlDecodeNeigh(m *nlMsg, n *rtnlNeigh) error {
 
 // rtnlNeighAttrs decodes the attributes of a neighbour message into n.
 func rtnlNeighAttrs(n *rtnlNeigh, b []byte) error {
-	var seen uint
+	attrs := nlAttrs{b: b}
 	for {
-		typ, val, rest, ok, err := nlNextAttr(b)
-		if err != nil {
+		typ, val, ok, err := attrs.next()
+		if !ok {
 			return err
 		}
-		if !ok {
-			return nil
-		}
-		b = rest
-		var bit uint
 		switch typ {
 		case unix.NDA_DST:
-			bit = rtnlSeenDst
 			if !rtnlDstFits(n.Family, len(val)) {
 				return nlReasonBadDst
 			}
 			n.DstLen = uint8(copy(n.Dst[:], val))
 		case unix.NDA_LLADDR:
-			bit = rtnlSeenLLAddr
 			if len(val) > rtnlMaxLLAddr {
 				return nlReasonLongLLAddr
 			}
 			n.LLAddrLen = uint8(copy(n.LLAddr[:], val))
 		case unix.NDA_PROBES:
-			bit = rtnlSeenProbes
 			if len(val) != 4 {
 				return nlReasonBadProbes
 			}
 			n.Probes = binary.NativeEndian.Uint32(val)
 			n.HasProbes = true
 		case unix.NDA_CACHEINFO:
-			bit = rtnlSeenCacheinfo
 			if len(val) < rtnlCacheinfoLn {
 				return nlReasonBadCacheinfo
 			}
@@ -486,10 +494,9 @@ func rtnlNeighAttrs(n *rtnlNeigh, b []byte) error {
 		default:
 			continue // NDA_PROTOCOL, NDA_FLAGS_EXT, ...: not ours
 		}
-		if seen&bit != 0 {
-			return nlReasonDupAttr
+		if err := attrs.once(typ); err != nil {
+			return err
 		}
-		seen |= bit
 	}
 }
 
@@ -569,27 +576,20 @@ func rtnlDecodeLink(m *nlMsg, l *rtnlLink) error {
 
 // rtnlLinkAttrs decodes the attributes of a link message into l.
 func rtnlLinkAttrs(l *rtnlLink, b []byte) error {
-	var seen uint
+	attrs := nlAttrs{b: b}
 	for {
-		typ, val, rest, ok, err := nlNextAttr(b)
-		if err != nil {
+		typ, val, ok, err := attrs.next()
+		if !ok {
 			return err
 		}
-		if !ok {
-			return nil
-		}
-		b = rest
-		var bit uint
 		switch typ {
 		case unix.IFLA_IFNAME:
-			bit = rtnlSeenIfName
 			name := nlCString(val)
 			if len(name) == 0 || len(name) >= rtnlIfNameSize {
 				return nlReasonBadIfName
 			}
 			l.NameLen = uint8(copy(l.Name[:], name))
 		case unix.IFLA_ADDRESS:
-			bit = rtnlSeenAddress
 			if len(val) > rtnlMaxLLAddr {
 				l.AddrTooLong = true
 				l.AddrLen = 0
@@ -599,10 +599,9 @@ func rtnlLinkAttrs(l *rtnlLink, b []byte) error {
 		default:
 			continue
 		}
-		if seen&bit != 0 {
-			return nlReasonDupAttr
+		if err := attrs.once(typ); err != nil {
+			return err
 		}
-		seen |= bit
 	}
 }
 
@@ -671,32 +670,24 @@ func rtnlDecodeAddr(m *nlMsg, a *rtnlAddr) error {
 
 // rtnlAddrAttrs decodes the attributes of an IPv4 address message into a.
 func rtnlAddrAttrs(a *rtnlAddr, b []byte) error {
-	var seen uint
+	attrs := nlAttrs{b: b}
 	for {
-		typ, val, rest, ok, err := nlNextAttr(b)
-		if err != nil {
+		typ, val, ok, err := attrs.next()
+		if !ok {
 			return err
 		}
-		if !ok {
-			return nil
-		}
-		b = rest
-		var bit uint
 		switch typ {
 		case unix.IFA_LOCAL:
-			bit = rtnlSeenLocal
 			if len(val) != 4 {
 				return nlReasonBadIfaAddr
 			}
 			a.Local, a.HasLocal = [4]byte(val), true
 		case unix.IFA_ADDRESS:
-			bit = rtnlSeenAddress
 			if len(val) != 4 {
 				return nlReasonBadIfaAddr
 			}
 			a.Address, a.HasAddress = [4]byte(val), true
 		case unix.IFA_FLAGS:
-			bit = rtnlSeenIfaFlags
 			if len(val) != 4 {
 				return nlReasonBadIfaFlags
 			}
@@ -704,10 +695,9 @@ func rtnlAddrAttrs(a *rtnlAddr, b []byte) error {
 		default:
 			continue
 		}
-		if seen&bit != 0 {
-			return nlReasonDupAttr
+		if err := attrs.once(typ); err != nil {
+			return err
 		}
-		seen |= bit
 	}
 }
 
