@@ -49,14 +49,16 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s . || exit 1; \
 	done
 
+# need-root fails, saying why ($(1)), unless make runs as root.
+define need-root
+	@if [ "$$(id -u)" != 0 ]; then echo "make $@ needs root: $(1) (sudo make $@)" >&2; exit 1; fi
+endef
+
 # The demo: as root, a lab of two network namespaces with 5,000 hosts, this
 # arpd as the resolver (-a 3 -k), traffic to every host, the kernel table
 # flushed, traffic again, and a report. It leaves nothing behind.
 demo:
-	@if [ "$$(id -u)" != 0 ]; then \
-		echo "make demo needs root: it makes network namespaces, a veth pair and 5,000 addresses, and runs arpd in them (sudo make demo)" >&2; \
-		exit 1; \
-	fi
+	$(call need-root,it makes network namespaces with 5000 addresses and runs arpd in them)
 	@$(MAKE) --no-print-directory build
 	ARPD_DEMO=1 ARPD_BIN=$(CURDIR)/arpd $(GO) test -run '^TestDemo$$' -count=1 -timeout 15m -v .
 
@@ -64,10 +66,7 @@ demo:
 # arpd beside iproute2's (/usr/sbin/arpd), one request at a time and in a
 # burst of 20,000 (as root).
 labbench:
-	@if [ "$$(id -u)" != 0 ]; then \
-		echo "make labbench needs root: it makes network namespaces and runs both daemons in them (sudo make labbench)" >&2; \
-		exit 1; \
-	fi
+	$(call need-root,it makes network namespaces and runs both daemons in them)
 	@$(MAKE) --no-print-directory build
 	ARPD_LABBENCH=1 ARPD_BIN=$(CURDIR)/arpd $(GO) test -run '^TestLabBench$$' -count=1 -timeout 20m -v .
 
