@@ -286,17 +286,13 @@ type daemon struct {
 	named []*watchedIf         // interfaces on the command line; none: all
 	links map[int32]*watchedIf // every watched interface that exists, by index
 
-	pendingSeq  uint32 // sequence number of the dump in progress
-	pending     bool   // a dump is in progress
-	pendingDone bool   // the dump in progress has ended
-	pendingAddr bool   // the dump in progress is of addresses, not neighbours
-	pendingLink bool   // the dump in progress is of links
-	redump      bool   // dump the neighbour table again when possible
-	addrRedump  bool   // dump the addresses again when possible
-	linkRedump  bool   // dump the links again when possible
-	addrFull    bool   // an interface had more than ifAddrMax addresses (logged once)
-	dirty       bool   // counters changed since the state was last saved
-	ready       bool   // the initial dumps are done and the sysctls adjusted
+	pendingSeq  uint32   // sequence number of the dump in progress
+	pending     dumpKind // the dump in progress, 0 if none
+	pendingDone bool     // the dump last in progress has ended
+	again       dumpKind // the dumps to make again when possible
+	addrFull    bool     // an interface had more than ifAddrMax addresses (logged once)
+	dirty       bool     // counters changed since the state was last saved
+	ready       bool     // the initial dumps are done and the sysctls adjusted
 
 	signals atomic.Uint32
 	wakeFd  int
@@ -563,7 +559,7 @@ func (d *daemon) handleLink(l *rtnlLink) {
 			d.log.logf(logErr, "packet socket on %s: %v", w.name, err)
 		}
 	}
-	d.redump = true // learn what the kernel already knows about it
+	d.again |= dumpNeighs // learn what the kernel already knows about it
 }
 
 // handleAddr keeps the address lists of the watched interfaces current,
@@ -602,9 +598,8 @@ func (d *daemon) handleMessages(b []byte) {
 	it := nlMessages(b)
 	for it.Next(&d.msg) {
 		m := &d.msg
-		if d.pending && m.Seq == d.pendingSeq && m.Flags&unix.NLM_F_DUMP_INTR != 0 {
-			// The table changed during the dump.
-			d.dumpAgain()
+		if d.pending != 0 && m.Seq == d.pendingSeq && m.Flags&unix.NLM_F_DUMP_INTR != 0 {
+			d.again |= d.pending // the table changed during the dump
 		}
 		switch m.Type {
 		case unix.RTM_NEWNEIGH, unix.RTM_DELNEIGH, unix.RTM_GETNEIGH:
@@ -626,8 +621,8 @@ func (d *daemon) handleMessages(b []byte) {
 			}
 			d.handleAddr(&d.addr)
 		case unix.NLMSG_DONE:
-			if d.pending && m.Seq == d.pendingSeq {
-				d.pending, d.pendingDone = false, true
+			if d.pending != 0 && m.Seq == d.pendingSeq {
+				d.pending, d.pendingDone = 0, true
 			}
 		case unix.NLMSG_ERROR:
 			if err := nlDecodeError(m, &d.nlerr); err != nil {
@@ -637,15 +632,15 @@ func (d *daemon) handleMessages(b []byte) {
 			if d.nlerr.Errno == 0 {
 				continue
 			}
-			if d.pending && d.nlerr.Seq == d.pendingSeq {
+			if d.pending != 0 && d.nlerr.Seq == d.pendingSeq {
 				// EBUSY and the like: try again.
-				d.pending = false
-				d.dumpAgain()
+				d.again |= d.pending
+				d.pending = 0
 				continue
 			}
 			d.c.Count(ctrAnswerErrors, 1) // ENOENT: the entry went away first
 		case unix.NLMSG_OVERRUN:
-			d.redump, d.addrRedump, d.linkRedump = true, true, true
+			d.again = dumpAll
 		}
 	}
 	if it.Err() != nil {
@@ -667,7 +662,7 @@ func (d *daemon) drainNetlink(conn *rtnlConn, max int) {
 			// Messages were lost: what the kernel told us is
 			// incomplete, so dump its table again.
 			d.c.Count(ctrNlOverruns, 1)
-			d.redump, d.addrRedump, d.linkRedump = true, true, true
+			d.again = dumpAll
 		case err == errRtnlForeign:
 		default:
 			d.log.logf(logErr, "netlink receive: %v", err)
@@ -694,96 +689,83 @@ func (d *daemon) drainPackets(max int) {
 	}
 }
 
-// startDump asks the kernel for its IPv4 neighbour table.
-func (d *daemon) startDump() error {
-	seq := d.req.NextSeq()
-	n, err := rtnlPutNeighDump(d.out[:], seq, unix.AF_INET)
-	if err != nil {
-		return err
+// A dumpKind names one of the kernel's tables that the daemon dumps, as a
+// bit, so that a set of them fits in one value.
+type dumpKind uint8
+
+const (
+	dumpLinks dumpKind = 1 << iota
+	dumpAddrs
+	dumpNeighs
+	dumpAll = dumpLinks | dumpAddrs | dumpNeighs
+)
+
+// String names the table, for errors.
+func (k dumpKind) String() string {
+	switch k {
+	case dumpLinks:
+		return "link"
+	case dumpAddrs:
+		return "address"
 	}
-	if err := d.req.Send(d.out[:n]); err != nil {
-		return fmt.Errorf("neighbour dump: %w", err)
-	}
-	d.pendingSeq, d.pending, d.pendingDone, d.pendingAddr, d.pendingLink, d.redump = seq, true, false, false, false, false
-	return nil
+	return "neighbour"
 }
 
-// dumpAgain asks for the dump in progress (or the one just refused) to be
-// made again.
-func (d *daemon) dumpAgain() {
-	switch {
-	case d.pendingLink:
-		d.linkRedump = true
-	case d.pendingAddr:
-		d.addrRedump = true
-	default:
-		d.redump = true
-	}
-}
-
-// startLinkDump asks the kernel for its links again, after notifications
-// were lost: an interface that came back with a new index while they were
-// being lost is found this way (handleLink), sysctls included.
-func (d *daemon) startLinkDump() error {
-	seq := d.req.NextSeq()
-	n, err := rtnlPutLinkDump(d.out[:], seq)
-	if err != nil {
-		return err
-	}
-	if err := d.req.Send(d.out[:n]); err != nil {
-		return fmt.Errorf("link dump: %w", err)
-	}
-	d.pendingSeq, d.pending, d.pendingDone, d.pendingAddr, d.pendingLink, d.linkRedump = seq, true, false, false, true, false
-	return nil
-}
-
-// startAddrDump asks the kernel for its IPv4 addresses again, after
-// notifications were lost. The lists are rebuilt from the dump's replies.
+// requestDump asks the kernel for table k: its links, IPv4 addresses or
+// IPv4 neighbours. The replies are handled as they come, in
+// handleMessages, which sets pendingDone at the end.
 //
-// NB: until the dump's replies are in (a few milliseconds), probes find no
-// address and count as errors; that is the price of not keeping a second
-// copy of every list.
-func (d *daemon) startAddrDump() error {
+// NB: an address dump rebuilds the address lists from scratch; until its
+// replies are in (a few milliseconds), probes find no address and count
+// as errors, which is the price of not keeping a second copy of every
+// list.
+func (d *daemon) requestDump(k dumpKind) error {
 	seq := d.req.NextSeq()
-	n, err := rtnlPutAddrDump(d.out[:], seq, unix.AF_INET)
+	var n int
+	var err error
+	switch k {
+	case dumpLinks:
+		n, err = rtnlPutLinkDump(d.out[:], seq)
+	case dumpAddrs:
+		n, err = rtnlPutAddrDump(d.out[:], seq, unix.AF_INET)
+	default:
+		n, err = rtnlPutNeighDump(d.out[:], seq, unix.AF_INET)
+	}
+	if err == nil {
+		err = d.req.Send(d.out[:n])
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("%s dump: %w", k, err)
 	}
-	if err := d.req.Send(d.out[:n]); err != nil {
-		return fmt.Errorf("address dump: %w", err)
+	if k == dumpAddrs {
+		for _, w := range d.links {
+			w.addrs.Reset()
+		}
 	}
-	for _, w := range d.links {
-		w.addrs.Reset()
-	}
-	d.pendingSeq, d.pending, d.pendingDone, d.pendingAddr, d.pendingLink, d.addrRedump = seq, true, false, true, false, false
+	d.pendingSeq, d.pending, d.pendingDone = seq, k, false
+	d.again &^= k
 	return nil
 }
 
-// dumpNow runs one dump request to its end before returning, handling
-// the replies (and nothing else) as they come.
-func (d *daemon) dumpNow(build func(b []byte, seq uint32) (int, error)) error {
-	seq := d.req.NextSeq()
-	n, err := build(d.out[:], seq)
-	if err != nil {
+// dumpNow runs dump k to its end before returning, handling the replies
+// (and nothing else) as they come.
+func (d *daemon) dumpNow(k dumpKind) error {
+	if err := d.requestDump(k); err != nil {
 		return err
 	}
-	if err := d.req.Send(d.out[:n]); err != nil {
-		return err
-	}
-	d.pendingSeq, d.pending, d.pendingDone, d.pendingAddr, d.pendingLink = seq, true, false, false, false
 	deadline := time.Now().Add(30 * time.Second)
 	fds := []unix.PollFd{{Fd: int32(d.req.Fd()), Events: unix.POLLIN}}
 	for !d.pendingDone {
 		left := time.Until(deadline)
 		if left <= 0 {
-			return errors.New("the kernel did not finish a dump in 30 s")
+			return fmt.Errorf("%s dump: the kernel did not finish it in 30 s", k)
 		}
 		if _, err := unix.Poll(fds, int(left/time.Millisecond)+1); err != nil && err != unix.EINTR {
-			return err
+			return fmt.Errorf("%s dump: %w", k, err)
 		}
 		d.drainNetlink(d.req, 1<<20)
-		if !d.pending && !d.pendingDone {
-			return errors.New("the kernel refused a dump request")
+		if d.pending == 0 && !d.pendingDone {
+			return fmt.Errorf("%s dump: the kernel refused it", k)
 		}
 	}
 	return nil
@@ -841,21 +823,13 @@ func (d *daemon) loop() {
 				return
 			}
 		}
-		// Links first: the addresses and neighbours hang off them.
-		if d.linkRedump && !d.pending {
-			if err := d.startLinkDump(); err != nil {
+		if d.again != 0 && d.pending == 0 {
+			// The lowest bit first: links, then addresses, then
+			// neighbours, each of which hangs off the one before.
+			k := d.again & -d.again
+			if err := d.requestDump(k); err != nil {
 				d.log.logf(logErr, "%v", err)
-			}
-		}
-		if d.addrRedump && !d.pending {
-			if err := d.startAddrDump(); err != nil {
-				d.log.logf(logErr, "%v", err)
-			}
-		}
-		if d.redump && !d.pending {
-			if err := d.startDump(); err != nil {
-				d.log.logf(logErr, "%v", err)
-			} else {
+			} else if k == dumpNeighs {
 				d.c.Count(ctrRedumps, 1)
 			}
 		}

@@ -162,8 +162,8 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 	if d.wakeFd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
-	if err := d.dumpNow(rtnlPutLinkDump); err != nil {
-		return nil, fmt.Errorf("link dump: %w", err)
+	if err := d.dumpNow(dumpLinks); err != nil {
+		return nil, err
 	}
 	var bind int32
 	for _, w := range d.named {
@@ -174,8 +174,8 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 	}
 	// NB: after the links, so that every address finds its interface.
 	// A change between the two dumps arrives as a notification.
-	if err := d.dumpNow(func(b []byte, seq uint32) (int, error) { return rtnlPutAddrDump(b, seq, unix.AF_INET) }); err != nil {
-		return nil, fmt.Errorf("address dump: %w", err)
+	if err := d.dumpNow(dumpAddrs); err != nil {
+		return nil, err
 	}
 	if len(d.named) != 1 {
 		bind = 0
@@ -197,10 +197,10 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 			return nil, fmt.Errorf("epoll: %w", err)
 		}
 	}
-	if err := d.dumpNow(func(b []byte, seq uint32) (int, error) { return rtnlPutNeighDump(b, seq, unix.AF_INET) }); err != nil {
-		return nil, fmt.Errorf("neighbour dump: %w", err)
+	if err := d.dumpNow(dumpNeighs); err != nil {
+		return nil, err
 	}
-	d.redump, d.addrRedump, d.linkRedump = false, false, false // anything lost during the dumps shows as an overrun later
+	d.again = 0 // anything lost during the dumps shows as an overrun later
 	// Now the cache mirrors the kernel's table: take over resolution.
 	for _, w := range d.named {
 		if err := adjustSysctls(d.c, w.name, o.active, o.noKernel); err != nil {
