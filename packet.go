@@ -250,10 +250,9 @@ func pktHtons(v uint16) uint16 {
 }
 
 // pktIface is what a probe needs to know about an interface: its index and
-// its Ethernet address. IP is its primary IPv4 address, filled in only by
-// pktIfaceLookup; the daemon chooses each probe's sender IP from the
-// interface's address list instead (srcaddr.go), since an interface with
-// several subnets must probe each from its own address.
+// its Ethernet address. Each probe's sender IP comes from the interface's
+// address list (srcaddr.go), since an interface with several subnets must
+// probe each from its own address.
 //
 // The daemon looks these up once per interface with pktLinkLookup, and
 // again when netlink reports a change to the link (RTM_NEWLINK); never per
@@ -262,7 +261,6 @@ type pktIface struct {
 	Name    string
 	Ifindex int32
 	MAC     [6]byte
-	IP      [4]byte
 }
 
 // pktIfreq is struct ifreq with its union read as ifr_hwaddr.
@@ -283,7 +281,6 @@ type pktIfreq struct {
 // pktLinkLookup asks the kernel, in the calling thread's network namespace,
 // for the index and MAC of the interface called name, with SIOCGIFINDEX and
 // SIOCGIFHWADDR. It fails when the interface is missing or is not Ethernet.
-// IP is left zero.
 func pktLinkLookup(name string) (pktIface, error) {
 	ifc := pktIface{Name: name}
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
@@ -291,12 +288,6 @@ func pktLinkLookup(name string) (pktIface, error) {
 		return ifc, fmt.Errorf("interface %s: socket for ioctl: %w", name, err)
 	}
 	defer unix.Close(fd)
-	return pktLinkLookupFd(fd, name)
-}
-
-// pktLinkLookupFd is pktLinkLookup on the ioctl socket fd.
-func pktLinkLookupFd(fd int, name string) (pktIface, error) {
-	ifc := pktIface{Name: name}
 	ifr, err := unix.NewIfreq(name)
 	if err != nil {
 		return ifc, fmt.Errorf("interface %s: bad name: %w", name, err)
@@ -315,35 +306,6 @@ func pktLinkLookupFd(fd int, name string) (pktIface, error) {
 		return ifc, fmt.Errorf("interface %s: not Ethernet (hardware type %d)", name, hw.Family)
 	}
 	ifc.MAC = [6]byte(hw.Data[:6])
-	return ifc, nil
-}
-
-// pktIfaceLookup is pktLinkLookup that also asks for the interface's
-// primary IPv4 address with SIOCGIFADDR, for tests and tools that send
-// from it. It fails as pktLinkLookup does, and when the interface has no
-// IPv4 address.
-func pktIfaceLookup(name string) (pktIface, error) {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return pktIface{Name: name}, fmt.Errorf("interface %s: socket for ioctl: %w", name, err)
-	}
-	defer unix.Close(fd)
-	ifc, err := pktLinkLookupFd(fd, name)
-	if err != nil {
-		return ifc, err
-	}
-	ifr, _ := unix.NewIfreq(name)
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFADDR, ifr); err != nil {
-		if errors.Is(err, unix.EADDRNOTAVAIL) {
-			return ifc, fmt.Errorf("interface %s: no IPv4 address to send probes from", name)
-		}
-		return ifc, fmt.Errorf("interface %s: SIOCGIFADDR: %w", name, err)
-	}
-	a, err := ifr.Inet4Addr()
-	if err != nil {
-		return ifc, fmt.Errorf("interface %s: SIOCGIFADDR: not an IPv4 address: %w", name, err)
-	}
-	ifc.IP = [4]byte(a)
 	return ifc, nil
 }
 

@@ -5,6 +5,7 @@ package main
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -57,10 +58,47 @@ func pktLabOpen(t *testing.T, l *lab, ns, ifname string) *pktConn {
 	return c
 }
 
+// labIface is an interface as the lab tests send from it: what a probe
+// needs, and its primary IPv4 address.
+type labIface struct {
+	pktIface
+	IP [4]byte
+}
+
+// pktIfaceLookup is pktLinkLookup that also asks for the interface's
+// primary IPv4 address with SIOCGIFADDR, in the calling thread's
+// namespace. It fails as pktLinkLookup does, and when the interface has
+// no IPv4 address.
+func pktIfaceLookup(name string) (labIface, error) {
+	link, err := pktLinkLookup(name)
+	ifc := labIface{pktIface: link}
+	if err != nil {
+		return ifc, err
+	}
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return ifc, fmt.Errorf("interface %s: socket for ioctl: %w", name, err)
+	}
+	defer unix.Close(fd)
+	ifr, _ := unix.NewIfreq(name)
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFADDR, ifr); err != nil {
+		if errors.Is(err, unix.EADDRNOTAVAIL) {
+			return ifc, fmt.Errorf("interface %s: no IPv4 address to send probes from", name)
+		}
+		return ifc, fmt.Errorf("interface %s: SIOCGIFADDR: %w", name, err)
+	}
+	a, err := ifr.Inet4Addr()
+	if err != nil {
+		return ifc, fmt.Errorf("interface %s: SIOCGIFADDR: not an IPv4 address: %w", name, err)
+	}
+	ifc.IP = [4]byte(a)
+	return ifc, nil
+}
+
 // pktLabIface looks up ifname inside namespace ns.
-func pktLabIface(t *testing.T, l *lab, ns, ifname string) pktIface {
+func pktLabIface(t *testing.T, l *lab, ns, ifname string) labIface {
 	t.Helper()
-	var ifc pktIface
+	var ifc labIface
 	if err := l.Do(ns, func() (err error) {
 		ifc, err = pktIfaceLookup(ifname)
 		return err
@@ -133,7 +171,7 @@ func TestPacketProbeLab(t *testing.T) {
 	nall := pktLabOpen(t, l, l.Near, "")
 	fc := pktLabOpen(t, l, l.Far, l.FarIf)
 
-	if err := nc.SendProbe(&near, near.IP, pktLabFarIP); err != nil {
+	if err := nc.SendProbe(&near.pktIface, near.IP, pktLabFarIP); err != nil {
 		t.Fatalf("send probe: %v", err)
 	}
 
@@ -216,7 +254,7 @@ func TestPacketNoAllocsLab(t *testing.T) {
 	const runs = 50
 	var sendErr error
 	if a := testing.AllocsPerRun(runs, func() {
-		if err := fc.SendProbe(&far, far.IP, far.IP); err != nil && sendErr == nil {
+		if err := fc.SendProbe(&far.pktIface, far.IP, far.IP); err != nil && sendErr == nil {
 			sendErr = err
 		}
 	}); a != 0 {
@@ -325,7 +363,7 @@ func TestPacketCapture(t *testing.T) {
 		"The far kernel's ARP reply to that request, as the near side receives it.\n"+how)
 
 	far := pktLabIface(t, l, l.Far, l.FarIf)
-	if err := fc.SendProbe(&far, far.IP, far.IP); err != nil {
+	if err := fc.SendProbe(&far.pktIface, far.IP, far.IP); err != nil {
 		t.Fatalf("send gratuitous ARP: %v", err)
 	}
 	seen, ok = pktWait(t, nc, 2*time.Second, func(s pktSeen) bool { return s.Drop == arpDropNone && s.Frame.Gratuitous })
