@@ -9,6 +9,8 @@ package main
 // notifications, and makes the same choice for each probe without a system
 // call.
 
+import "encoding/binary"
+
 // ifAddrMax is how many IPv4 addresses the daemon keeps per interface.
 // Addresses past it are not kept and so never chosen; a router with more
 // than 16 subnets on one port is not the case this daemon is built for.
@@ -36,7 +38,7 @@ func (a *ifAddr) same(b *ifAddr) bool {
 // contains reports whether ip is in a's prefix (inet_ifa_match).
 func (a *ifAddr) contains(ip [4]byte) bool {
 	m := prefixMask(a.PrefixLen)
-	return (be32(ip)^be32(a.Peer))&m == 0
+	return (binary.BigEndian.Uint32(ip[:])^binary.BigEndian.Uint32(a.Peer[:]))&m == 0
 }
 
 // prefixMask returns the netmask of a prefix length of at most 32.
@@ -45,11 +47,6 @@ func prefixMask(n uint8) uint32 {
 		return 0
 	}
 	return ^uint32(0) << (32 - uint32(min(n, 32)))
-}
-
-// be32 reads an IPv4 address as a number.
-func be32(ip [4]byte) uint32 {
-	return uint32(ip[0])<<24 | uint32(ip[1])<<16 | uint32(ip[2])<<8 | uint32(ip[3])
 }
 
 // ifAddrs is the set of one interface's IPv4 addresses, in the kernel's
