@@ -44,13 +44,12 @@ func (e *wrapError) Unwrap() error { return e.err }
 // Unlike fmt, only the first of several %w operands is wrapped (arpd
 // never uses two); the others are formatted as with %v.
 func Errorf(format string, a ...any) error {
-	var wrapped []error
+	var wrapped error
 	b := appendf(nil, format, a, &wrapped)
-	switch len(wrapped) {
-	case 0:
+	if wrapped == nil {
 		return errors.New(string(b))
 	}
-	return &wrapError{string(b), wrapped[0]}
+	return &wrapError{string(b), wrapped}
 }
 
 // Sprintf formats like fmt.Sprintf.
@@ -78,9 +77,9 @@ func Fprintln(w io.Writer, a ...any) (int, error) {
 }
 
 // appendf appends format with its operands a to b. With wrapped set, the
-// operands of %w are collected there; otherwise %w is a bad verb, as in
-// fmt outside Errorf.
-func appendf(b []byte, format string, a []any, wrapped *[]error) []byte {
+// first operand of %w is kept there; otherwise %w is a bad verb, as in fmt
+// outside Errorf.
+func appendf(b []byte, format string, a []any, wrapped *error) []byte {
 	next := 0
 	for i := 0; i < len(format); i++ {
 		c := format[i]
@@ -110,7 +109,9 @@ func appendf(b []byte, format string, a []any, wrapped *[]error) []byte {
 				b = appendBad(b, verb, v)
 				continue
 			}
-			*wrapped = append(*wrapped, err)
+			if *wrapped == nil {
+				*wrapped = err
+			}
 			verb = 'v'
 		}
 		b = appendValue(b, verb, v)
