@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -252,164 +253,12 @@ func parseIntOpt(c byte, val string, lo, hi int) (int, error) {
 // parseFloatOpt parses val as a finite decimal (or hexadecimal, like
 // strtod) floating-point number with nothing after it, for option c.
 func parseFloatOpt(c byte, val string) (float64, error) {
-	f, ok := parseNumber(val)
-	if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
+	// NB: underscores are Go syntax, not strtod's, so refused here.
+	f, err := strconv.ParseFloat(val, 64)
+	if err != nil || strings.ContainsRune(val, '_') || math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, optError("", c, val, "invalid number ", "")
 	}
 	return f, nil
-}
-
-// parseNumber parses a floating-point number as strconv.ParseFloat does
-// for the forms a command line uses: an optional sign, then decimal digits
-// with an optional fraction and exponent ("1.5e1"), or a hexadecimal
-// mantissa with a binary exponent ("0x1p-3"). "inf", "nan" and
-// underscores are refused. The result is correctly rounded when the
-// decimal mantissa has at most 15 digits and its exponent is within ±22,
-// as for every interval and rate anyone types, and within an ulp or so
-// otherwise.
-//
-// NB: this replaces strconv.ParseFloat to keep its tables and
-// Eisel-Lemire code (about 16 KB on MIPS) out of the binary.
-func parseNumber(s string) (float64, bool) {
-	neg := false
-	if s != "" && (s[0] == '+' || s[0] == '-') {
-		neg = s[0] == '-'
-		s = s[1:]
-	}
-	var f float64
-	var ok bool
-	if len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
-		f, ok = parseHexNumber(s[2:])
-	} else {
-		f, ok = parseDecimalNumber(s)
-	}
-	if neg {
-		f = -f
-	}
-	return f, ok
-}
-
-// parseDecimalNumber parses digits[.digits][(e|E)[sign]digits].
-func parseDecimalNumber(s string) (float64, bool) {
-	var mant uint64
-	exp, digits, i := 0, 0, 0
-	seenDot := false
-	for ; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '.' && !seenDot:
-			seenDot = true
-		case c >= '0' && c <= '9':
-			digits++
-			if mant < 1e18 {
-				mant = mant*10 + uint64(c-'0')
-				if seenDot {
-					exp--
-				}
-			} else if !seenDot {
-				exp++ // a digit beyond what the mantissa holds
-			}
-		default:
-			goto exponent
-		}
-	}
-exponent:
-	if digits == 0 {
-		return 0, false
-	}
-	if i < len(s) {
-		if s[i] != 'e' && s[i] != 'E' {
-			return 0, false
-		}
-		e, ok := parseExponent(s[i+1:])
-		if !ok {
-			return 0, false
-		}
-		exp += e
-	}
-	f := float64(mant)
-	switch {
-	case mant == 0:
-		return 0, true
-	case exp >= 0 && exp <= 22:
-		return f * math.Pow10(exp), true
-	case exp < 0 && exp >= -22:
-		return f / math.Pow10(-exp), true
-	case exp < -330:
-		return 0, true
-	case exp > 330:
-		return math.Inf(1), true
-	}
-	// Two steps, so that neither power of ten overflows on its own.
-	return f * math.Pow10(exp/2) * math.Pow10(exp-exp/2), true
-}
-
-// parseHexNumber parses hexdigits[.hexdigits](p|P)[sign]digits, the part
-// after "0x"; as in Go, the binary exponent is required.
-func parseHexNumber(s string) (float64, bool) {
-	var mant uint64
-	exp, digits, i := 0, 0, 0
-	seenDot := false
-	for ; i < len(s); i++ {
-		c := s[i]
-		var d int
-		switch {
-		case c == '.' && !seenDot:
-			seenDot = true
-			continue
-		case c >= '0' && c <= '9':
-			d = int(c - '0')
-		case c >= 'a' && c <= 'f':
-			d = int(c-'a') + 10
-		case c >= 'A' && c <= 'F':
-			d = int(c-'A') + 10
-		default:
-			goto exponent
-		}
-		digits++
-		if mant < 1<<59 {
-			mant = mant<<4 | uint64(d)
-			if seenDot {
-				exp -= 4
-			}
-		} else if !seenDot {
-			exp += 4
-		}
-	}
-exponent:
-	if digits == 0 || i == len(s) || (s[i] != 'p' && s[i] != 'P') {
-		return 0, false
-	}
-	e, ok := parseExponent(s[i+1:])
-	if !ok {
-		return 0, false
-	}
-	return math.Ldexp(float64(mant), exp+e), true
-}
-
-// parseExponent parses [sign]digits, saturating far beyond any float64.
-func parseExponent(s string) (int, bool) {
-	neg := false
-	if s != "" && (s[0] == '+' || s[0] == '-') {
-		neg = s[0] == '-'
-		s = s[1:]
-	}
-	if s == "" {
-		return 0, false
-	}
-	e := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-		if e < 100000 {
-			e = e*10 + int(s[i]-'0')
-		}
-	}
-	if neg {
-		e = -e
-	}
-	return e, true
 }
 
 // maxSyncSeconds is the longest -p that fits in a time.Duration, rounded

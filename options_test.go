@@ -173,6 +173,7 @@ func TestParseArgsErrors(t *testing.T) {
 		{"-R negative", []string{"-R", "-2"}, `invalid ARP rate: option -R: "-2" is not above zero`, false, false},
 		{"-R garbage", []string{"-R", "1/s"}, `invalid ARP rate: option -R: invalid number "1/s"`, false, false},
 		{"-R infinite", []string{"-R", "+Inf"}, `invalid ARP rate: option -R: invalid number "+Inf"`, false, false},
+		{"-R underscore", []string{"-R", "1_000"}, `invalid ARP rate: option -R: invalid number "1_000"`, false, false},
 		{"first error wins", []string{"-Z", "-a"}, "invalid option -- 'Z'", true, false},
 	}
 	for _, tc := range tests {
