@@ -10,7 +10,6 @@ package main
 // helpers of other tests.
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -629,6 +628,20 @@ func (s *demoSink) latencies(lo, hi int, sentWall []int64) []time.Duration {
 	return d
 }
 
+// lastArrival returns the latest arrival (Unix nanoseconds) among hosts
+// [lo, hi), or 0 if none arrived.
+func (s *demoSink) lastArrival(lo, hi int) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var last int64
+	for h := lo; h < hi; h++ {
+		if s.got[h] {
+			last = max(last, s.at[h])
+		}
+	}
+	return last
+}
+
 // delivered returns how many of hosts [lo, hi) got their datagram.
 func (s *demoSink) delivered(lo, hi int) int {
 	s.mu.Lock()
@@ -755,6 +768,17 @@ const demoGlobalLockPath = "/run/arpd-test-global.lock"
 // is also registered with t.Cleanup, and does its work once.
 func demoSetGlobal(t testing.TB, key, value string) (restore func()) {
 	t.Helper()
+	return demoSetGlobals(t, key, value)
+}
+
+// demoSetGlobals is demoSetGlobal for several settings at once, given as
+// key, value, key, value...: one lock for all of them, written in order
+// and restored in the reverse order.
+func demoSetGlobals(t testing.TB, kv ...string) (restore func()) {
+	t.Helper()
+	if len(kv)%2 != 0 {
+		t.Fatalf("demoSetGlobals: %d arguments, want key, value pairs", len(kv))
+	}
 	fd, err := unix.Open(demoGlobalLockPath, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
 	if err != nil {
 		t.Fatalf("global lock: %v", err)
@@ -763,25 +787,35 @@ func demoSetGlobal(t testing.TB, key, value string) (restore func()) {
 		unix.Close(fd)
 		t.Fatalf("global lock: %v", err)
 	}
-	path := "/proc/sys/" + key
-	orig, err := os.ReadFile(path)
-	if err != nil {
-		unix.Close(fd)
-		t.Fatalf("read %s: %v", key, err)
+	var origs [][]byte
+	for i := 0; i < len(kv); i += 2 {
+		orig, err := os.ReadFile("/proc/sys/" + kv[i])
+		if err != nil {
+			unix.Close(fd)
+			t.Fatalf("read %s: %v", kv[i], err)
+		}
+		origs = append(origs, orig)
 	}
+	written := 0 // how many settings were changed
 	var once sync.Once
 	restore = func() {
 		once.Do(func() {
-			if err := os.WriteFile(path, orig, 0o644); err != nil {
-				t.Errorf("restore %s to %s: %v", key, strings.TrimSpace(string(orig)), err)
+			for i := written - 1; i >= 0; i-- {
+				key := kv[2*i]
+				if err := os.WriteFile("/proc/sys/"+key, origs[i], 0o644); err != nil {
+					t.Errorf("restore %s to %s: %v", key, strings.TrimSpace(string(origs[i])), err)
+				}
 			}
 			unix.Close(fd) // releases the lock
 		})
 	}
 	t.Cleanup(restore)
-	if err := os.WriteFile(path, []byte(value), 0o644); err != nil {
-		restore()
-		t.Fatalf("set %s=%s: %v", key, value, err)
+	for i := 0; i < len(kv); i += 2 {
+		if err := os.WriteFile("/proc/sys/"+kv[i], []byte(kv[i+1]), 0o644); err != nil {
+			restore()
+			t.Fatalf("set %s=%s: %v", kv[i], kv[i+1], err)
+		}
+		written++
 	}
 	return restore
 }
@@ -816,6 +850,9 @@ type demoDaemon struct {
 	cmd  *exec.Cmd // this arpd; nil for a detached daemon
 	out  *bytes.Buffer
 	exit chan struct{}
+
+	started time.Time     // just before it was started
+	startup time.Duration // from started until it had set app_solicit
 }
 
 // demoOurBinary returns the arpd binary to run: $ARPD_BIN (make demo
@@ -849,6 +886,7 @@ func startOurDaemon(t testing.TB, l *demoLab, bin, db string, args ...string) *d
 	// Its own process group: a Ctrl-C reaches the test, which stops the
 	// daemon itself, in order.
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	d.started = time.Now()
 	if err := d.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", bin, err)
 	}
@@ -870,6 +908,7 @@ func startIproute2Daemon(t testing.TB, l *demoLab, db string, args ...string) *d
 	d := &demoDaemon{name: "iproute2 arpd", db: db, out: &bytes.Buffer{}, exit: make(chan struct{})}
 	before := demoNetnsPids(t, l.Near)
 	argv := append([]string{"netns", "exec", l.Near, bin, "-b", db}, args...)
+	d.started = time.Now()
 	if out, err := exec.Command("ip", argv...).CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v: %s", bin, err, out)
 	}
@@ -917,24 +956,44 @@ func demoNetnsPids(t testing.TB, ns string) []int {
 }
 
 // waitReady waits until the daemon has set app_solicit on the near
-// interface, which both daemons do once the kernel's table is loaded.
+// interface, which both daemons do once the kernel's table is loaded, and
+// records how long that took since it was started. It reads the sysctl
+// every millisecond, so startup is measured to about that.
 func (d *demoDaemon) waitReady(t testing.TB, l *demoLab) {
 	t.Helper()
-	key := "net/ipv4/neigh/" + l.NearIf + "/app_solicit"
-	if !waitFor(10*time.Second, func() bool {
-		select {
-		case <-d.exit:
-			return true
-		default:
+	key := "/proc/sys/net/ipv4/neigh/" + l.NearIf + "/app_solicit"
+	var ready bool
+	// NB: one thread in the near namespace for the whole wait, instead
+	// of a setns per read.
+	if err := l.Do(l.Near, func() error {
+		deadline := d.started.Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			select {
+			case <-d.exit:
+				return nil
+			default:
+			}
+			v, err := os.ReadFile(key)
+			if err != nil {
+				return err
+			}
+			if strings.TrimSpace(string(v)) != "0" {
+				d.startup, ready = time.Since(d.started), true
+				return nil
+			}
+			time.Sleep(time.Millisecond)
 		}
-		return l.readSysctl(t, l.Near, key) != "0"
-	}) {
-		t.Fatalf("%s did not set %s within 10 s; its output: %s", d.name, key, d.out)
+		return nil
+	}); err != nil {
+		t.Fatalf("%s: reading %s: %v", d.name, key, err)
 	}
 	select {
 	case <-d.exit:
 		t.Fatalf("%s exited at startup; its output: %s", d.name, d.out)
 	default:
+	}
+	if !ready {
+		t.Fatalf("%s did not set %s within 10 s; its output: %s", d.name, key, d.out)
 	}
 }
 
@@ -987,25 +1046,6 @@ func (d *demoDaemon) cpu(t testing.TB) time.Duration {
 	stime, _ := strconv.ParseInt(f[12], 10, 64) // field 15
 	const userHZ = 100                          // sysconf(_SC_CLK_TCK) on Linux
 	return time.Duration(utime+stime) * time.Second / userHZ
-}
-
-// peakRSS returns the daemon's peak resident set (VmHWM) in KiB.
-func (d *demoDaemon) peakRSS(t testing.TB) int64 {
-	t.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", d.pid))
-	if err != nil {
-		t.Fatalf("%s: %v", d.name, err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return n
-		}
-	}
-	t.Fatalf("%s: no VmHWM in /proc/%d/status", d.name, d.pid)
-	return 0
 }
 
 // demoOurStats reads the counters and entry count this arpd keeps in its
