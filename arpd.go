@@ -311,7 +311,21 @@ type daemon struct {
 	nlerr nlError
 	ll    [8]byte
 	out   [rtnlNeighMsgMax]byte
+
+	// Answers not yet sent: a burst of requests is answered with one
+	// write per answerBatch answers, not one each. The kernel handles the
+	// messages of a datagram one after the other, as if sent apart.
+	batch    [answerBatch * rtnlNeighMsgMax]byte
+	batchLen int // bytes of batch in use
+	batchN   int // answers in batch
 }
+
+// answerBatch is the most answers sent in one write. A batch is also sent
+// whenever the notification socket has nothing more queued, so an answer
+// waits at most for the requests read after it in the same burst (about
+// 1 µs each); the first datagram after the loop wakes up is answered on
+// its own, at once.
+const answerBatch = 32
 
 // isWatched reports whether the daemon serves interface ifindex.
 func (d *daemon) isWatched(ifindex int32) bool {
@@ -363,9 +377,7 @@ func (d *daemon) kernelRequest(n *rtnlNeigh, k *Key) {
 			d.ll = e.LLAddr
 			if err := d.answer(n, d.ll[:e.LLLen]); err != nil {
 				d.c.Count(ctrAnswerErrors, 1)
-				return
 			}
-			d.c.Count(ctrAppSuccess, 1)
 			return
 		}
 		liveNegative := ok && e.Kind == KindNegative && !d.c.Expired(&e)
@@ -437,16 +449,41 @@ func (d *daemon) handleFrame(f *arpFrame) {
 	}
 }
 
-// answer tells the kernel the link-layer address of the requested entry.
+// answer tells the kernel the link-layer address of the requested entry:
+// it queues the answer in the batch, which flushAnswers sends.
 func (d *daemon) answer(req *rtnlNeigh, lladdr []byte) error {
 	if d.answerHook != nil {
-		return d.answerHook(req, lladdr)
+		if err := d.answerHook(req, lladdr); err != nil {
+			return err
+		}
+		d.c.Count(ctrAppSuccess, 1)
+		return nil
 	}
-	n, err := rtnlPutNeighAnswer(d.out[:], d.req.NextSeq(), req, lladdr)
+	n, err := rtnlPutNeighAnswer(d.batch[d.batchLen:], d.req.NextSeq(), req, lladdr)
 	if err != nil {
 		return err
 	}
-	return d.req.Send(d.out[:n])
+	d.batchLen += n
+	d.batchN++
+	if d.batchN == answerBatch {
+		d.flushAnswers()
+	}
+	return nil
+}
+
+// flushAnswers sends the queued answers, in one write, and counts them.
+// The kernel reports an answer it refuses (ENOENT: the entry went away)
+// on the request socket, where handleMessages counts it.
+func (d *daemon) flushAnswers() {
+	if d.batchN == 0 {
+		return
+	}
+	if err := d.req.Send(d.batch[:d.batchLen]); err != nil {
+		d.c.Count(ctrAnswerErrors, uint64(d.batchN))
+	} else {
+		d.c.Count(ctrAppSuccess, uint64(d.batchN))
+	}
+	d.batchLen, d.batchN = 0, 0
 }
 
 // probe broadcasts an ARP request for target on interface ifindex if the
@@ -648,14 +685,22 @@ func (d *daemon) handleMessages(b []byte) {
 	}
 }
 
-// drainNetlink handles what is queued on conn, at most max datagrams.
+// drainNetlink handles what is queued on conn, at most max datagrams, and
+// then sends the answers it queued.
 func (d *daemon) drainNetlink(conn *rtnlConn, max int) {
+	defer d.flushAnswers()
 	for i := 0; i < max; i++ {
 		b, err := conn.Recv()
 		switch {
 		case err == nil:
 			d.handleMessages(b)
 			d.dirty = true
+			if i == 0 {
+				// The first request after a quiet moment is
+				// answered at once, not after the read that
+				// finds nothing more; a burst is batched.
+				d.flushAnswers()
+			}
 		case err == unix.EAGAIN || err == unix.EINTR:
 			return
 		case err == errRtnlOverrun || err == errRtnlTruncated:

@@ -55,7 +55,9 @@ type blPhase struct {
 	delivered  int
 	took       time.Duration   // first send to the last datagram's arrival
 	sendValid  []time.Duration // send to arrival (entry valid)
-	turnaround []time.Duration // sendto's return (the request) to arrival
+	turnaround []time.Duration // the kernel's request to the entry becoming valid
+	traced     bool            // turnaround is from the kernel's tracepoints, not the sink
+	traceLost  int64           // trace events lost (turnaround incomplete if > 0)
 	cpu        time.Duration
 	hwm, anon  int64 // KiB: VmHWM so far, RssAnon now
 	fileSize   int64 // bytes
@@ -155,12 +157,20 @@ func TestBenchLab(t *testing.T) {
 			},
 		})
 	}
+	// ARPD_BENCH_PIN=1 binds the test to CPU 0 and the daemon to CPU 1,
+	// for both daemons alike. Off by default: a burst then goes faster,
+	// but each request one at a time waits for an interrupt to wake the
+	// idle CPU, which on a virtual machine costs 30 to 40 µs.
+	pin := full && runtime.NumCPU() >= 2 && os.Getenv("ARPD_BENCH_PIN") == "1"
+	if pin {
+		demoPinSelf(t, 0)
+	}
 	var rs []blResult
 	for _, dm := range daemons {
 		// A subtest each, so that each lab is deleted (and its hosts
 		// leave the kernel's table) before the next one is made.
 		t.Run(strings.ReplaceAll(dm.name, " ", "_"), func(t *testing.T) {
-			rs = append(rs, blRun(t, in, dm, n, paced))
+			rs = append(rs, blRun(t, in, dm, n, paced, pin))
 		})
 	}
 	if len(rs) < len(daemons) || t.Failed() {
@@ -168,7 +178,7 @@ func TestBenchLab(t *testing.T) {
 	}
 
 	var report strings.Builder
-	blReport(&report, rs, n, paced)
+	blReport(&report, rs, n, paced, pin)
 	if full {
 		os.Stdout.WriteString(report.String())
 		return
@@ -198,7 +208,7 @@ func TestBenchLab(t *testing.T) {
 }
 
 // blRun runs every phase for one daemon, in a lab of its own.
-func blRun(t *testing.T, in *demoInterrupt, dm blDaemon, n, paced int) blResult {
+func blRun(t *testing.T, in *demoInterrupt, dm blDaemon, n, paced int, pin bool) blResult {
 	t.Helper()
 	in.check(t)
 	r := blResult{name: dm.name}
@@ -212,7 +222,15 @@ func blRun(t *testing.T, in *demoInterrupt, dm blDaemon, n, paced int) blResult 
 	db := filepath.Join(t.TempDir(), "arpd.db")
 	d := dm.start(t, l, db)
 	defer func() { d.stop(t) }()
+	if pin {
+		demoPinTasks(t, d.pid, 1)
+	}
 	ph := &blPhaser{t: t, in: in, l: l, mon: mon, sink: sink, snd: snd, db: db}
+	var err error
+	if ph.tr, err = newDemoTrace(t, l.NearIf); err != nil {
+		t.Logf("no kernel tracing (%v): request to valid is timed from sendto's return to the arrival", err)
+		ph.tr = nil
+	}
 
 	ph.d = d
 	r.phase[blCold] = ph.burst(n, 12*time.Second, nil)
@@ -228,6 +246,9 @@ func blRun(t *testing.T, in *demoInterrupt, dm blDaemon, n, paced int) blResult 
 	blEmptyTable(t, l)
 	d = dm.start(t, l, db)
 	ph.d = d
+	if pin {
+		demoPinTasks(t, d.pid, 1)
+	}
 	r.phase[blRestart] = ph.burst(n, 8*time.Second, nil)
 	r.phase[blRestart].startup = d.startup
 
@@ -261,15 +282,21 @@ type blPhaser struct {
 	snd  *demoSender
 	d    *demoDaemon
 	db   string
+	tr   *demoTrace // nil: no tracing here, request to valid from the sink
 }
 
-// reset forgets the previous phase's traffic.
+// reset forgets the previous phase's traffic and starts tracing.
 func (ph *blPhaser) reset() {
 	for len(ph.mon.settled) > 0 {
 		<-ph.mon.settled
 	}
 	ph.sink.reset()
 	ph.snd.reset()
+	if ph.tr != nil {
+		if err := ph.tr.start(); err != nil {
+			ph.t.Fatal(err)
+		}
+	}
 }
 
 // burst sends a datagram to each of hosts [0, n) as fast as one socket
@@ -317,6 +344,10 @@ func (ph *blPhaser) oneAtATime(n int) blPhase {
 	t.Helper()
 	ph.in.check(t)
 	ph.reset()
+	schedTrace := os.Getenv("ARPD_BENCH_SCHEDTRACE")
+	if schedTrace != "" && ph.tr != nil {
+		ph.tr.schedEvents(true)
+	}
 	p := blPhase{hosts: n}
 	cpu0 := ph.d.cpu(t)
 	sent := make([]time.Duration, n)
@@ -338,6 +369,16 @@ func (ph *blPhaser) oneAtATime(n int) blPhase {
 	ph.in.waitFor(4*time.Second, func() bool { return ph.sink.delivered(0, n) == p.sent })
 	ph.in.check(t)
 	time.Sleep(100 * time.Millisecond)
+	if schedTrace != "" && ph.tr != nil {
+		// ARPD_BENCH_SCHEDTRACE=file: the raw trace of this phase,
+		// with the scheduler's events and every system call, to see
+		// where a request's time goes.
+		ph.tr.write("tracing_on", "0")
+		if b, err := os.ReadFile(filepath.Join(ph.tr.dir, "trace")); err == nil {
+			os.WriteFile(schedTrace, b, 0o644)
+		}
+		ph.tr.schedEvents(false)
+	}
 	ph.finish(&p, cpu0, from, sent, sentWall, retWall)
 	return p
 }
@@ -352,7 +393,21 @@ func (ph *blPhaser) finish(p *blPhase, cpu0, from time.Duration, sent []time.Dur
 	p.mon = demoAnalyze(events, from, ph.mon.now(), 0, n, sent)
 	p.delivered = ph.sink.delivered(0, n)
 	p.sendValid = ph.sink.latencies(0, n, sentWall)
-	p.turnaround = ph.sink.latencies(0, n, retWall)
+	if ph.tr == nil {
+		p.turnaround = ph.sink.latencies(0, n, retWall)
+	} else {
+		tr, err := ph.tr.stop(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.traceLost = tr.lost
+		for h := 0; h < n; h++ {
+			if tr.created[h] != 0 && tr.valid[h] != 0 {
+				p.turnaround = append(p.turnaround, time.Duration(tr.valid[h]-tr.created[h])*time.Microsecond)
+			}
+		}
+		p.traced = true
+	}
 	if last := ph.sink.lastArrival(0, n); last > 0 {
 		p.took = time.Duration(last - sentWall[0])
 	}
@@ -392,7 +447,7 @@ type blRow struct {
 
 // blReport prints the table: one column per daemon and, with both, the
 // ratio of this arpd's value to iproute2's; then the targets.
-func blReport(w io.Writer, rs []blResult, n, paced int) {
+func blReport(w io.Writer, rs []blResult, n, paced int, pin bool) {
 	fmt.Fprintf(w, "\nlab benchmark (make bench-lab): %d hosts; each daemon run as `arpd %s -b <file> vnear`\n", n, strings.Join(blFlags, " "))
 	fmt.Fprintf(w, "in a lab of its own (this arpd with -F added); machine: %d CPUs, load average %s, kernel %s\n\n",
 		runtime.NumCPU(), demoLoadAvg(), demoKernel())
@@ -481,7 +536,11 @@ func blReport(w io.Writer, rs []blResult, n, paced int) {
 	}
 	fmt.Fprintln(w)
 	for _, r := range rs {
-		fmt.Fprintf(w, "  %s: monitor overruns %d (figures incomplete if > 0)", r.name, r.monitorOverruns)
+		var lost int64
+		for i := range r.phase {
+			lost += r.phase[i].traceLost
+		}
+		fmt.Fprintf(w, "  %s: monitor overruns %d, trace events lost %d (figures incomplete if > 0)", r.name, r.monitorOverruns, lost)
 		if r.counters != nil {
 			fmt.Fprintf(w, "; own counters: app_recv=%d app_success=%d probes_sent=%d nl_overruns=%d redumps=%d kern_neg=%d answer_errors=%d",
 				r.counters["app_recv"], r.counters["app_success"], r.counters["probes_sent"], r.counters["nl_overruns"],
@@ -489,13 +548,24 @@ func blReport(w io.Writer, rs []blResult, n, paced int) {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "\n  request to valid: from sendto's return (the kernel makes its RTM_GETNEIGH inside that call) to\n")
-	fmt.Fprintf(w, "  the far side's kernel receive stamp (SO_TIMESTAMPNS) of the datagram, which the kernel sends\n")
-	fmt.Fprintf(w, "  the moment the entry becomes valid; send to valid starts just before sendto. Both count from\n")
-	fmt.Fprintf(w, "  the first request, so they include the kernel's 1 s retries. The monitor's figure is from the\n")
-	fmt.Fprintf(w, "  last request, as a netlink listener reads it (netlink has no timestamps; on 2 CPUs it reads\n")
-	fmt.Fprintf(w, "  late). CPU is utime+stime of the daemon (10 ms ticks); memory from /proc/<pid>/status at the\n")
-	fmt.Fprintf(w, "  end of the phase (VmHWM is the peak so far; a restart starts it again).\n\n")
+	how := "the kernel's own stamps: tracepoint neigh_create (made in the call that\n" +
+		"  makes the request, just before it) to neigh_update from INCOMPLETE to a valid state (the answer or\n" +
+		"  an ARP reply arrives), on the mono clock"
+	if len(rs) > 0 && !rs[0].phase[blPacedPhase].traced {
+		how = "sendto's return (the kernel makes its request inside that call) to the\n" +
+			"  far side's receive stamp (SO_TIMESTAMPNS) of the datagram, which leaves when the entry becomes\n" +
+			"  valid (no kernel tracing here)"
+	}
+	fmt.Fprintf(w, "\n  request to valid: %s. send to valid: from just before\n", how)
+	fmt.Fprintf(w, "  sendto to the far side's receive stamp of the datagram. Both count from the first request,\n")
+	fmt.Fprintf(w, "  so they include the kernel's 1 s retries. monitor: from the last request to the answer, as a\n")
+	fmt.Fprintf(w, "  netlink listener read them (it runs SCHED_IDLE, so it reads late). CPU: utime+stime of the\n")
+	fmt.Fprintf(w, "  daemon (10 ms ticks). Memory: /proc/<pid>/status at the end of the phase (VmHWM is the peak\n")
+	fmt.Fprintf(w, "  so far; a restart starts it again). ratio: this arpd's figure over iproute2's.\n")
+	if pin {
+		fmt.Fprintf(w, "  ARPD_BENCH_PIN=1: the test ran on CPU 0, each daemon on CPU 1.\n")
+	}
+	fmt.Fprintln(w)
 	if len(rs) > 0 && rs[0].name == "this arpd" {
 		blTargets(w, rs, n)
 	}
@@ -578,6 +648,46 @@ func (d *demoDaemon) memory(t testing.TB) (hwm, anon int64) {
 		}
 	}
 	return hwm, anon
+}
+
+// demoPinTasks binds every thread of process pid to CPU cpu.
+func demoPinTasks(t testing.TB, pid, cpu int) {
+	t.Helper()
+	var set unix.CPUSet
+	set.Set(cpu)
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		t.Fatalf("threads of %d: %v", pid, err)
+	}
+	for _, task := range tasks {
+		tid, err := strconv.Atoi(task.Name())
+		if err != nil {
+			continue
+		}
+		if err := unix.SchedSetaffinity(tid, &set); err != nil && err != unix.ESRCH {
+			t.Fatalf("bind thread %d of %d to CPU %d: %v", tid, pid, cpu, err)
+		}
+	}
+}
+
+// demoPinSelf binds this process's threads to CPU cpu (threads made later
+// inherit it from their maker) until t ends, then lets them run anywhere
+// again.
+func demoPinSelf(t testing.TB, cpu int) {
+	t.Helper()
+	var all unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &all); err != nil {
+		t.Fatalf("CPU affinity: %v", err)
+	}
+	demoPinTasks(t, os.Getpid(), cpu)
+	t.Cleanup(func() {
+		tasks, _ := os.ReadDir("/proc/self/task")
+		for _, task := range tasks {
+			if tid, err := strconv.Atoi(task.Name()); err == nil {
+				unix.SchedSetaffinity(tid, &all)
+			}
+		}
+	})
 }
 
 // benchAwait waits until the monitor says host h's request was settled.

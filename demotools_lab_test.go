@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -256,9 +257,21 @@ func (m *demoMonitor) close() {
 // now returns the monitor's clock.
 func (m *demoMonitor) now() time.Duration { return time.Since(m.start) }
 
+// demoIdleThread locks the calling goroutine to its thread and makes the
+// thread SCHED_IDLE: it runs only when a CPU has nothing else to do. The
+// monitor and the sink read what the kernel already stamped or queued, so
+// they can wait; at normal priority, on 2 CPUs, their wake-ups on every
+// request competed with the daemon under test for a CPU and showed in its
+// latency.
+func demoIdleThread() {
+	runtime.LockOSThread()
+	_ = unix.SchedSetAttr(0, &unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_IDLE}, 0)
+}
+
 // read records events until stopped.
 func (m *demoMonitor) read() {
 	defer close(m.done)
+	demoIdleThread()
 	buf := make([]byte, 1<<16)
 	var msg nlMsg
 	var n rtnlNeigh
@@ -572,6 +585,7 @@ func newDemoSink(t testing.TB, l *demoLab) *demoSink {
 
 func (s *demoSink) read() {
 	defer close(s.done)
+	demoIdleThread()
 	buf := make([]byte, 64)
 	oob := make([]byte, 128)
 	for !s.stop.Load() {

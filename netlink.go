@@ -960,19 +960,53 @@ func (c *rtnlConn) Close() error {
 	return err
 }
 
-// Send sends one request to the kernel. The kernel handles it before Send
-// returns and queues any reply (or error) on the socket.
+// Send sends one datagram of requests to the kernel. The kernel handles
+// each of its messages, in order, before Send returns and queues any reply
+// (or error) on the socket.
+//
+// NB: the socket is non-blocking, so the call never waits for a peer, and
+// it is made as a raw system call: the runtime's bookkeeping around an
+// ordinary one (entersyscall, and the handing of the processor to another
+// thread when the kernel's work, which includes sending the packets an
+// answer releases, takes more than 20 µs) cost more than the call itself.
+// The daemon runs one goroutine that matters, so holding the processor
+// while the kernel works costs it nothing.
 func (c *rtnlConn) Send(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
 	// NB: an unconnected netlink socket without a destination address
 	// sends to the kernel (port 0), so write(2) needs no sockaddr.
-	n, err := unix.Write(c.fd, b)
-	if err != nil {
-		return err
+	n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(c.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	if e != 0 {
+		return e
 	}
-	if n != len(b) {
+	if int(n) != len(b) {
 		return unix.EMSGSIZE
 	}
 	return nil
+}
+
+// IgnorePort makes the kernel drop, before they are queued, the
+// notifications caused by requests from netlink port port: on the
+// daemon's notification socket, the echo of each of its own answers, which
+// says nothing the daemon did not know and would be half of what it reads
+// in a burst. It attaches a classic BPF program that compares nlmsg_pid.
+//
+// NB: a notification is one message per datagram, so the program sees its
+// header at offset 0. Classic BPF loads words big-endian, and nlmsg_pid is
+// in host order, hence the conversion of port.
+func (c *rtnlConn) IgnorePort(port uint32) error {
+	var b [4]byte
+	binary.NativeEndian.PutUint32(b[:], port)
+	prog := [...]unix.SockFilter{
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 12}, // A = nlmsg_pid
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: binary.BigEndian.Uint32(b[:])},
+		{Code: unix.BPF_RET | unix.BPF_K, K: 0},          // ours: drop
+		{Code: unix.BPF_RET | unix.BPF_K, K: 0xffffffff}, // keep all of it
+	}
+	fp := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+	return unix.SetsockoptSockFprog(c.fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &fp)
 }
 
 // Recv receives one datagram and returns it; iterate over its messages with
@@ -988,7 +1022,8 @@ func (c *rtnlConn) Recv() ([]byte, error) {
 	c.msg.Flags = 0
 	// NB: MSG_TRUNC makes recvmsg return the datagram's real length, so
 	// a datagram larger than the buffer is seen, not silently cut.
-	r, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&c.msg)), unix.MSG_TRUNC)
+	// NB: a raw system call, as in Send: it never waits for data.
+	r, _, e := unix.RawSyscall(unix.SYS_RECVMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&c.msg)), unix.MSG_TRUNC|unix.MSG_DONTWAIT)
 	if e != 0 {
 		if e == unix.ENOBUFS {
 			c.Stats.Overruns++

@@ -656,3 +656,143 @@ func TestLabNetlinkForeign(t *testing.T) {
 		t.Errorf("after: %v, stats %+v", err, c.Stats)
 	}
 }
+
+// TestLabNetlinkIgnorePort checks the filter that keeps the echo of the
+// daemon's own answers off its notification socket: a neighbour added
+// through the filtered port is notified to a plain listener and not to the
+// filtered one, while one added by another process (ip) reaches both.
+func TestLabNetlinkIgnorePort(t *testing.T) {
+	nl := newNLLab(t)
+	var req, plain *rtnlConn
+	if err := nl.Do(nl.Near, func() (err error) {
+		if req, err = rtnlDial(0, 0); err != nil {
+			return err
+		}
+		plain, err = rtnlDial(unix.RTMGRP_NEIGH, 1<<20)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { req.Close(); plain.Close() })
+	if err := nl.c.IgnorePort(req.Port()); err != nil {
+		t.Fatalf("IgnorePort(%d): %v", req.Port(), err)
+	}
+	ours, theirs := [4]byte{10, 77, 0, 50}, [4]byte{10, 77, 0, 51}
+	a := rtnlNeigh{Family: unix.AF_INET, Ifindex: nl.nearIx, State: unix.NUD_PERMANENT, Type: unix.RTN_UNICAST,
+		DstLen: 4, LLAddrLen: 6}
+	copy(a.Dst[:], ours[:])
+	copy(a.LLAddr[:], labCacheMAC[:])
+	var out [rtnlNeighMsgMax]byte
+	k, err := rtnlPutNeigh(out[:], unix.RTM_NEWNEIGH, unix.NLM_F_REQUEST|unix.NLM_F_CREATE, req.NextSeq(), &a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := req.Send(out[:k]); err != nil {
+		t.Fatalf("add 10.77.0.50: %v", err)
+	}
+	nl.IP(nl.Near, "neigh", "add", "10.77.0.51", "lladdr", macString(labFarMAC[:]), "dev", nl.NearIf)
+
+	// The filtered socket: 10.77.0.51 arrives, 10.77.0.50 never did.
+	_, before := nl.await(t, 3*time.Second, "RTM_NEWNEIGH for 10.77.0.51",
+		neighIs(t, unix.RTM_NEWNEIGH, nl.nearIx, theirs, nil))
+	for _, m := range before {
+		var n rtnlNeigh
+		if rtnlDecodeNeigh(&m.m, &n) == nil && [4]byte(n.Dst[:4]) == ours {
+			t.Errorf("the filtered socket got the notification of its own port's neighbour (nlmsg_pid %d)", m.m.Pid)
+		}
+	}
+	// The plain socket: both, ours with our port in nlmsg_pid.
+	seen := map[[4]byte]uint32{}
+	deadline := time.Now().Add(3 * time.Second)
+	for len(seen) < 2 && time.Now().Before(deadline) {
+		b, err := plain.Recv()
+		if err == unix.EAGAIN {
+			time.Sleep(5 * time.Millisecond)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		it := nlMessages(b)
+		var m nlMsg
+		for it.Next(&m) {
+			var n rtnlNeigh
+			if m.Type == unix.RTM_NEWNEIGH && rtnlDecodeNeigh(&m, &n) == nil && n.DstLen == 4 {
+				seen[[4]byte(n.Dst[:4])] = m.Pid
+			}
+		}
+	}
+	if pid, ok := seen[ours]; !ok || pid != req.Port() {
+		t.Errorf("plain listener: notification of 10.77.0.50 %v with nlmsg_pid %d, want one with %d", ok, pid, req.Port())
+	}
+	if _, ok := seen[theirs]; !ok {
+		t.Errorf("plain listener: no notification of 10.77.0.51")
+	}
+}
+
+// TestLabAnswerBatch checks that answers sent several to a datagram are
+// each applied by the kernel: 40 INCOMPLETE entries, answered through
+// daemon.answer (a batch of 32 sent when full, the other 8 by
+// flushAnswers), all end up with the cache's MAC, and app_success counts
+// them.
+func TestLabAnswerBatch(t *testing.T) {
+	nl := newNLLab(t)
+	// Time to answer 40 before the kernel gives up on the first.
+	nl.Sysctl(nl.Near, "net/ipv4/neigh/"+nl.NearIf+"/retrans_time_ms", "2000")
+	c, _ := newTestCache(t, 1024)
+	d := &daemon{c: c}
+	if err := nl.Do(nl.Near, func() (err error) {
+		d.req, err = rtnlDial(0, 1<<20)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.req.Close() })
+	const n = 40
+	dst := func(i int) [4]byte { return [4]byte{10, 77, 0, byte(100 + i)} }
+	for i := 0; i < n; i++ {
+		nl.udp(t, dst(i))
+	}
+	reqs := map[[4]byte]rtnlNeigh{}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(reqs) < n && time.Now().Before(deadline) {
+		m, _ := nl.await(t, time.Until(deadline), "RTM_GETNEIGH", func(m *nlMsg) bool { return m.Type == unix.RTM_GETNEIGH })
+		var r rtnlNeigh
+		if rtnlDecodeNeigh(&m.m, &r) == nil && r.DstLen == 4 && r.State == unix.NUD_INCOMPLETE {
+			reqs[[4]byte(r.Dst[:4])] = r
+		}
+	}
+	if len(reqs) != n {
+		t.Fatalf("the kernel asked about %d of %d addresses", len(reqs), n)
+	}
+	for i := 0; i < n; i++ {
+		r := reqs[dst(i)]
+		if err := d.answer(&r, labCacheMAC[:]); err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+		if i == answerBatch-1 && d.batchN != 0 {
+			t.Errorf("after %d answers, %d are still queued: a full batch should have been sent", answerBatch, d.batchN)
+		}
+	}
+	if d.batchN != n-answerBatch {
+		t.Errorf("%d answers queued before the flush, want %d", d.batchN, n-answerBatch)
+	}
+	d.flushAnswers()
+	if got := c.Counter(ctrAppSuccess); got != n {
+		t.Errorf("app_success = %d, want %d", got, n)
+	}
+	for i := 0; i < n; i++ {
+		a := fmt.Sprintf("10.77.0.%d", 100+i)
+		if show := nl.neighShow(a); !strings.Contains(show, macString(labCacheMAC[:])) {
+			t.Errorf("%s after the batched answers: %q, want lladdr %s", a, show, macString(labCacheMAC[:]))
+		}
+	}
+	// Queuing and sending answers allocates nothing.
+	r := reqs[dst(0)]
+	if allocs := testing.AllocsPerRun(100, func() {
+		d.answer(&r, labCacheMAC[:])
+		d.flushAnswers()
+	}); allocs != 0 {
+		t.Errorf("answer and flushAnswers: %v allocations, want 0", allocs)
+	}
+}

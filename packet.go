@@ -415,7 +415,9 @@ func (c *pktConn) Close() error {
 func (c *pktConn) Recv(f *arpFrame) (arpDrop, error) {
 	for tries := 0; ; tries++ {
 		c.fromLen = unix.SizeofSockaddrLinklayer
-		n, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(c.fd),
+		// NB: a raw system call, which never waits for a frame
+		// (MSG_DONTWAIT); see rtnlConn.Send.
+		n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(c.fd),
 			uintptr(unsafe.Pointer(&c.buf[0])), uintptr(len(c.buf)), unix.MSG_DONTWAIT,
 			uintptr(unsafe.Pointer(&c.from)), uintptr(unsafe.Pointer(&c.fromLen)))
 		switch {
@@ -448,7 +450,8 @@ func (c *pktConn) Last() ([]byte, unix.RawSockaddrLinklayer) {
 func (c *pktConn) SendProbe(ifc *pktIface, src, target [4]byte) error {
 	arpBuildProbe(&c.probe, ifc.MAC, src, target)
 	c.to.Ifindex = ifc.Ifindex
-	_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(c.fd),
+	// NB: a raw system call: MSG_DONTWAIT, so it never waits for room.
+	_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(c.fd),
 		uintptr(unsafe.Pointer(&c.probe[0])), uintptr(len(c.probe)), unix.MSG_DONTWAIT,
 		uintptr(unsafe.Pointer(&c.to)), unix.SizeofSockaddrLinklayer)
 	if e != 0 {

@@ -159,6 +159,11 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 	if d.req, err = rtnlDial(0, 1<<20); err != nil {
 		return nil, fmt.Errorf("netlink socket: %w", err)
 	}
+	// Without the filter the daemon reads the echo of every answer it
+	// gives, which is slower but still right.
+	if err := d.nl.IgnorePort(d.req.Port()); err != nil {
+		log.logf(logWarning, "netlink socket filter: %v", err)
+	}
 	if d.wakeFd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}

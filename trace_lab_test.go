@@ -1,0 +1,208 @@
+package main
+
+// Kernel timestamps of neighbour events, from the neigh tracepoints, for
+// the lab benchmark's request-to-valid figures.
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// demoTracefs is where tracefs is, or is mounted for the test.
+const demoTracefs = "/sys/kernel/tracing"
+
+// demoTrace records, in a tracing instance of its own, two tracepoints of
+// the near interface: neigh_create (the kernel makes an entry, just before
+// it asks user space to resolve it, in the same call) and neigh_update
+// from INCOMPLETE (an address arrives: the daemon's answer or an ARP
+// reply). Their difference is the time from the kernel's request to the
+// entry becoming valid, stamped by the kernel itself on one clock (mono),
+// whoever gets scheduled when.
+//
+// NB: tracepoints are global, not per namespace; the filter keeps the
+// events of devices named like the near interface, and only one lab runs
+// at a time.
+type demoTrace struct {
+	dir string // the instance's directory
+}
+
+// newDemoTrace makes the instance (mounting tracefs if it is not mounted,
+// unmounting it again at the end) or returns nil with the reason.
+func newDemoTrace(t testing.TB, ifname string) (*demoTrace, error) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(demoTracefs, "instances")); err != nil {
+		if err := unix.Mount("nodev", demoTracefs, "tracefs", 0, ""); err != nil {
+			return nil, fmt.Errorf("mount tracefs: %w", err)
+		}
+		t.Cleanup(func() { unix.Unmount(demoTracefs, 0) })
+	}
+	dir := filepath.Join(demoTracefs, "instances", fmt.Sprintf("arpd-lab-%d", os.Getpid()))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("tracing instance: %w", err)
+	}
+	tr := &demoTrace{dir: dir}
+	t.Cleanup(func() {
+		tr.write("tracing_on", "0")
+		tr.write("events/enable", "0")
+		if err := os.Remove(dir); err != nil {
+			t.Errorf("remove tracing instance %s: %v", dir, err)
+		}
+	})
+	for _, kv := range [][2]string{
+		{"tracing_on", "0"},
+		{"trace_clock", "mono"},
+		{"buffer_size_kb", "16384"}, // per CPU: 20,000 hosts' events with room to spare
+		{"events/neigh/neigh_create/filter", fmt.Sprintf("dev == %q", ifname)},
+		{"events/neigh/neigh_update/filter", fmt.Sprintf("dev == %q && nud_state == 1", ifname)},
+		{"events/neigh/neigh_create/enable", "1"},
+		{"events/neigh/neigh_update/enable", "1"},
+	} {
+		if err := tr.write(kv[0], kv[1]); err != nil {
+			return nil, err
+		}
+	}
+	return tr, nil
+}
+
+func (tr *demoTrace) write(name, value string) error {
+	if err := os.WriteFile(filepath.Join(tr.dir, name), []byte(value), 0o644); err != nil {
+		return fmt.Errorf("tracing %s=%s: %w", name, value, err)
+	}
+	return nil
+}
+
+// start empties the buffer and starts recording.
+func (tr *demoTrace) start() error {
+	if err := tr.write("trace", ""); err != nil {
+		return err
+	}
+	return tr.write("tracing_on", "1")
+}
+
+// demoTraced is what the trace holds for one pass: by host, the kernel's
+// time (µs on the mono clock) of the first neigh_create and of the first
+// update to a valid state after it, 0 where there was none.
+type demoTraced struct {
+	created, valid []int64
+	lost           int64 // events the buffer had no room for
+	lines          int
+}
+
+// stop stops recording and reads the events of hosts [0, n).
+func (tr *demoTrace) stop(n int) (*demoTraced, error) {
+	if err := tr.write("tracing_on", "0"); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(tr.dir, "trace"))
+	if err != nil {
+		return nil, err
+	}
+	d := &demoTraced{created: make([]int64, n), valid: make([]int64, n)}
+	for cpu := 0; ; cpu++ {
+		st, err := os.ReadFile(filepath.Join(tr.dir, "per_cpu", fmt.Sprintf("cpu%d", cpu), "stats"))
+		if err != nil {
+			break
+		}
+		for _, line := range strings.Split(string(st), "\n") {
+			if v, ok := strings.CutPrefix(line, "overrun: "); ok {
+				k, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				d.lost += k
+			}
+		}
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 4096), 1<<20)
+	for sc.Scan() {
+		demoParseTraceLine(sc.Text(), d)
+	}
+	return d, sc.Err()
+}
+
+// demoParseTraceLine adds one line of the trace to d, if it is one of its
+// events for a host in range.
+func demoParseTraceLine(line string, d *demoTraced) {
+	head, rest, ok := strings.Cut(line, ": neigh_")
+	if !ok {
+		return
+	}
+	f := strings.Fields(head)
+	if len(f) == 0 {
+		return
+	}
+	ts := f[len(f)-1] // seconds.microseconds
+	sec, usec, ok := strings.Cut(ts, ".")
+	if !ok {
+		return
+	}
+	s, err1 := strconv.ParseInt(sec, 10, 64)
+	u, err2 := strconv.ParseInt(usec, 10, 64)
+	if err1 != nil || err2 != nil || len(usec) != 6 {
+		return
+	}
+	at := s*1_000_000 + u
+	event, args, _ := strings.Cut(rest, ": ")
+	fields := strings.Fields(args)
+	get := func(key string) string {
+		for i := 0; i+1 < len(fields); i++ {
+			if fields[i] == key {
+				return fields[i+1]
+			}
+		}
+		return ""
+	}
+	if get("family") != "2" {
+		return
+	}
+	var a [4]byte
+	parts := strings.Split(get("primary_key4"), ".")
+	if len(parts) != 4 {
+		return
+	}
+	for i, p := range parts {
+		v, err := strconv.Atoi(p)
+		if err != nil || v < 0 || v > 255 {
+			return
+		}
+		a[i] = byte(v)
+	}
+	h := demoHostIndex(a[:])
+	if h < 0 || h >= len(d.created) {
+		return
+	}
+	d.lines++
+	switch event {
+	case "create":
+		if d.created[h] == 0 {
+			d.created[h] = at
+		}
+	case "update":
+		switch get("new_state") {
+		case "reachable", "stale", "delay", "permanent", "noarp":
+			if d.created[h] != 0 && d.valid[h] == 0 {
+				d.valid[h] = at
+			}
+		}
+	}
+}
+
+// schedEvents turns on or off the scheduler's wake-ups and switches, the
+// interrupts that carry wake-ups between CPUs, and every system call, for
+// a raw trace (ARPD_BENCH_SCHEDTRACE).
+func (tr *demoTrace) schedEvents(on bool) {
+	v := "0"
+	if on {
+		v = "1"
+	}
+	for _, e := range []string{"sched/sched_wakeup", "sched/sched_switch", "raw_syscalls/sys_enter",
+		"raw_syscalls/sys_exit", "irq_vectors/call_function_single_entry", "irq_vectors/reschedule_entry"} {
+		tr.write("events/"+e+"/enable", v) // best effort: a diagnostic
+	}
+}
