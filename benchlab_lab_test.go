@@ -53,11 +53,13 @@ type blPhase struct {
 	sendTook   time.Duration
 	mon        demoHostStats // what the netlink monitor saw
 	delivered  int
-	took       time.Duration   // first send to the last datagram's arrival
-	sendValid  []time.Duration // send to arrival (entry valid)
-	turnaround []time.Duration // the kernel's request to the entry becoming valid
-	traced     bool            // turnaround is from the kernel's tracepoints, not the sink
-	traceLost  int64           // trace events lost (turnaround incomplete if > 0)
+	took       time.Duration      // first send to the last datagram's arrival
+	sendValid  []time.Duration    // send to arrival (entry valid)
+	turnaround []time.Duration    // the kernel's request to the entry becoming valid
+	traced     bool               // turnaround is from the kernel's tracepoints, not the sink
+	traceLost  int64              // trace events lost (turnaround incomplete if > 0)
+	breakdown  [4][]time.Duration // ARPD_BENCH_SCHEDTRACE: where a request's time went
+	followed   int                // requests the breakdown could follow
 	cpu        time.Duration
 	hwm, anon  int64 // KiB: VmHWM so far, RssAnon now
 	fileSize   int64 // bytes
@@ -216,7 +218,7 @@ func blRun(t *testing.T, in *demoInterrupt, dm blDaemon, n, paced int, pin bool)
 	// answered in DELAY for the whole run, so that no unicast
 	// confirmation traffic mixes into the measurement.
 	l := newDemoLab(t, n, map[string]string{"delay_first_probe_time": "60"})
-	mon := newDemoMonitor(t, l)
+	mon := newDemoMonitor(t, l, true)
 	sink := newDemoSink(t, l)
 	snd := newDemoSender(t, l)
 	db := filepath.Join(t.TempDir(), "arpd.db")
@@ -372,10 +374,12 @@ func (ph *blPhaser) oneAtATime(n int) blPhase {
 	if schedTrace != "" && ph.tr != nil {
 		// ARPD_BENCH_SCHEDTRACE=file: the raw trace of this phase,
 		// with the scheduler's events and every system call, to see
-		// where a request's time goes.
+		// where a request's time goes, in file.<daemon>.
 		ph.tr.write("tracing_on", "0")
 		if b, err := os.ReadFile(filepath.Join(ph.tr.dir, "trace")); err == nil {
-			os.WriteFile(schedTrace, b, 0o644)
+			os.WriteFile(schedTrace+"."+strings.ReplaceAll(ph.d.name, " ", "_"), b, 0o644)
+			comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", ph.d.pid))
+			p.breakdown, p.followed = demoBreakdown(b, strings.TrimSpace(string(comm)))
 		}
 		ph.tr.schedEvents(false)
 	}
@@ -484,9 +488,6 @@ func blReport(w io.Writer, rs []blResult, n, paced int, pin bool) {
 			blRow{"request to valid p50", ph, func(p *blPhase) (string, float64, bool) { return pct(p.turnaround, 50) }},
 			blRow{"request to valid p99", ph, func(p *blPhase) (string, float64, bool) { return pct(p.turnaround, 99) }},
 			blRow{"send to valid p99", ph, func(p *blPhase) (string, float64, bool) { return pct(p.sendValid, 99) }},
-			blRow{"monitor: request to answer p50 / p99", ph, func(p *blPhase) (string, float64, bool) {
-				return demoPcts(p.mon.turnaround), 0, false
-			}},
 			blRow{"daemon CPU", ph, func(p *blPhase) (string, float64, bool) {
 				return p.cpu.String(), p.cpu.Seconds(), p.cpu > 0
 			}},
@@ -558,12 +559,27 @@ func blReport(w io.Writer, rs []blResult, n, paced int, pin bool) {
 	}
 	fmt.Fprintf(w, "\n  request to valid: %s. send to valid: from just before\n", how)
 	fmt.Fprintf(w, "  sendto to the far side's receive stamp of the datagram. Both count from the first request,\n")
-	fmt.Fprintf(w, "  so they include the kernel's 1 s retries. monitor: from the last request to the answer, as a\n")
-	fmt.Fprintf(w, "  netlink listener read them (it runs SCHED_IDLE, so it reads late). CPU: utime+stime of the\n")
+	fmt.Fprintf(w, "  so they include the kernel's 1 s retries. The counts of answers, retries and failures come from\n")
+	fmt.Fprintf(w, "  a netlink listener that polls (a waiting one would be woken inside each request). CPU: utime+stime of the\n")
 	fmt.Fprintf(w, "  daemon (10 ms ticks). Memory: /proc/<pid>/status at the end of the phase (VmHWM is the peak\n")
 	fmt.Fprintf(w, "  so far; a restart starts it again). ratio: this arpd's figure over iproute2's.\n")
 	if pin {
 		fmt.Fprintf(w, "  ARPD_BENCH_PIN=1: the test ran on CPU 0, each daemon on CPU 1.\n")
+	}
+	for _, r := range rs {
+		p := &r.phase[blPacedPhase]
+		if p.followed == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n  %s, one at a time, where a request's time went (p50 / p99 of %d requests, scheduler trace):\n", r.name, p.followed)
+		for k, what := range [4]string{
+			"the request's call, until the daemon is woken",
+			"woken, until it runs",
+			"the daemon's own work, until it sends the answer",
+			"the kernel on that send, until neigh_update",
+		} {
+			fmt.Fprintf(w, "    %-52s %s\n", what, demoPcts(p.breakdown[k]))
+		}
 	}
 	fmt.Fprintln(w)
 	if len(rs) > 0 && rs[0].name == "this arpd" {

@@ -133,7 +133,7 @@ func TestDemo(t *testing.T) {
 		"delay_first_probe_time": "0",
 		"base_reachable_time_ms": "100",
 	})
-	mon := newDemoMonitor(t, l)
+	mon := newDemoMonitor(t, l, false)
 	sink := newDemoSink(t, l)
 	snd := newDemoSender(t, l)
 	db := filepath.Join(t.TempDir(), "arpd.db")

@@ -29,7 +29,8 @@ type poller struct {
 	ep     int
 	file   *os.File
 	raw    syscall.RawConn
-	ready  uint32 // tags of the descriptors found readable
+	ready  uint32    // tags of the descriptors found readable
+	until  time.Time // the deadline last set on file
 	events [8]unix.EpollEvent
 	check  func(uintptr) bool // p.poll as a value made once: no allocation per wait
 }
@@ -95,8 +96,14 @@ func (p *poller) poll(uintptr) bool {
 // It allocates nothing.
 func (p *poller) wait(deadline time.Time) (uint32, error) {
 	p.ready = 0
-	if err := p.file.SetReadDeadline(deadline); err != nil {
-		return 0, err
+	// NB: setting a deadline moves a runtime timer; the loop's deadline
+	// changes about once a second, its waits come thousands of times
+	// a second in a burst.
+	if !deadline.Equal(p.until) {
+		if err := p.file.SetReadDeadline(deadline); err != nil {
+			return 0, err
+		}
+		p.until = deadline
 	}
 	err := p.raw.Read(p.check)
 	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -205,4 +206,93 @@ func (tr *demoTrace) schedEvents(on bool) {
 		"raw_syscalls/sys_exit", "irq_vectors/call_function_single_entry", "irq_vectors/reschedule_entry"} {
 		tr.write("events/"+e+"/enable", v) // best effort: a diagnostic
 	}
+}
+
+// demoBreakdown splits each request's time, from a raw trace with the
+// scheduler's events (schedEvents), into: the kernel's work in the call
+// that made the request until the daemon is woken (the wake-up is traced
+// where it lands: on another CPU, once that CPU took the interrupt), the
+// wait until the daemon runs, the daemon's own work until it sends its
+// answer, and the kernel's work on that write until neigh_update. It
+// returns each one's samples, and how many requests it could follow. The
+// daemon's threads are those named comm (its threads all are, and no other
+// process of that name runs meanwhile).
+func demoBreakdown(raw []byte, comm string) (parts [4][]time.Duration, followed int) {
+	type ev struct {
+		at   int64 // µs
+		ours bool  // one of the daemon's threads
+		name string
+		args string
+	}
+	var evs []ev
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	sc.Buffer(make([]byte, 4096), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		head, rest, ok := strings.Cut(line, ": ")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Fields(head)
+		if len(f) < 4 {
+			continue
+		}
+		task := f[0]
+		sec, usec, ok := strings.Cut(f[len(f)-1], ".")
+		s, err1 := strconv.ParseInt(sec, 10, 64)
+		u, err2 := strconv.ParseInt(usec, 10, 64)
+		if !ok || err1 != nil || err2 != nil {
+			continue
+		}
+		name, args, _ := strings.Cut(rest, ": ")
+		evs = append(evs, ev{at: s*1_000_000 + u, ours: strings.HasPrefix(task, comm+"-"), name: name, args: args})
+	}
+	woken := "comm=" + comm + " "
+	// The answer goes out with write (this arpd), sendto or sendmsg.
+	sends := []string{fmt.Sprintf("NR %d ", unix.SYS_WRITE), fmt.Sprintf("NR %d ", unix.SYS_SENDTO), fmt.Sprintf("NR %d ", unix.SYS_SENDMSG)}
+	isSend := func(args string) bool {
+		for _, p := range sends {
+			if strings.HasPrefix(args, p) {
+				return true
+			}
+		}
+		return false
+	}
+	for i, e := range evs {
+		if e.name != "neigh_create" {
+			continue
+		}
+		key := ""
+		if f := strings.Fields(e.args); len(f) > 0 {
+			for k := 0; k+1 < len(f); k++ {
+				if f[k] == "primary_key4" {
+					key = " primary_key4 " + f[k+1] + " "
+				}
+			}
+		}
+		var wake, run, wr, upd int64
+		for _, x := range evs[i+1 : min(len(evs), i+500)] {
+			switch {
+			case wake == 0 && x.name == "sched_wakeup" && strings.HasPrefix(x.args, woken):
+				wake = x.at
+			case wake != 0 && run == 0 && x.ours:
+				run = x.at
+			case run != 0 && wr == 0 && x.ours && x.name == "sys_enter" && isSend(x.args):
+				wr = x.at
+			case x.name == "neigh_update" && strings.Contains(x.args, key):
+				upd = x.at
+			}
+			if upd != 0 {
+				break
+			}
+		}
+		if wake == 0 || run == 0 || wr == 0 || upd == 0 || upd < wr {
+			continue
+		}
+		followed++
+		for k, d := range [4]int64{wake - e.at, run - wake, wr - run, upd - wr} {
+			parts[k] = append(parts[k], time.Duration(d)*time.Microsecond)
+		}
+	}
+	return parts, followed
 }
