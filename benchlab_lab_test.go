@@ -347,8 +347,11 @@ func (ph *blPhaser) oneAtATime(n int) blPhase {
 	ph.in.check(t)
 	ph.reset()
 	schedTrace := os.Getenv("ARPD_BENCH_SCHEDTRACE")
+	var comm string
 	if schedTrace != "" && ph.tr != nil {
-		ph.tr.schedEvents(true)
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", ph.d.pid))
+		comm = strings.TrimSpace(string(b))
+		ph.tr.schedEvents(true, comm)
 	}
 	p := blPhase{hosts: n}
 	cpu0 := ph.d.cpu(t)
@@ -378,10 +381,9 @@ func (ph *blPhaser) oneAtATime(n int) blPhase {
 		ph.tr.write("tracing_on", "0")
 		if b, err := os.ReadFile(filepath.Join(ph.tr.dir, "trace")); err == nil {
 			os.WriteFile(schedTrace+"."+strings.ReplaceAll(ph.d.name, " ", "_"), b, 0o644)
-			comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", ph.d.pid))
-			p.breakdown, p.followed = demoBreakdown(b, strings.TrimSpace(string(comm)))
+			p.breakdown, p.followed = demoBreakdown(b, comm)
 		}
-		ph.tr.schedEvents(false)
+		ph.tr.schedEvents(false, comm)
 	}
 	ph.finish(&p, cpu0, from, sent, sentWall, retWall)
 	return p

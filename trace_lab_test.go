@@ -195,16 +195,19 @@ func demoParseTraceLine(line string, d *demoTraced) {
 }
 
 // schedEvents turns on or off the scheduler's wake-ups and switches, the
-// interrupts that carry wake-ups between CPUs, and every system call, for
-// a raw trace (ARPD_BENCH_SCHEDTRACE).
-func (tr *demoTrace) schedEvents(on bool) {
+// interrupts that carry wake-ups between CPUs, and the system calls of the
+// threads named comm, for a raw trace (ARPD_BENCH_SCHEDTRACE).
+func (tr *demoTrace) schedEvents(on bool, comm string) {
 	v := "0"
 	if on {
 		v = "1"
 	}
+	for _, e := range []string{"raw_syscalls/sys_enter", "raw_syscalls/sys_exit"} {
+		tr.write("events/"+e+"/filter", fmt.Sprintf("comm == %q", comm)) // best effort: a diagnostic
+	}
 	for _, e := range []string{"sched/sched_wakeup", "sched/sched_switch", "raw_syscalls/sys_enter",
 		"raw_syscalls/sys_exit", "irq_vectors/call_function_single_entry", "irq_vectors/reschedule_entry"} {
-		tr.write("events/"+e+"/enable", v) // best effort: a diagnostic
+		tr.write("events/"+e+"/enable", v)
 	}
 }
 
