@@ -721,7 +721,11 @@ func (d *daemon) drainPackets(max int) {
 	for i := 0; i < max; i++ {
 		drop, err := d.pkt.Recv(&d.frame)
 		if err != nil {
-			if err != unix.EAGAIN && err != unix.EINTR {
+			// NB: when the interface goes down, the kernel reports
+			// ENETDOWN once on the socket, which stays bound and
+			// receives again once it is up; the link notification
+			// says the same, so it is no error here.
+			if err != unix.EAGAIN && err != unix.EINTR && err != unix.ENETDOWN {
 				d.log.logf(logErr, "packet receive: %v", err)
 			}
 			return
