@@ -312,10 +312,38 @@ func (ph *blPhaser) reset() {
 // returns what happened. before, if set, runs after the daemon's CPU time
 // was read and before the first send.
 func (ph *blPhaser) burst(n int, limit time.Duration, before func()) blPhase {
+	// A host nobody answers is asked about three times, 1 s apart, and
+	// given up 3 s after the first request; cold, the daemon's probes go
+	// out once per request.
+	return ph.pass(n, false, limit, before)
+}
+
+// oneAtATime sends a datagram to each of hosts [0, n), the next only once
+// the monitor saw the previous one settled, and 2 ms after that, so that
+// every request finds the daemon idle.
+func (ph *blPhaser) oneAtATime(n int) blPhase {
+	return ph.pass(n, true, 4*time.Second, nil)
+}
+
+// pass is burst, or with paced oneAtATime.
+func (ph *blPhaser) pass(n int, paced bool, limit time.Duration, before func()) blPhase {
 	t := ph.t
 	t.Helper()
 	ph.in.check(t)
 	ph.reset()
+	// ARPD_BENCH_SCHEDTRACE=file: for the requests one at a time, the
+	// scheduler's events and the daemon's system calls too, to see where
+	// a request's time goes; the raw trace is kept in file.<daemon>.
+	schedTrace := os.Getenv("ARPD_BENCH_SCHEDTRACE")
+	if !paced || ph.tr == nil {
+		schedTrace = ""
+	}
+	var comm string
+	if schedTrace != "" {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", ph.d.pid))
+		comm = strings.TrimSpace(string(b))
+		ph.tr.schedEvents(true, comm)
+	}
 	p := blPhase{hosts: n}
 	cpu0 := ph.d.cpu(t)
 	if before != nil {
@@ -332,58 +360,17 @@ func (ph *blPhaser) burst(n int, limit time.Duration, before func()) blPhase {
 			p.sent++
 		}
 		retWall[h] = time.Now().UnixNano()
+		if paced {
+			benchAwait(ph.in, ph.mon, h, 4*time.Second)
+			ph.in.check(t)
+			time.Sleep(2 * time.Millisecond)
+		}
 	}
 	p.sendTook = time.Since(t0)
-	// A host nobody answers is asked about three times, 1 s apart, and
-	// given up 3 s after the first request; cold, the daemon's probes go
-	// out once per request.
 	ph.in.waitFor(limit, func() bool { return ph.sink.delivered(0, n) == p.sent })
 	ph.in.check(t)
 	time.Sleep(300 * time.Millisecond) // the last answers' notifications
-	ph.finish(&p, cpu0, from, sent, sentWall, retWall)
-	return p
-}
-
-// oneAtATime sends a datagram to each of hosts [0, n), the next only once
-// the monitor saw the previous one settled, and 2 ms after that, so that
-// every request finds the daemon idle.
-func (ph *blPhaser) oneAtATime(n int) blPhase {
-	t := ph.t
-	t.Helper()
-	ph.in.check(t)
-	ph.reset()
-	schedTrace := os.Getenv("ARPD_BENCH_SCHEDTRACE")
-	var comm string
-	if schedTrace != "" && ph.tr != nil {
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", ph.d.pid))
-		comm = strings.TrimSpace(string(b))
-		ph.tr.schedEvents(true, comm)
-	}
-	p := blPhase{hosts: n}
-	cpu0 := ph.d.cpu(t)
-	sent := make([]time.Duration, n)
-	sentWall := make([]int64, n)
-	retWall := make([]int64, n)
-	from := ph.mon.now()
-	t0 := time.Now()
-	for h := 0; h < n; h++ {
-		ph.in.check(t)
-		sent[h], sentWall[h] = ph.mon.now(), time.Now().UnixNano()
-		if ph.snd.send(h) {
-			p.sent++
-		}
-		retWall[h] = time.Now().UnixNano()
-		benchAwait(ph.in, ph.mon, h, 4*time.Second)
-		time.Sleep(2 * time.Millisecond)
-	}
-	p.sendTook = time.Since(t0)
-	ph.in.waitFor(4*time.Second, func() bool { return ph.sink.delivered(0, n) == p.sent })
-	ph.in.check(t)
-	time.Sleep(100 * time.Millisecond)
-	if schedTrace != "" && ph.tr != nil {
-		// ARPD_BENCH_SCHEDTRACE=file: the raw trace of this phase,
-		// with the scheduler's events and every system call, to see
-		// where a request's time goes, in file.<daemon>.
+	if schedTrace != "" {
 		ph.tr.write("tracing_on", "0")
 		if b, err := os.ReadFile(filepath.Join(ph.tr.dir, "trace")); err == nil {
 			os.WriteFile(schedTrace+"."+strings.ReplaceAll(ph.d.name, " ", "_"), b, 0o644)
