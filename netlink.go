@@ -997,16 +997,22 @@ func (c *rtnlConn) Send(b []byte) error {
 // header at offset 0. Classic BPF loads words big-endian, and nlmsg_pid is
 // in host order, hence the conversion of port.
 func (c *rtnlConn) IgnorePort(port uint32) error {
+	prog := rtnlPortFilter(port)
+	fp := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+	return unix.SetsockoptSockFprog(c.fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &fp)
+}
+
+// rtnlPortFilter returns the classic BPF program of IgnorePort: drop a
+// datagram whose first message has nlmsg_pid port, keep all others whole.
+func rtnlPortFilter(port uint32) [4]unix.SockFilter {
 	var b [4]byte
 	binary.NativeEndian.PutUint32(b[:], port)
-	prog := [...]unix.SockFilter{
+	return [...]unix.SockFilter{
 		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 12}, // A = nlmsg_pid
 		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: binary.BigEndian.Uint32(b[:])},
 		{Code: unix.BPF_RET | unix.BPF_K, K: 0},          // ours: drop
 		{Code: unix.BPF_RET | unix.BPF_K, K: 0xffffffff}, // keep all of it
 	}
-	fp := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
-	return unix.SetsockoptSockFprog(c.fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &fp)
 }
 
 // Recv receives one datagram and returns it; iterate over its messages with
