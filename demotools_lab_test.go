@@ -936,7 +936,7 @@ func startOurDaemon(t testing.TB, l *demoLab, bin, db string, args ...string) *d
 // processes in the namespace, which only this test starts.
 func startIproute2Daemon(t testing.TB, l *demoLab, db string, args ...string) *demoDaemon {
 	t.Helper()
-	const bin = "/usr/sbin/arpd"
+	const bin = iproute2Arpd
 	d := &demoDaemon{name: "iproute2 arpd", db: db, out: &bytes.Buffer{}, exit: make(chan struct{})}
 	before := demoNetnsPids(t, l.Near)
 	argv := append([]string{"netns", "exec", l.Near, bin, "-b", db}, args...)

@@ -970,7 +970,8 @@ func (c *rtnlConn) Close() error {
 // thread when the kernel's work, which includes sending the packets an
 // answer releases, takes more than 20 µs) cost more than the call itself.
 // The daemon runs one goroutine that matters, so holding the processor
-// while the kernel works costs it nothing.
+// while the kernel works (or waits for a lock of its own, such as the
+// routing netlink mutex a dump takes) costs it nothing.
 func (c *rtnlConn) Send(b []byte) error {
 	if len(b) == 0 {
 		return nil
