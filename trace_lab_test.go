@@ -45,6 +45,7 @@ func newDemoTrace(t testing.TB, ifname string) (*demoTrace, error) {
 		}
 		t.Cleanup(func() { unix.Unmount(demoTracefs, 0) })
 	}
+	demoRemoveStaleTraces()
 	dir := filepath.Join(demoTracefs, "instances", fmt.Sprintf("arpd-lab-%d", os.Getpid()))
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("tracing instance: %w", err)
@@ -71,6 +72,22 @@ func newDemoTrace(t testing.TB, ifname string) (*demoTrace, error) {
 		}
 	}
 	return tr, nil
+}
+
+// demoRemoveStaleTraces removes the tracing instances of test processes
+// that are gone (killed before their cleanup ran), which would otherwise
+// keep their buffers, 16 MiB a CPU, until the next boot.
+func demoRemoveStaleTraces() {
+	dirs, _ := filepath.Glob(filepath.Join(demoTracefs, "instances", "arpd-lab-*"))
+	for _, dir := range dirs {
+		pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(dir), "arpd-lab-"))
+		if err != nil || pid == os.Getpid() || unix.Kill(pid, 0) != unix.ESRCH {
+			continue
+		}
+		os.WriteFile(filepath.Join(dir, "tracing_on"), []byte("0"), 0o644)
+		os.WriteFile(filepath.Join(dir, "events", "enable"), []byte("0"), 0o644)
+		os.Remove(dir)
+	}
 }
 
 func (tr *demoTrace) write(name, value string) error {
