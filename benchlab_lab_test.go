@@ -107,6 +107,12 @@ type blDaemon struct {
 // gc_thresh2 and gc_thresh3 are raised for the run (under the global lock)
 // so that the kernel holds every host, and restored after it.
 //
+// Request to valid comes from the kernel's neigh tracepoints (demoTrace),
+// or from the far side's receive stamps where tracing is not available.
+// ARPD_BENCH_IPROUTE2=0 leaves iproute2's arpd out, ARPD_BENCH_PIN=1 binds
+// the test and the daemon to CPUs of their own, ARPD_BENCH_SCHEDTRACE=file
+// traces the scheduler in the one-at-a-time phase (see pass).
+//
 // Without ARPD_BENCHLAB (as in make test, as root) it runs the same
 // phases for this arpd only, with 300 hosts, and checks what they must
 // show: every datagram delivered in every phase, and every phase after
