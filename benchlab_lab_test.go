@@ -406,12 +406,7 @@ func (ph *blPhaser) finish(p *blPhase, cpu0, from time.Duration, sent []time.Dur
 			t.Fatal(err)
 		}
 		p.traceLost = tr.lost
-		for h := 0; h < n; h++ {
-			if tr.created[h] != 0 && tr.valid[h] != 0 {
-				p.turnaround = append(p.turnaround, time.Duration(tr.valid[h]-tr.created[h])*time.Microsecond)
-			}
-		}
-		p.traced = true
+		p.turnaround, p.traced = tr.turnarounds(), true
 	}
 	if last := ph.sink.lastArrival(0, n); last > 0 {
 		p.took = time.Duration(last - sentWall[0])

@@ -30,6 +30,7 @@ type demoPassResult struct {
 	cacheHits  int64 // requests the daemon answered from its cache (its counter)
 	took       time.Duration
 	latency    []time.Duration // send to arrival on the far side
+	traced     bool            // turnaround is from the kernel's tracepoints
 }
 
 // demoRate is the demo's sending rate. An idle neighbour entry stays in the
@@ -43,10 +44,15 @@ const demoRate = 150
 // demoPass sends one datagram to each of hosts [0, n), paced, waits until
 // each has arrived or the kernel has given up, and returns what happened.
 func demoPass(t *testing.T, in *demoInterrupt, l *demoLab, mon *demoMonitor, sink *demoSink, snd *demoSender,
-	stats func() map[string]int64) demoPassResult {
+	tr *demoTrace, stats func() map[string]int64) demoPassResult {
 	t.Helper()
 	sink.reset()
 	snd.reset()
+	if tr != nil {
+		if err := tr.start(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	before := stats()
 	_, fulls0, _ := demoArpCacheStats()
 	r := demoPassResult{}
@@ -82,6 +88,14 @@ func demoPass(t *testing.T, in *demoInterrupt, l *demoLab, mon *demoMonitor, sin
 	r.took = time.Since(start)
 	events, _ := mon.snapshot()
 	r.demoHostStats = demoAnalyze(events, from, mon.now(), 0, l.n, sent)
+	if tr != nil {
+		// The kernel's own stamps, instead of the monitor's read times.
+		d, err := tr.stop(l.n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.turnaround, r.traced = d.turnarounds(), true
+	}
 	r.delivered = sink.delivered(0, l.n)
 	r.latency = sink.latencies(0, l.n, sentWall)
 	r.sendErrors = snd.sendErrors()
@@ -133,7 +147,12 @@ func TestDemo(t *testing.T) {
 		"delay_first_probe_time": "0",
 		"base_reachable_time_ms": "100",
 	})
-	mon := newDemoMonitor(t, l, false)
+	mon := newDemoMonitor(t, l, true)
+	tr, err := newDemoTrace(t, l.NearIf)
+	if err != nil {
+		t.Logf("no kernel tracing (%v): turnaround as the monitor read it", err)
+		tr = nil
+	}
 	sink := newDemoSink(t, l)
 	snd := newDemoSender(t, l)
 	db := filepath.Join(t.TempDir(), "arpd.db")
@@ -146,13 +165,13 @@ func TestDemo(t *testing.T) {
 	}
 	thresh3 := strings.TrimSpace(demoReadFile(t, "/proc/sys/net/ipv4/neigh/default/gc_thresh3"))
 
-	p1 := demoPass(t, in, l, mon, sink, snd, stats)
+	p1 := demoPass(t, in, l, mon, sink, snd, tr, stats)
 	in.check(t)
 	l.flush(t)
 	if !waitFor(5*time.Second, func() bool { return l.kernelTable(t) == 0 }) {
 		t.Logf("the near table still has %d entries after ip neigh flush", l.kernelTable(t))
 	}
-	p2 := demoPass(t, in, l, mon, sink, snd, stats)
+	p2 := demoPass(t, in, l, mon, sink, snd, tr, stats)
 	final := demoOurStats(t, bin, db)
 	_, overruns := mon.snapshot()
 	if !d.running() {
@@ -189,10 +208,16 @@ func TestDemo(t *testing.T) {
 	fmt.Fprintf(w, "\n  arpd cache entries: %d (capacity %d)\n", final["entries"], final["capacity"])
 	fmt.Fprintf(w, "  arpd counters: app_recv=%d app_success=%d probes_sent=%d probes_suppressed=%d probe_errors=%d kern_neg=%d nl_overruns=%d answer_errors=%d\n",
 		final["app_recv"], final["app_success"], final["probes_sent"], final["probes_suppressed"], final["probe_errors"], final["kern_neg"], final["nl_overruns"], final["answer_errors"])
-	fmt.Fprintf(w, "  turnaround: the kernel's RTM_GETNEIGH to the RTM_NEWNEIGH with the address (pass 1: the\n")
-	fmt.Fprintf(w, "  host's ARP reply to arpd's broadcast; pass 2: arpd's answer from its cache), both seen by a\n")
-	fmt.Fprintf(w, "  netlink monitor in the near namespace%s, at the times it read them (netlink has no\n", demoMonitorNote(overruns))
-	fmt.Fprintf(w, "  timestamps). first packet: from sendto to the kernel's receive timestamp (SO_TIMESTAMPNS) of the\n")
+	fmt.Fprintf(w, "  turnaround: the kernel's request to the entry becoming valid (pass 1: the host's ARP reply to\n")
+	fmt.Fprintf(w, "  arpd's broadcast; pass 2: arpd's answer from its cache), ")
+	if p1.traced {
+		fmt.Fprintf(w, "stamped by the kernel itself (tracepoints\n")
+		fmt.Fprintf(w, "  neigh_create to neigh_update). The counts come from a netlink monitor%s.\n", demoMonitorNote(overruns))
+	} else {
+		fmt.Fprintf(w, "as a netlink monitor%s read them\n", demoMonitorNote(overruns))
+		fmt.Fprintf(w, "  (no kernel tracing here; netlink has no timestamps, and the monitor polls every millisecond).\n")
+	}
+	fmt.Fprintf(w, "  first packet: from sendto to the kernel's receive timestamp (SO_TIMESTAMPNS) of the\n")
 	fmt.Fprintf(w, "  datagram on the far side; it left when the address came, so this does not depend on when the\n")
 	fmt.Fprintf(w, "  monitor was scheduled.\n")
 	fmt.Fprintf(w, "  kernel table: the near side's own table runs at the cap; to make room the kernel drops idle\n")

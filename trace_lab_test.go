@@ -114,6 +114,18 @@ type demoTraced struct {
 	lines          int
 }
 
+// turnarounds returns, for each host with both stamps, the time from its
+// entry's creation to its becoming valid.
+func (d *demoTraced) turnarounds() []time.Duration {
+	var out []time.Duration
+	for h := range d.created {
+		if d.created[h] != 0 && d.valid[h] != 0 {
+			out = append(out, time.Duration(d.valid[h]-d.created[h])*time.Microsecond)
+		}
+	}
+	return out
+}
+
 // stop stops recording and reads the events of hosts [0, n).
 func (tr *demoTrace) stop(n int) (*demoTraced, error) {
 	if err := tr.write("tracing_on", "0"); err != nil {
