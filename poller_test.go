@@ -46,6 +46,25 @@ func TestPoller(t *testing.T) {
 		t.Fatalf("wait past its deadline = %b, %v", ready, err)
 	}
 
+	// The loop passes the same deadline many times in a row (wait sets
+	// it only when it changes): once it passed, the same one returns at
+	// once, and a new one is waited for again.
+	d := time.Now().Add(30 * time.Millisecond)
+	if ready, err := p.wait(d); err != nil || ready != 0 {
+		t.Fatalf("wait = %b, %v", ready, err)
+	}
+	start = time.Now()
+	if ready, err := p.wait(d); err != nil || ready != 0 || time.Since(start) > 20*time.Millisecond {
+		t.Fatalf("the same, passed deadline again = %b, %v after %v; want at once", ready, err, time.Since(start))
+	}
+	start = time.Now()
+	if ready, err := p.wait(start.Add(30 * time.Millisecond)); err != nil || ready != 0 {
+		t.Fatalf("wait for a new deadline = %b, %v", ready, err)
+	}
+	if time.Since(start) < 20*time.Millisecond {
+		t.Fatalf("a new deadline was not waited for: returned after %v", time.Since(start))
+	}
+
 	// Two readable: both tags, and only theirs.
 	unix.Write(efd[0], one)
 	unix.Write(efd[2], one)
