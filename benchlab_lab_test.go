@@ -229,7 +229,7 @@ func blRun(t *testing.T, in *demoInterrupt, dm blDaemon, n, paced int, pin bool)
 	// answered in DELAY for the whole run, so that no unicast
 	// confirmation traffic mixes into the measurement.
 	l := newDemoLab(t, n, map[string]string{"delay_first_probe_time": "60"})
-	mon := newDemoMonitor(t, l, true)
+	mon := newDemoMonitor(t, l)
 	sink := newDemoSink(t, l)
 	snd := newDemoSender(t, l)
 	db := filepath.Join(t.TempDir(), "arpd.db")

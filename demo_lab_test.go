@@ -147,7 +147,7 @@ func TestDemo(t *testing.T) {
 		"delay_first_probe_time": "0",
 		"base_reachable_time_ms": "100",
 	})
-	mon := newDemoMonitor(t, l, true)
+	mon := newDemoMonitor(t, l)
 	tr, err := newDemoTrace(t, l.NearIf)
 	if err != nil {
 		t.Logf("no kernel tracing (%v): turnaround as the monitor read it", err)

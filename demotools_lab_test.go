@@ -1,7 +1,7 @@
 package main
 
 // Tools shared by the demo (TestDemo) and the lab benchmark (TestLabBench):
-// a lab with many hosts on the far side, a monitor that timestamps the
+// a lab with many hosts on the far side, a monitor that records the
 // kernel's requests and the answers on the neighbour group, a sink that
 // sees which datagrams arrived, a daemon run as a separate process (this
 // arpd or iproute2's), the global-setting lock and interrupt handling.
@@ -190,10 +190,9 @@ type demoEvent struct {
 //
 // NB: netlink does not timestamp its messages (netlink_recvmsg passes no
 // SO_TIMESTAMP control message on Linux 6.x), so the monitor reads the
-// monotonic clock when recvmsg returns. For a request and its answer read
-// one after the other, the wake-up delay is in both and cancels out; when
-// the monitor falls behind (a burst), both are read late and the difference
-// shrinks. lagOf measures how far behind it was.
+// monotonic clock when recvmsg returns, up to a millisecond late (it
+// polls; see newDemoMonitor). Its times order the events; the figures in
+// microseconds come from the kernel's tracepoints.
 type demoMonitor struct {
 	fd      int
 	ifindex int32
@@ -210,10 +209,6 @@ type demoMonitor struct {
 	// answered, resolved on the wire or failed; the send is dropped if
 	// nobody is listening.
 	settled chan int
-
-	// polling: the reader never waits in recvfrom; it reads what is
-	// queued and sleeps 1 ms when nothing is. See newDemoMonitor.
-	polling bool
 }
 
 // demoMonitorBuf is the monitor's receive buffer: a burst of 20,000 hosts
@@ -223,27 +218,23 @@ const demoMonitorBuf = 256 << 20
 // newDemoMonitor opens the monitor in l's near namespace and starts
 // reading; it stops when t ends.
 //
-// With polling, it only counts: its read times are late by up to 1 ms.
-// NB: a listener waiting in recvfrom is woken by the kernel inside the
-// very call that makes the request (the sender's sendto), often with an
-// interrupt to the other CPU; on 2 CPUs that made each request wait 30 to
-// 60 µs longer for a CPU. A socket nobody waits on costs the kernel only
-// the copy.
-func newDemoMonitor(t testing.TB, l *demoLab, polling bool) *demoMonitor {
+// NB: the monitor never waits in recvfrom: it reads what is queued and
+// sleeps 1 ms when nothing is, so it only counts; its read times are late
+// by up to that. A listener waiting in recvfrom is woken by the kernel
+// inside the very call that makes the request (the sender's sendto), often
+// with an interrupt to the other CPU; on 2 CPUs that made each request
+// wait 30 to 60 µs longer for a CPU. A socket nobody waits on costs the
+// kernel only the copy. The timing comes from the kernel (demoTrace).
+func newDemoMonitor(t testing.TB, l *demoLab) *demoMonitor {
 	t.Helper()
 	m := &demoMonitor{ifindex: l.ifindex, done: make(chan struct{}), settled: make(chan int, 1<<16),
-		events: make([]demoEvent, 0, 4*l.n+1024), polling: polling}
+		events: make([]demoEvent, 0, 4*l.n+1024)}
 	if err := l.Do(l.Near, func() (err error) {
 		m.fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
 		if err != nil {
 			return err
 		}
 		if err := unix.SetsockoptInt(m.fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, demoMonitorBuf); err != nil {
-			return err
-		}
-		// A receive timeout lets the reader see the stop flag.
-		tv := unix.Timeval{Usec: 100000}
-		if err := unix.SetsockoptTimeval(m.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
 			return err
 		}
 		return unix.Bind(m.fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: unix.RTMGRP_NEIGH})
@@ -287,15 +278,11 @@ func (m *demoMonitor) read() {
 	var msg nlMsg
 	var n rtnlNeigh
 	pending := map[int32]bool{}
-	flags := 0
-	if m.polling {
-		flags = unix.MSG_DONTWAIT
-	}
 	for !m.stop.Load() {
-		k, _, err := unix.Recvfrom(m.fd, buf, flags)
+		k, _, err := unix.Recvfrom(m.fd, buf, unix.MSG_DONTWAIT)
 		at := m.now()
 		if err != nil {
-			if err == unix.EAGAIN && m.polling {
+			if err == unix.EAGAIN {
 				time.Sleep(time.Millisecond)
 			}
 			if err == unix.ENOBUFS {
@@ -794,18 +781,12 @@ func demoArpCacheStats() (entries, tableFulls int64, err error) {
 // setting holds an exclusive flock for as long as the setting is changed.
 const demoGlobalLockPath = "/run/arpd-test-global.lock"
 
-// demoSetGlobal takes the global lock, saves the value of the global sysctl
-// key (after taking the lock, so it is the true original) and writes value.
-// The returned function restores the original and releases the lock; it
-// is also registered with t.Cleanup, and does its work once.
-func demoSetGlobal(t testing.TB, key, value string) (restore func()) {
-	t.Helper()
-	return demoSetGlobals(t, key, value)
-}
-
-// demoSetGlobals is demoSetGlobal for several settings at once, given as
-// key, value, key, value...: one lock for all of them, written in order
-// and restored in the reverse order.
+// demoSetGlobals takes the global lock, saves the values of the global
+// sysctls given as key, value, key, value... (after taking the lock, so
+// they are the true originals) and writes the values, in order. The
+// returned function restores the originals in the reverse order and
+// releases the lock; it is also registered with t.Cleanup, and does its
+// work once.
 func demoSetGlobals(t testing.TB, kv ...string) (restore func()) {
 	t.Helper()
 	if len(kv)%2 != 0 {
