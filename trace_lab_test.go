@@ -156,43 +156,59 @@ func (tr *demoTrace) stop(n int) (*demoTraced, error) {
 	return d, sc.Err()
 }
 
+// demoTraceEvent is one line of a tracing instance's trace file: the task
+// it ran in ("comm-tid"), its time in µs, the event's name and arguments.
+type demoTraceEvent struct {
+	task string
+	at   int64
+	name string
+	args string
+}
+
+// demoParseTraceEvent splits a line of the trace file, of the form
+// "comm-tid [cpu] flags seconds.micros: event: args", and reports false for
+// a comment or anything else.
+func demoParseTraceEvent(line string) (e demoTraceEvent, ok bool) {
+	head, rest, ok := strings.Cut(line, ": ")
+	if !ok || strings.HasPrefix(line, "#") {
+		return e, false
+	}
+	f := strings.Fields(head)
+	if len(f) < 4 {
+		return e, false
+	}
+	sec, usec, ok := strings.Cut(f[len(f)-1], ".")
+	s, err1 := strconv.ParseInt(sec, 10, 64)
+	u, err2 := strconv.ParseInt(usec, 10, 64)
+	if !ok || err1 != nil || err2 != nil || len(usec) != 6 {
+		return e, false
+	}
+	e.task, e.at = f[0], s*1_000_000+u
+	e.name, e.args, _ = strings.Cut(rest, ": ")
+	return e, true
+}
+
+// arg returns the value that follows key in e's "key value" arguments, or
+// "".
+func (e *demoTraceEvent) arg(key string) string {
+	f := strings.Fields(e.args)
+	for i := 0; i+1 < len(f); i++ {
+		if f[i] == key {
+			return f[i+1]
+		}
+	}
+	return ""
+}
+
 // demoParseTraceLine adds one line of the trace to d, if it is one of its
 // events for a host in range.
 func demoParseTraceLine(line string, d *demoTraced) {
-	head, rest, ok := strings.Cut(line, ": neigh_")
-	if !ok {
-		return
-	}
-	f := strings.Fields(head)
-	if len(f) == 0 {
-		return
-	}
-	ts := f[len(f)-1] // seconds.microseconds
-	sec, usec, ok := strings.Cut(ts, ".")
-	if !ok {
-		return
-	}
-	s, err1 := strconv.ParseInt(sec, 10, 64)
-	u, err2 := strconv.ParseInt(usec, 10, 64)
-	if err1 != nil || err2 != nil || len(usec) != 6 {
-		return
-	}
-	at := s*1_000_000 + u
-	event, args, _ := strings.Cut(rest, ": ")
-	fields := strings.Fields(args)
-	get := func(key string) string {
-		for i := 0; i+1 < len(fields); i++ {
-			if fields[i] == key {
-				return fields[i+1]
-			}
-		}
-		return ""
-	}
-	if get("family") != "2" {
+	e, ok := demoParseTraceEvent(line)
+	if !ok || (e.name != "neigh_create" && e.name != "neigh_update") || e.arg("family") != "2" {
 		return
 	}
 	var a [4]byte
-	parts := strings.Split(get("primary_key4"), ".")
+	parts := strings.Split(e.arg("primary_key4"), ".")
 	if len(parts) != 4 {
 		return
 	}
@@ -208,17 +224,16 @@ func demoParseTraceLine(line string, d *demoTraced) {
 		return
 	}
 	d.lines++
-	switch event {
-	case "create":
+	if e.name == "neigh_create" {
 		if d.created[h] == 0 {
-			d.created[h] = at
+			d.created[h] = e.at
 		}
-	case "update":
-		switch get("new_state") {
-		case "reachable", "stale", "delay", "permanent", "noarp":
-			if d.created[h] != 0 && d.valid[h] == 0 {
-				d.valid[h] = at
-			}
+		return
+	}
+	switch e.arg("new_state") {
+	case "reachable", "stale", "delay", "permanent", "noarp":
+		if d.created[h] != 0 && d.valid[h] == 0 {
+			d.valid[h] = e.at
 		}
 	}
 }
@@ -250,35 +265,15 @@ func (tr *demoTrace) schedEvents(on bool, comm string) {
 // daemon's threads are those named comm (its threads all are, and no other
 // process of that name runs meanwhile).
 func demoBreakdown(raw []byte, comm string) (parts [4][]time.Duration, followed int) {
-	type ev struct {
-		at   int64 // µs
-		ours bool  // one of the daemon's threads
-		name string
-		args string
-	}
-	var evs []ev
+	var evs []demoTraceEvent
 	sc := bufio.NewScanner(bytes.NewReader(raw))
 	sc.Buffer(make([]byte, 4096), 1<<20)
 	for sc.Scan() {
-		line := sc.Text()
-		head, rest, ok := strings.Cut(line, ": ")
-		if !ok || strings.HasPrefix(line, "#") {
-			continue
+		if e, ok := demoParseTraceEvent(sc.Text()); ok {
+			evs = append(evs, e)
 		}
-		f := strings.Fields(head)
-		if len(f) < 4 {
-			continue
-		}
-		task := f[0]
-		sec, usec, ok := strings.Cut(f[len(f)-1], ".")
-		s, err1 := strconv.ParseInt(sec, 10, 64)
-		u, err2 := strconv.ParseInt(usec, 10, 64)
-		if !ok || err1 != nil || err2 != nil {
-			continue
-		}
-		name, args, _ := strings.Cut(rest, ": ")
-		evs = append(evs, ev{at: s*1_000_000 + u, ours: strings.HasPrefix(task, comm+"-"), name: name, args: args})
 	}
+	ours := func(e *demoTraceEvent) bool { return strings.HasPrefix(e.task, comm+"-") }
 	woken := "comm=" + comm + " "
 	// The answer goes out with write (this arpd), sendto or sendmsg.
 	sends := []string{fmt.Sprintf("NR %d ", unix.SYS_WRITE), fmt.Sprintf("NR %d ", unix.SYS_SENDTO), fmt.Sprintf("NR %d ", unix.SYS_SENDMSG)}
@@ -294,24 +289,17 @@ func demoBreakdown(raw []byte, comm string) (parts [4][]time.Duration, followed 
 		if e.name != "neigh_create" {
 			continue
 		}
-		key := ""
-		if f := strings.Fields(e.args); len(f) > 0 {
-			for k := 0; k+1 < len(f); k++ {
-				if f[k] == "primary_key4" {
-					key = " primary_key4 " + f[k+1] + " "
-				}
-			}
-		}
+		key := " primary_key4 " + e.arg("primary_key4") + " "
 		var wake, run, wr, upd int64
 		for _, x := range evs[i+1 : min(len(evs), i+500)] {
 			switch {
 			case wake == 0 && x.name == "sched_wakeup" && strings.HasPrefix(x.args, woken):
 				wake = x.at
-			case wake != 0 && run == 0 && x.ours:
+			case wake != 0 && run == 0 && ours(&x):
 				run = x.at
-			case run != 0 && wr == 0 && x.ours && x.name == "sys_enter" && isSend(x.args):
+			case run != 0 && wr == 0 && ours(&x) && x.name == "sys_enter" && isSend(x.args):
 				wr = x.at
-			case x.name == "neigh_update" && strings.Contains(x.args, key):
+			case x.name == "neigh_update" && strings.Contains(x.args+" ", key):
 				upd = x.at
 			}
 			if upd != 0 {
@@ -327,4 +315,53 @@ func demoBreakdown(raw []byte, comm string) (parts [4][]time.Duration, followed 
 		}
 	}
 	return parts, followed
+}
+
+// TestDemoTraceParse reads lines of a real trace (Linux 6.18, one request
+// answered by this arpd, the system call numbers this machine's): the
+// stamps of the entry's creation and of its becoming valid, and the four
+// parts of demoBreakdown. Comments, other events and other hosts change
+// nothing.
+func TestDemoTraceParse(t *testing.T) {
+	trace := fmt.Sprintf(`# tracer: nop
+#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION
+       arpd.test-12200   [000] .....  8796.753075: neigh_create: family 2 dev vnear entries 51 primary_key4 10.79.1.50 primary_key6 6a6f:3c29:0:100::4000 created 1 gc_exempt 0
+       arpd.test-12200   [000] .....  8796.753076: neigh_create: family 10 dev vnear entries 51 primary_key4 0.0.0.0 primary_key6 fe80::1 created 1 gc_exempt 0
+       arpd.test-12200   [000] d..2.  8796.753152: sched_switch: prev_comm=arpd.test prev_pid=12200 prev_prio=120 prev_state=S ==> next_comm=arpd.test next_pid=12186 next_prio=120
+          <idle>-0       [001] d.h1.  8796.753164: call_function_single_entry: vector=251
+          <idle>-0       [001] dNh2.  8796.753170: sched_wakeup: comm=arpd pid=12205 prio=120 target_cpu=001
+            arpd-12205   [001] .....  8796.753181: sys_exit: NR 281 = 1
+            arpd-12205   [001] .....  8796.753192: sys_enter: NR 47 (4, 26d1c4900070, 60, 0, 0, 0)
+            arpd-12205   [001] .....  8796.753201: sys_enter: NR %d (5, 26d1c48e2214, 30, 0, 0, 0)
+            arpd-12205   [001] .....  8796.753205: neigh_update: family 2 dev vnear lladdr 000000000000 flags 00 nud_state incomplete type 01 dead 0 refcnt 3 primary_key4 10.79.1.51 primary_key6 ::ffff:10.79.1.51 confirmed 1 updated 1 used 1 new_lladdr a22e7939effd new_state stale update_flags 80 pid 7
+            arpd-12205   [001] .....  8796.753209: neigh_update: family 2 dev vnear lladdr 000000000000 flags 00 nud_state incomplete type 01 dead 0 refcnt 3 primary_key4 10.79.1.50 primary_key6 ::ffff:10.79.1.50 confirmed 1 updated 1 used 1 new_lladdr a22e7939effd new_state stale update_flags 80 pid 7
+            arpd-12205   [001] .....  8796.753300: neigh_update: family 2 dev vnear lladdr a22e7939effd flags 00 nud_state incomplete type 01 dead 0 refcnt 3 primary_key4 10.79.1.50 primary_key6 ::ffff:10.79.1.50 confirmed 1 updated 1 used 1 new_lladdr a22e7939effd new_state reachable update_flags 80 pid 0
+`, unix.SYS_WRITE)
+	h := demoHostIndex([]byte{10, 79, 1, 50})
+	if h < 0 {
+		t.Fatal("10.79.1.50 is no host of the lab's scheme")
+	}
+	d := &demoTraced{created: make([]int64, h+1), valid: make([]int64, h+1)}
+	for _, line := range strings.Split(trace, "\n") {
+		demoParseTraceLine(line, d)
+	}
+	if d.created[h] != 8796753075 || d.valid[h] != 8796753209 {
+		t.Errorf("10.79.1.50: created %d, valid %d; want 8796753075 and 8796753209 (the first valid update)", d.created[h], d.valid[h])
+	}
+	if got := d.turnarounds(); len(got) != 1 || got[0] != 134*time.Microsecond {
+		t.Errorf("turnarounds = %v, want [134µs]", got)
+	}
+	parts, followed := demoBreakdown([]byte(trace), "arpd")
+	if followed != 1 {
+		t.Fatalf("breakdown followed %d requests, want 1", followed)
+	}
+	want := [4]time.Duration{95 * time.Microsecond, 11 * time.Microsecond, 20 * time.Microsecond, 8 * time.Microsecond}
+	for k := range want {
+		if len(parts[k]) != 1 || parts[k][0] != want[k] {
+			t.Errorf("part %d = %v, want [%v]", k, parts[k], want[k])
+		}
+	}
+	if _, ok := demoParseTraceEvent("# entries-in-buffer/entries-written: 232465/232465   #P:2"); ok {
+		t.Error("a comment parsed as an event")
+	}
 }
