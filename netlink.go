@@ -416,6 +416,19 @@ func (a *nlAttrs) once(typ uint16) error {
 	return nil
 }
 
+// nlFixedPart returns the payload of m, a message of a type its decoder
+// takes (ok), which must begin with a fixed header of size bytes; or why
+// m is rejected.
+func nlFixedPart(m *nlMsg, ok bool, size int) ([]byte, error) {
+	if !ok {
+		return nil, nlReasonWrongType
+	}
+	if len(m.Data) < size {
+		return nil, nlReasonShortPayload
+	}
+	return m.Data, nil
+}
+
 // rtnlDecodeNeigh decodes a neighbour message into n. A message with an
 // attribute that does not have the size the kernel gives it is rejected, and
 // n is then left zero apart from the header fields, so a caller that ignores
@@ -426,14 +439,9 @@ func (a *nlAttrs) once(typ uint16) error {
 // never reach the cache, and the daemon serves only Ethernet.
 func rtnlDecodeNeigh(m *nlMsg, n *rtnlNeigh) error {
 	*n = rtnlNeigh{MsgType: m.Type, MsgFlags: m.Flags, Seq: m.Seq, Pid: m.Pid}
-	switch m.Type {
-	case unix.RTM_NEWNEIGH, unix.RTM_DELNEIGH, unix.RTM_GETNEIGH:
-	default:
-		return nlReasonWrongType
-	}
-	d := m.Data
-	if len(d) < rtnlNdmsgLen {
-		return nlReasonShortPayload
+	d, err := nlFixedPart(m, m.Type == unix.RTM_NEWNEIGH || m.Type == unix.RTM_DELNEIGH || m.Type == unix.RTM_GETNEIGH, rtnlNdmsgLen)
+	if err != nil {
+		return err
 	}
 	// NB: struct ndmsg is __u8 family, __u8 pad1, __u16 pad2,
 	// __s32 ifindex, __u16 state, __u8 flags, __u8 type: 12 bytes in host
@@ -550,14 +558,9 @@ func (l *rtnlLink) HWAddr() []byte { return l.Addr[:l.AddrLen] }
 // rejected message leaves only the fixed fields in l.
 func rtnlDecodeLink(m *nlMsg, l *rtnlLink) error {
 	*l = rtnlLink{MsgType: m.Type, MsgFlags: m.Flags, Seq: m.Seq, Pid: m.Pid}
-	switch m.Type {
-	case unix.RTM_NEWLINK, unix.RTM_DELLINK:
-	default:
-		return nlReasonWrongType
-	}
-	d := m.Data
-	if len(d) < rtnlIfinfoLen {
-		return nlReasonShortPayload
+	d, err := nlFixedPart(m, m.Type == unix.RTM_NEWLINK || m.Type == unix.RTM_DELLINK, rtnlIfinfoLen)
+	if err != nil {
+		return err
 	}
 	// NB: struct ifinfomsg is __u8 family, __u8 pad, __u16 type,
 	// __s32 index, __u32 flags, __u32 change: 16 bytes in host byte order.
@@ -635,14 +638,9 @@ type rtnlAddr struct {
 // of the addresses.
 func rtnlDecodeAddr(m *nlMsg, a *rtnlAddr) error {
 	*a = rtnlAddr{MsgType: m.Type, MsgFlags: m.Flags, Seq: m.Seq, Pid: m.Pid}
-	switch m.Type {
-	case unix.RTM_NEWADDR, unix.RTM_DELADDR:
-	default:
-		return nlReasonWrongType
-	}
-	d := m.Data
-	if len(d) < rtnlIfaddrLen {
-		return nlReasonShortPayload
+	d, err := nlFixedPart(m, m.Type == unix.RTM_NEWADDR || m.Type == unix.RTM_DELADDR, rtnlIfaddrLen)
+	if err != nil {
+		return err
 	}
 	// NB: struct ifaddrmsg is __u8 family, __u8 prefixlen, __u8 flags,
 	// __u8 scope, __u32 index: 8 bytes, the index in host byte order.
