@@ -79,7 +79,7 @@ type blResult struct {
 	name            string
 	phase           [blPhases]blPhase
 	monitorOverruns int
-	counters        map[string]int64
+	counters        map[string]uint64
 	out             string
 }
 
@@ -87,7 +87,7 @@ type blResult struct {
 type blDaemon struct {
 	name     string
 	start    func(t testing.TB, l *demoLab, db string) *demoDaemon
-	counters func(t testing.TB, db string) map[string]int64 // nil: it has none
+	counters func(t testing.TB, db string) map[string]uint64 // nil: it has none
 }
 
 // TestBenchLab is make bench-lab (ARPD_BENCHLAB=1, as root): for this arpd
@@ -151,7 +151,7 @@ func TestBenchLab(t *testing.T) {
 		start: func(t testing.TB, l *demoLab, db string) *demoDaemon {
 			return startOurDaemon(t, l, bin, db, append(blFlags, l.NearIf)...)
 		},
-		counters: func(t testing.TB, db string) map[string]int64 { return demoOurStats(t, bin, db) },
+		counters: func(t testing.TB, db string) map[string]uint64 { return demoOurStats(t, bin, db) },
 	}}
 	if _, err := os.Stat(iproute2Arpd); err != nil {
 		t.Logf("%s is not installed: no comparison", iproute2Arpd)

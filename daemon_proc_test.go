@@ -211,6 +211,19 @@ func rowKey(ifindex int, ip [4]byte) string {
 	return fmt.Sprintf("%d %d.%d.%d.%d", ifindex, ip[0], ip[1], ip[2], ip[3])
 }
 
+// parseStats reads the "name value" lines of arpd -s.
+func parseStats(out string) map[string]uint64 {
+	st := map[string]uint64{}
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) == 2 {
+			if v, err := strconv.ParseUint(f[1], 10, 64); err == nil {
+				st[f[0]] = v
+			}
+		}
+	}
+	return st
+}
+
 // dbStats runs arpd -s on db and returns its counters by name, with
 // "entries" and "capacity" among them.
 func dbStats(t *testing.T, db string) map[string]uint64 {
@@ -219,16 +232,7 @@ func dbStats(t *testing.T, db string) map[string]uint64 {
 	if code != 0 {
 		t.Fatalf("arpd -s -b %s: exit %d: %s", db, code, errs)
 	}
-	st := map[string]uint64{}
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		if len(f) != 2 {
-			continue
-		}
-		if v, err := strconv.ParseUint(f[1], 10, 64); err == nil {
-			st[f[0]] = v
-		}
-	}
+	st := parseStats(out)
 	if _, ok := st["arp_accepted"]; !ok {
 		t.Fatalf("arpd -s printed no counters: %s", out)
 	}

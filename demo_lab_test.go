@@ -44,7 +44,7 @@ const demoRate = 150
 // demoPass sends one datagram to each of hosts [0, n), paced, waits until
 // each has arrived or the kernel has given up, and returns what happened.
 func demoPass(t *testing.T, in *demoInterrupt, l *demoLab, mon *demoMonitor, sink *demoSink, snd *demoSender,
-	tr *demoTrace, stats func() map[string]int64) demoPassResult {
+	tr *demoTrace, stats func() map[string]uint64) demoPassResult {
 	t.Helper()
 	sink.reset()
 	snd.reset()
@@ -104,8 +104,8 @@ func demoPass(t *testing.T, in *demoInterrupt, l *demoLab, mon *demoMonitor, sin
 	r.tableFulls = fulls1 - fulls0
 	r.tableAtEnd = l.kernelTable(t)
 	after := stats()
-	r.probes = after["probes_sent"] - before["probes_sent"]
-	r.cacheHits = after["app_success"] - before["app_success"]
+	r.probes = int64(after["probes_sent"] - before["probes_sent"])
+	r.cacheHits = int64(after["app_success"] - before["app_success"])
 	return r
 }
 
@@ -158,7 +158,7 @@ func TestDemo(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "arpd.db")
 	args := []string{"-a", "3", "-k", "-R", "500", "-B", "100", l.NearIf}
 	d := startOurDaemon(t, l, bin, db, args...)
-	stats := func() map[string]int64 {
+	stats := func() map[string]uint64 {
 		// The daemon saves its counters to the file every second.
 		time.Sleep(1100 * time.Millisecond)
 		return demoOurStats(t, bin, db)
@@ -252,7 +252,7 @@ func TestDemo(t *testing.T) {
 				t.Errorf("%s = %d, want %d", c.what, c.got, c.want)
 			}
 		}
-		if final["entries"] < int64(n) {
+		if final["entries"] < uint64(n) {
 			t.Errorf("cache entries = %d, want at least %d", final["entries"], n)
 		}
 	}

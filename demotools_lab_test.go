@@ -1063,22 +1063,13 @@ func (d *demoDaemon) cpu(t testing.TB) time.Duration {
 
 // demoOurStats reads the counters and entry count this arpd keeps in its
 // file (arpd -s), by name.
-func demoOurStats(t testing.TB, bin, db string) map[string]int64 {
+func demoOurStats(t testing.TB, bin, db string) map[string]uint64 {
 	t.Helper()
 	out, err := exec.Command(bin, "-s", "-b", db).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s -s -b %s: %v: %s", bin, db, err, out)
 	}
-	m := map[string]int64{}
-	for _, line := range strings.Split(string(out), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 2 {
-			if v, err := strconv.ParseInt(f[1], 10, 64); err == nil {
-				m[f[0]] = v
-			}
-		}
-	}
-	return m
+	return parseStats(string(out))
 }
 
 // demoListed counts the positive entries for hosts [0, n) in a -l listing
