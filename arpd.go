@@ -721,11 +721,7 @@ func (d *daemon) drainPackets(max int) {
 	for i := 0; i < max; i++ {
 		drop, err := d.pkt.Recv(&d.frame)
 		if err != nil {
-			// NB: when the interface goes down, the kernel reports
-			// ENETDOWN once on the socket, which stays bound and
-			// receives again once it is up; the link notification
-			// says the same, so it is no error here.
-			if err != unix.EAGAIN && err != unix.EINTR && err != unix.ENETDOWN {
+			if err != unix.EAGAIN && err != unix.EINTR {
 				d.log.logf(logErr, "packet receive: %v", err)
 			}
 			return

@@ -408,10 +408,10 @@ func (c *pktConn) Close() error {
 
 // Recv reads one frame and decodes it into *f. It returns the decoder's
 // verdict and a nil error when a frame was read (*f is valid only for
-// arpDropNone), and unix.EAGAIN when nothing is queued. It allocates
-// nothing: recvfrom(2) is called directly with the socket's own buffer and
-// address, since unix.Recvfrom returns the address as an interface value,
-// which allocates on every call.
+// arpDropNone), and unix.EAGAIN when nothing is queued (also once when the
+// interface went down). It allocates nothing: recvfrom(2) is called
+// directly with the socket's own buffer and address, since unix.Recvfrom
+// returns the address as an interface value, which allocates on every call.
 func (c *pktConn) Recv(f *arpFrame) (arpDrop, error) {
 	for tries := 0; ; tries++ {
 		c.fromLen = unix.SizeofSockaddrLinklayer
@@ -426,6 +426,13 @@ func (c *pktConn) Recv(f *arpFrame) (arpDrop, error) {
 			return arpDecode(f, c.buf[:n], &c.from), nil
 		case e == unix.EINTR && tries < 8:
 			continue
+		case e == unix.ENETDOWN:
+			// NB: when the interface goes down, the kernel reports
+			// ENETDOWN once on the socket (sk_err), which stays
+			// bound and receives again once the link is up. It is
+			// a state, not a failure, and the link notification
+			// tells the daemon the same: nothing is queued.
+			return arpDropNone, unix.EAGAIN
 		}
 		// NB: an Errno in an error interface does not allocate for
 		// values below 256, which covers every errno.

@@ -397,3 +397,37 @@ func pktWriteCapture(t *testing.T, name string, s pktSeen, comment string) {
 	}
 	t.Logf("wrote testdata/packet/%s:\n%s", name, b.String())
 }
+
+// TestPacketLinkDownLab checks that a link going down and up is no receive
+// error: the kernel reports ENETDOWN once on the bound socket, which Recv
+// reads as nothing queued, and the socket receives again once the link is
+// up.
+func TestPacketLinkDownLab(t *testing.T) {
+	l := newLab(t)
+	pktLabSetup(l)
+	nc := pktLabOpen(t, l, l.Near, l.NearIf)
+	fc := pktLabOpen(t, l, l.Far, l.FarIf)
+	far := pktLabIface(t, l, l.Far, l.FarIf)
+	l.IP(l.Near, "link", "set", "dev", l.NearIf, "down")
+	var f arpFrame
+	for i := 0; i < 3; i++ {
+		if _, err := nc.Recv(&f); err != unix.EAGAIN {
+			t.Fatalf("Recv %d with the link down: %v, want EAGAIN", i, err)
+		}
+	}
+	l.IP(l.Near, "link", "set", "dev", l.NearIf, "up")
+	if !waitFor(5*time.Second, func() bool {
+		return strings.Contains(l.IP(l.Near, "link", "show", "dev", l.NearIf), "LOWER_UP")
+	}) {
+		t.Fatal("the link did not come up again")
+	}
+	if err := fc.SendProbe(&far.pktIface, far.IP, pktLabNearIP); err != nil {
+		t.Fatalf("send probe: %v", err)
+	}
+	seen, ok := pktWait(t, nc, 2*time.Second, func(s pktSeen) bool {
+		return s.Drop == arpDropNone && s.Frame.SenderIP == pktLabFarIP
+	})
+	if !ok {
+		t.Fatalf("the near socket did not receive again after the link came up; it saw %+v", seen)
+	}
+}
