@@ -3,10 +3,10 @@
 // the reflect code it keeps alive cost about 200 KB of a 2.4 MB MIPS
 // binary.
 //
-// Its functions have the names and signatures of fmt's, so a file
-// switches with its import line alone:
-//
-//	import fmt "arpd/internal/fmtlite"
+// Its functions have the names and signatures of fmt's. Import it under
+// its own name, so that a reader sees which one is in use; make vet checks
+// the format strings given to it as go vet checks fmt's (see the Makefile
+// and testdata/vet).
 //
 // Supported: the verbs %v, %s, %d, %q and %w (and %%), without flags,
 // width or precision, on string, []byte (but not with %v), bool, int,
