@@ -122,6 +122,17 @@ func build(dir, version string) (string, error) {
 	return filepath.EvalSymlinks(out)
 }
 
+// GoTool returns the go command that Build runs. It skips t when there is
+// none.
+func GoTool(t testing.TB) string {
+	t.Helper()
+	p, err := goTool()
+	if err != nil {
+		t.Skip(err)
+	}
+	return p
+}
+
 // goTool returns the go command: the one on PATH, else the one of the
 // toolchain that built the test.
 func goTool() (string, error) {

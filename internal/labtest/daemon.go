@@ -144,6 +144,9 @@ func (d *Daemon) command(argv []string) *exec.Cmd {
 	return cmd
 }
 
+// Name returns the daemon's name in messages (Options.Name).
+func (d *Daemon) Name() string { return d.o.Name }
+
 // Pid returns the daemon's process id.
 func (d *Daemon) Pid() int { return d.pid }
 
