@@ -105,19 +105,29 @@ exec "$@"`
 	}
 }
 
-// capLabRun is one run of TestCapDaemonLab; wrap turns the daemon's
-// command line into the one run inside Near.
-func capLabRun(t *testing.T, wrap func([]string) []string) {
-	l := labtest.New(t)
+// capLab is the lab of one run of TestCapDaemonLab: a copy of the binary
+// that NobodyUID can run, and the host 10.77.0.50 in Far, which answers no
+// ARP, loaded into a database that NobodyUID owns.
+type capLab struct {
+	*labtest.Lab
+	bin, db          string
+	farMAC           string
+	appKey, mcastKey string // the sysctls arpd adjusts, with originals 0 and 5
+}
+
+// newCapLab makes the lab of one run.
+func newCapLab(t *testing.T) *capLab {
+	t.Helper()
+	l := &capLab{Lab: labtest.New(t)}
 	dir, dbDir := capDir(t)
 	// A copy the unprivileged user can reach, wherever $ARPD_BIN is.
-	bin := filepath.Join(dir, "arpd")
+	l.bin = filepath.Join(dir, "arpd")
 	if b, err := os.ReadFile(labtest.Binary(t)); err != nil {
 		t.Fatal(err)
-	} else if err := os.WriteFile(bin, b, 0o755); err != nil {
+	} else if err := os.WriteFile(l.bin, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	db := filepath.Join(dbDir, "arpd.db")
+	l.db = filepath.Join(dbDir, "arpd.db")
 
 	l.IP(l.Near, "addr", "add", "10.77.0.1/24", "dev", l.NearIf)
 	l.IP(l.Far, "addr", "add", "10.77.0.2/24", "dev", l.FarIf)
@@ -126,26 +136,55 @@ func capLabRun(t *testing.T, wrap func([]string) []string) {
 	l.Sysctl(l.Far, "net/ipv4/conf/"+l.FarIf+"/arp_ignore", "8")
 	// Originals that differ from what arpd sets and from the defaults,
 	// so that restoring them proves something.
-	appKey := "net/ipv4/neigh/" + l.NearIf + "/app_solicit"
-	mcastKey := "net/ipv4/neigh/" + l.NearIf + "/mcast_solicit"
-	l.Sysctl(l.Near, appKey, "0")
-	l.Sysctl(l.Near, mcastKey, "5")
+	l.appKey = "net/ipv4/neigh/" + l.NearIf + "/app_solicit"
+	l.mcastKey = "net/ipv4/neigh/" + l.NearIf + "/mcast_solicit"
+	l.Sysctl(l.Near, l.appKey, "0")
+	l.Sysctl(l.Near, l.mcastKey, "5")
 
 	farMAC := strings.TrimSpace(l.IP(l.Far, "-br", "link", "show", l.FarIf))
 	if f := strings.Fields(farMAC); len(f) >= 3 {
-		farMAC = f[2]
+		l.farMAC = f[2]
 	} else {
 		t.Fatalf("cannot read the MAC of %s: %q", l.FarIf, farMAC)
 	}
 	ifindex := l.Ifindex(l.Near, l.NearIf)
 
-	// Load the host into the database as labtest.NobodyUID, which then owns it.
-	argv := labtest.AsNobody([]string{bin, "-b", db, "-f", "-"})
+	// Load the host into the database as NobodyUID, which then owns it.
+	argv := labtest.AsNobody([]string{l.bin, "-b", l.db, "-f", "-"})
 	load := exec.Command(argv[0], argv[1:]...)
-	load.Stdin = strings.NewReader(fmt.Sprintf("%d 10.77.0.50 %s\n", ifindex, farMAC))
+	load.Stdin = strings.NewReader(fmt.Sprintf("%d 10.77.0.50 %s\n", ifindex, l.farMAC))
 	if out, err := load.CombinedOutput(); err != nil {
 		t.Fatalf("arpd -f as uid %d: %v: %s", labtest.NobodyUID, err, out)
 	}
+	return l
+}
+
+// capCheckIdentity checks that process pid runs as NobodyUID with exactly
+// CAP_NET_ADMIN and CAP_NET_RAW.
+func capCheckIdentity(t *testing.T, pid int) {
+	t.Helper()
+	st, err := procStatus(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := labtest.NobodyUID
+	for field, want := range map[string]string{
+		"Uid":    fmt.Sprintf("%d\t%d\t%d\t%d", id, id, id, id),
+		"CapEff": fmt.Sprintf("%016x", capMask),
+		"CapPrm": fmt.Sprintf("%016x", capMask),
+		"CapBnd": fmt.Sprintf("%016x", capMask),
+	} {
+		if st[field] != want {
+			t.Errorf("daemon %s: %q, want %q", field, st[field], want)
+		}
+	}
+}
+
+// capLabRun is one run of TestCapDaemonLab; wrap turns the daemon's
+// command line into the one run inside Near.
+func capLabRun(t *testing.T, wrap func([]string) []string) {
+	l := newCapLab(t)
+	appKey, mcastKey, farMAC := l.appKey, l.mcastKey, l.farMAC
 
 	// The receiver in Far.
 	var rx int
@@ -160,24 +199,11 @@ func capLabRun(t *testing.T, wrap func([]string) []string) {
 	}
 	defer unix.Close(rx)
 
-	d := labtest.Start(t, labtest.Options{Lab: l, Bin: bin, DB: db, AsNobody: true, Wrap: wrap,
+	d := labtest.Start(t, labtest.Options{Lab: l.Lab, Bin: l.bin, DB: l.db, AsNobody: true, Wrap: wrap,
 		Args: []string{"-a", "1", "-k", l.NearIf}})
 
 	// Running as nobody with exactly the two capabilities.
-	st, err := procStatus(d.Pid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for field, want := range map[string]string{
-		"Uid":    fmt.Sprintf("%d\t%d\t%d\t%d", labtest.NobodyUID, labtest.NobodyUID, labtest.NobodyUID, labtest.NobodyUID),
-		"CapEff": fmt.Sprintf("%016x", capMask),
-		"CapPrm": fmt.Sprintf("%016x", capMask),
-		"CapBnd": fmt.Sprintf("%016x", capMask),
-	} {
-		if st[field] != want {
-			t.Errorf("daemon %s: %q, want %q", field, st[field], want)
-		}
-	}
+	capCheckIdentity(t, d.Pid())
 
 	// Adjusted: app_solicit = max(1, -a 1), mcast_solicit = 0 for -k.
 	if !labtest.WaitFor(10*time.Second, func() bool {
