@@ -163,7 +163,7 @@ func TestDemo(t *testing.T) {
 	stats := func() map[string]uint64 {
 		// The daemon saves its counters to the file every second.
 		time.Sleep(1100 * time.Millisecond)
-		return labtest.Stats(t, db)
+		return d.Stats()
 	}
 	thresh3 := strings.TrimSpace(demoReadFile(t, "/proc/sys/net/ipv4/neigh/default/gc_thresh3"))
 
@@ -174,7 +174,7 @@ func TestDemo(t *testing.T) {
 		t.Logf("the near table still has %d entries after ip neigh flush", l.kernelTable(t))
 	}
 	p2 := demoPass(t, in, l, mon, sink, snd, tr, stats)
-	final := labtest.Stats(t, db)
+	final := d.Stats()
 	_, overruns := mon.snapshot()
 	if d.Exited() {
 		t.Fatalf("arpd exited during the demo; its output: %s", d.Output())
