@@ -8,7 +8,18 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"arpd/internal/labtest"
 )
+
+// TestMain runs the tests, then removes what they leave for the whole test
+// binary: the benchmarks' tables and the arpd binary the lab tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	removeBenchDir()
+	labtest.RemoveBinary()
+	os.Exit(code)
+}
 
 // runArpd runs the program with args and stdin and returns its exit
 // status, stdout and stderr.

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"arpd/internal/labtest"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -86,7 +88,7 @@ type blResult struct {
 // blDaemon starts and stops one kind of daemon.
 type blDaemon struct {
 	name     string
-	start    func(t testing.TB, l *demoLab, db string) *demoDaemon
+	start    func(t testing.TB, l *demoLab, db string) *labtest.Daemon
 	counters func(t testing.TB, db string) map[string]uint64 // nil: it has none
 }
 
@@ -122,7 +124,7 @@ func TestBenchLab(t *testing.T) {
 	if full && os.Geteuid() != 0 {
 		t.Fatal("make bench-lab needs root: it makes network namespaces and runs both daemons in them (sudo make bench-lab)")
 	}
-	requireRoot(t)
+	labtest.RequireRoot(t)
 	n, paced := 300, 50
 	if full {
 		n, paced = blHosts, blPaced
@@ -135,23 +137,26 @@ func TestBenchLab(t *testing.T) {
 	}
 	paced = min(paced, n)
 	in := demoCatchInterrupt(t)
-	bin := demoOurBinary(t)
 	if full {
 		// Room for every host in the kernel's table, and no collection
 		// of entries while the benchmark runs; restored by Cleanup.
-		demoSetGlobals(t,
-			"net/ipv4/neigh/default/gc_thresh3", strconv.Itoa(max(4*n, 1024)),
-			"net/ipv4/neigh/default/gc_thresh2", strconv.Itoa(max(2*n, 512)))
-	} else if !demoHoldGlobalsShared(t, in, 90*time.Second) {
-		t.Skip("another test holds the global settings lock: the kernel's table cap may change under this test")
+		g := labtest.LockGlobals(t)
+		g.Set("net/ipv4/neigh/default/gc_thresh3", strconv.Itoa(max(4*n, 1024)))
+		g.Set("net/ipv4/neigh/default/gc_thresh2", strconv.Itoa(max(2*n, 512)))
+	} else {
+		got := labtest.ShareGlobals(t, 90*time.Second, in.hit.Load)
+		in.check(t)
+		if !got {
+			t.Skip("another test holds the global settings lock: the kernel's table cap may change under this test")
+		}
 	}
 
 	daemons := []blDaemon{{
 		name: "this arpd",
-		start: func(t testing.TB, l *demoLab, db string) *demoDaemon {
-			return startOurDaemon(t, l, bin, db, append(blFlags, l.NearIf)...)
+		start: func(t testing.TB, l *demoLab, db string) *labtest.Daemon {
+			return startOurDaemon(t, l, db, append(blFlags, l.NearIf)...)
 		},
-		counters: func(t testing.TB, db string) map[string]uint64 { return demoOurStats(t, bin, db) },
+		counters: labtest.Stats,
 	}}
 	if _, err := os.Stat(iproute2Arpd); err != nil {
 		t.Logf("%s is not installed: no comparison", iproute2Arpd)
@@ -160,7 +165,7 @@ func TestBenchLab(t *testing.T) {
 	} else if full {
 		daemons = append(daemons, blDaemon{
 			name: "iproute2 arpd",
-			start: func(t testing.TB, l *demoLab, db string) *demoDaemon {
+			start: func(t testing.TB, l *demoLab, db string) *labtest.Daemon {
 				return startIproute2Daemon(t, l, db, append(blFlags, l.NearIf)...)
 			},
 		})
@@ -234,9 +239,9 @@ func blRun(t *testing.T, in *demoInterrupt, dm blDaemon, n, paced int, pin bool)
 	snd := newDemoSender(t, l)
 	db := filepath.Join(t.TempDir(), "arpd.db")
 	d := dm.start(t, l, db)
-	defer func() { d.stop(t) }()
+	defer func() { d.Close() }()
 	if pin {
-		demoPinTasks(t, d.pid, 1)
+		demoPinTasks(t, d.Pid(), 1)
 	}
 	ph := &blPhaser{t: t, in: in, l: l, mon: mon, sink: sink, snd: snd, db: db}
 	var err error
@@ -255,20 +260,20 @@ func blRun(t *testing.T, in *demoInterrupt, dm blDaemon, n, paced int, pin bool)
 	r.phase[blPacedPhase] = ph.oneAtATime(paced)
 
 	// Restart on the same file, into an empty kernel table.
-	d.stop(t)
-	first := d.out.String()
+	d.Close()
+	first := d.Output()
 	blEmptyTable(t, l)
 	d = dm.start(t, l, db)
 	ph.d = d
 	if pin {
-		demoPinTasks(t, d.pid, 1)
+		demoPinTasks(t, d.Pid(), 1)
 	}
 	r.phase[blRestart] = ph.burst(n, 8*time.Second, nil)
-	r.phase[blRestart].startup = d.startup
+	r.phase[blRestart].startup = d.Startup()
 
 	r.phase[blFlushed] = ph.burst(n, 8*time.Second, func() {
 		l.flush(t)
-		if !waitFor(10*time.Second, func() bool { return l.kernelTable(t) == 0 }) {
+		if !labtest.WaitFor(10*time.Second, func() bool { return l.kernelTable(t) == 0 }) {
 			t.Logf("the near table still has %d entries after ip neigh flush", l.kernelTable(t))
 		}
 		time.Sleep(300 * time.Millisecond) // the daemon reads the flush's notifications
@@ -279,10 +284,10 @@ func blRun(t *testing.T, in *demoInterrupt, dm blDaemon, n, paced int, pin bool)
 		r.counters = dm.counters(t, db)
 	}
 	_, r.monitorOverruns = mon.snapshot()
-	if !d.running() {
-		t.Errorf("%s is no longer running after the benchmark; its output: %s", dm.name, d.out)
+	if d.Exited() {
+		t.Errorf("%s is no longer running after the benchmark; its output: %s", dm.name, d.Output())
 	}
-	r.out = first + d.out.String()
+	r.out = first + d.Output()
 	return r
 }
 
@@ -294,7 +299,7 @@ type blPhaser struct {
 	mon  *demoMonitor
 	sink *demoSink
 	snd  *demoSender
-	d    *demoDaemon
+	d    *labtest.Daemon
 	db   string
 	tr   *demoTrace // nil: no tracing here, request to valid from the sink
 }
@@ -346,12 +351,12 @@ func (ph *blPhaser) pass(n int, paced bool, limit time.Duration, before func()) 
 	}
 	var comm string
 	if schedTrace != "" {
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", ph.d.pid))
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", ph.d.Pid()))
 		comm = strings.TrimSpace(string(b))
 		ph.tr.schedEvents(true, comm)
 	}
 	p := blPhase{hosts: n}
-	cpu0 := ph.d.cpu(t)
+	cpu0 := demoCPU(t, ph.d)
 	if before != nil {
 		before()
 	}
@@ -379,7 +384,7 @@ func (ph *blPhaser) pass(n int, paced bool, limit time.Duration, before func()) 
 	if schedTrace != "" {
 		ph.tr.write("tracing_on", "0")
 		if b, err := os.ReadFile(filepath.Join(ph.tr.dir, "trace")); err == nil {
-			os.WriteFile(schedTrace+"."+strings.ReplaceAll(ph.d.name, " ", "_"), b, 0o644)
+			os.WriteFile(schedTrace+"."+strings.ReplaceAll(ph.d.Name(), " ", "_"), b, 0o644)
 			p.breakdown, p.followed = demoBreakdown(b, comm)
 		}
 		ph.tr.schedEvents(false, comm)
@@ -412,8 +417,8 @@ func (ph *blPhaser) finish(p *blPhase, cpu0, from time.Duration, sent []time.Dur
 		p.took = time.Duration(last - sentWall[0])
 	}
 	p.sendErrors = ph.snd.sendErrors()
-	p.cpu = ph.d.cpu(t) - cpu0
-	p.hwm, p.anon = ph.d.memory(t)
+	p.cpu = demoCPU(t, ph.d) - cpu0
+	p.hwm, p.anon = demoMemory(t, ph.d)
 	if st, err := os.Stat(ph.db); err == nil {
 		p.fileSize = st.Size()
 	}
@@ -425,11 +430,11 @@ func (ph *blPhaser) finish(p *blPhase, cpu0, from time.Duration, sent []time.Dur
 func blEmptyTable(t testing.TB, l *demoLab) {
 	t.Helper()
 	l.IP(l.Near, "link", "set", "dev", l.NearIf, "down")
-	if !waitFor(10*time.Second, func() bool { return l.kernelTable(t) == 0 }) {
+	if !labtest.WaitFor(10*time.Second, func() bool { return l.kernelTable(t) == 0 }) {
 		t.Logf("the near table still has %d entries with its link down", l.kernelTable(t))
 	}
 	l.IP(l.Near, "link", "set", "dev", l.NearIf, "up")
-	if !waitFor(10*time.Second, func() bool {
+	if !labtest.WaitFor(10*time.Second, func() bool {
 		return strings.Contains(l.IP(l.Near, "link", "show", "dev", l.NearIf), "LOWER_UP")
 	}) {
 		t.Fatalf("%s did not come up again", l.NearIf)
@@ -636,13 +641,13 @@ func blTargets(w io.Writer, rs []blResult, n int) {
 	fmt.Fprintln(w)
 }
 
-// memory returns the daemon's peak resident set (VmHWM) and its current
+// demoMemory returns the daemon's peak resident set (VmHWM) and its current
 // anonymous resident set (RssAnon), in KiB.
-func (d *demoDaemon) memory(t testing.TB) (hwm, anon int64) {
+func demoMemory(t testing.TB, d *labtest.Daemon) (hwm, anon int64) {
 	t.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", d.pid))
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", d.Pid()))
 	if err != nil {
-		t.Fatalf("%s: %v", d.name, err)
+		t.Fatalf("%s: %v", d.Name(), err)
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)

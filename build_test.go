@@ -1,56 +1,17 @@
 package main
 
-// Tests of the built binary: the version stamped in at link time, and a
-// helper that builds the daemon for the lab tests that run it as another
-// user.
+// Tests of the built binary: the version stamped in at link time, and
+// what it links.
 
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+
+	"arpd/internal/labtest"
 )
-
-// goTool returns the go command, or skips t when there is none.
-func goTool(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	if root := runtime.GOROOT(); root != "" {
-		p := filepath.Join(root, "bin", "go")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Skip("the go command is not available to build the daemon")
-	return ""
-}
-
-// buildArpd builds the daemon for the machine the test runs on (not for
-// GOARCH of a cross test run) as dir/arpd with main.version set to
-// version, the way the Makefile does, and returns its path.
-func buildArpd(t *testing.T, dir, version string) string {
-	t.Helper()
-	out := filepath.Join(dir, "arpd")
-	cmd := exec.Command(goTool(t), "build", "-trimpath",
-		"-ldflags", "-s -w -X main.version="+version, "-o", out, ".")
-	for _, kv := range os.Environ() {
-		switch strings.SplitN(kv, "=", 2)[0] {
-		case "GOOS", "GOARCH", "GOARM", "GOMIPS", "GOARM64", "CGO_ENABLED":
-			continue // under make test-cross these name the emulated target
-		}
-		cmd.Env = append(cmd.Env, kv)
-	}
-	cmd.Env = append(cmd.Env, "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
-	return out
-}
 
 // TestVersionFlag builds the daemon with a version of its own and checks
 // that -V prints exactly that, also when clustered with another flag.
@@ -59,7 +20,7 @@ func TestVersionFlag(t *testing.T) {
 		t.Skip("builds the daemon; skipped with -short")
 	}
 	version := "1.2.3-test+" + strconv.Itoa(os.Getpid())
-	bin := buildArpd(t, t.TempDir(), version)
+	bin := labtest.Build(t, t.TempDir(), version)
 	out, err := exec.Command(bin, "-V").CombinedOutput()
 	if err != nil {
 		t.Fatalf("arpd -V: %v: %s", err, out)
@@ -87,7 +48,7 @@ func TestNoHeavyDependencies(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list; skipped with -short")
 	}
-	out, err := exec.Command(goTool(t), "list", "-deps", "-f", `{{.ImportPath}}:{{join .Imports " "}}`, ".").Output()
+	out, err := exec.Command(labtest.GoTool(t), "list", "-deps", "-f", `{{.ImportPath}}:{{join .Imports " "}}`, ".").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}

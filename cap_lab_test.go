@@ -6,40 +6,28 @@ package main
 // directory of its own.
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"arpd/internal/labtest"
+
 	"golang.org/x/sys/unix"
 )
-
-// capUID is the user the daemon runs as: nobody on Debian and OpenWrt.
-const capUID = 65534
 
 // capMask is CAP_NET_ADMIN (12) and CAP_NET_RAW (13) as a capability mask
 // of /proc/PID/status.
 const capMask = 1<<unix.CAP_NET_ADMIN | 1<<unix.CAP_NET_RAW
 
-// capSetpriv is the setpriv command line that drops to capUID with only
-// CAP_NET_ADMIN and CAP_NET_RAW, effective through the ambient set.
-func capSetpriv() []string {
-	id := strconv.Itoa(capUID)
-	return []string{"setpriv", "--reuid=" + id, "--regid=" + id, "--clear-groups",
-		"--inh-caps=-all,+net_admin,+net_raw", "--ambient-caps=-all,+net_admin,+net_raw",
-		"--bounding-set=-all,+net_admin,+net_raw", "--"}
-}
-
-// capDir makes a directory that capUID can read (for the binary) and a
-// database directory inside it that capUID owns, both removed when t ends.
-// t.TempDir would not do: its parent is private to root.
+// capDir makes a directory that labtest.NobodyUID can read (for the
+// binary) and a database directory inside it that labtest.NobodyUID owns,
+// both removed when t ends. t.TempDir would not do: its parent is private
+// to root.
 func capDir(t *testing.T) (dir, dbDir string) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "arpd-cap-")
@@ -54,7 +42,7 @@ func capDir(t *testing.T) (dir, dbDir string) {
 	if err := os.Mkdir(dbDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chown(dbDir, capUID, capUID); err != nil {
+	if err := os.Chown(dbDir, labtest.NobodyUID, labtest.NobodyUID); err != nil {
 		t.Fatal(err)
 	}
 	return dir, dbDir
@@ -75,38 +63,6 @@ func procStatus(pid int) (map[string]string, error) {
 	return m, nil
 }
 
-// readLabSysctl reads an integer sysctl inside namespace ns.
-func readLabSysctl(l *lab, ns, key string) (int, error) {
-	var v int
-	err := l.Do(ns, func() error {
-		b, err := os.ReadFile("/proc/sys/" + key)
-		if err != nil {
-			return err
-		}
-		v, err = strconv.Atoi(strings.TrimSpace(string(b)))
-		return err
-	})
-	return v, err
-}
-
-// capLabDaemon is the daemon running in the lab as capUID.
-type capLabDaemon struct {
-	cmd    *exec.Cmd
-	mu     sync.Mutex
-	stderr strings.Builder
-	// exited is closed once the process has been waited for; err is
-	// then its exit error.
-	exited chan struct{}
-	err    error
-}
-
-// log returns what the daemon wrote to stderr so far.
-func (d *capLabDaemon) log() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.stderr.String()
-}
-
 // TestCapDaemonLab runs the built daemon in Near as nobody with only
 // CAP_NET_ADMIN and CAP_NET_RAW, once plainly and once in a mount
 // namespace where /proc/sys is read-only but for /proc/sys/net/ipv4/neigh,
@@ -115,7 +71,7 @@ func (d *capLabDaemon) log() string {
 // serves, answer the kernel from its cache for a host that nothing else
 // can resolve, and restore the sysctls on SIGTERM.
 func TestCapDaemonLab(t *testing.T) {
-	requireRoot(t)
+	labtest.RequireRoot(t)
 	if _, err := exec.LookPath("setpriv"); err != nil {
 		t.Skip("lab test skipped: setpriv (util-linux) is not installed")
 	}
@@ -149,13 +105,29 @@ exec "$@"`
 	}
 }
 
-// capLabRun is one run of TestCapDaemonLab; wrap turns the daemon's
-// command line into the one run inside Near.
-func capLabRun(t *testing.T, wrap func([]string) []string) {
-	l := newLab(t)
+// capLab is the lab of one run of TestCapDaemonLab: a copy of the binary
+// that NobodyUID can run, and the host 10.77.0.50 in Far, which answers no
+// ARP, loaded into a database that NobodyUID owns.
+type capLab struct {
+	*labtest.Lab
+	bin, db          string
+	farMAC           string
+	appKey, mcastKey string // the sysctls arpd adjusts, with originals 0 and 5
+}
+
+// newCapLab makes the lab of one run.
+func newCapLab(t *testing.T) *capLab {
+	t.Helper()
+	l := &capLab{Lab: labtest.New(t)}
 	dir, dbDir := capDir(t)
-	bin := buildArpd(t, dir, "captest")
-	db := filepath.Join(dbDir, "arpd.db")
+	// A copy the unprivileged user can reach, wherever $ARPD_BIN is.
+	l.bin = filepath.Join(dir, "arpd")
+	if b, err := os.ReadFile(labtest.Binary(t)); err != nil {
+		t.Fatal(err)
+	} else if err := os.WriteFile(l.bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	l.db = filepath.Join(dbDir, "arpd.db")
 
 	l.IP(l.Near, "addr", "add", "10.77.0.1/24", "dev", l.NearIf)
 	l.IP(l.Far, "addr", "add", "10.77.0.2/24", "dev", l.FarIf)
@@ -164,25 +136,55 @@ func capLabRun(t *testing.T, wrap func([]string) []string) {
 	l.Sysctl(l.Far, "net/ipv4/conf/"+l.FarIf+"/arp_ignore", "8")
 	// Originals that differ from what arpd sets and from the defaults,
 	// so that restoring them proves something.
-	appKey := "net/ipv4/neigh/" + l.NearIf + "/app_solicit"
-	mcastKey := "net/ipv4/neigh/" + l.NearIf + "/mcast_solicit"
-	l.Sysctl(l.Near, appKey, "0")
-	l.Sysctl(l.Near, mcastKey, "5")
+	l.appKey = "net/ipv4/neigh/" + l.NearIf + "/app_solicit"
+	l.mcastKey = "net/ipv4/neigh/" + l.NearIf + "/mcast_solicit"
+	l.Sysctl(l.Near, l.appKey, "0")
+	l.Sysctl(l.Near, l.mcastKey, "5")
 
 	farMAC := strings.TrimSpace(l.IP(l.Far, "-br", "link", "show", l.FarIf))
 	if f := strings.Fields(farMAC); len(f) >= 3 {
-		farMAC = f[2]
+		l.farMAC = f[2]
 	} else {
 		t.Fatalf("cannot read the MAC of %s: %q", l.FarIf, farMAC)
 	}
 	ifindex := l.Ifindex(l.Near, l.NearIf)
 
-	// Load the host into the database as capUID, which then owns it.
-	load := exec.Command(capSetpriv()[0], append(capSetpriv()[1:], bin, "-b", db, "-f", "-")...)
-	load.Stdin = strings.NewReader(fmt.Sprintf("%d 10.77.0.50 %s\n", ifindex, farMAC))
+	// Load the host into the database as NobodyUID, which then owns it.
+	argv := labtest.AsNobody([]string{l.bin, "-b", l.db, "-f", "-"})
+	load := exec.Command(argv[0], argv[1:]...)
+	load.Stdin = strings.NewReader(fmt.Sprintf("%d 10.77.0.50 %s\n", ifindex, l.farMAC))
 	if out, err := load.CombinedOutput(); err != nil {
-		t.Fatalf("arpd -f as uid %d: %v: %s", capUID, err, out)
+		t.Fatalf("arpd -f as uid %d: %v: %s", labtest.NobodyUID, err, out)
 	}
+	return l
+}
+
+// capCheckIdentity checks that process pid runs as NobodyUID with exactly
+// CAP_NET_ADMIN and CAP_NET_RAW.
+func capCheckIdentity(t *testing.T, pid int) {
+	t.Helper()
+	st, err := procStatus(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := labtest.NobodyUID
+	for field, want := range map[string]string{
+		"Uid":    fmt.Sprintf("%d\t%d\t%d\t%d", id, id, id, id),
+		"CapEff": fmt.Sprintf("%016x", capMask),
+		"CapPrm": fmt.Sprintf("%016x", capMask),
+		"CapBnd": fmt.Sprintf("%016x", capMask),
+	} {
+		if st[field] != want {
+			t.Errorf("daemon %s: %q, want %q", field, st[field], want)
+		}
+	}
+}
+
+// capLabRun is one run of TestCapDaemonLab; wrap turns the daemon's
+// command line into the one run inside Near.
+func capLabRun(t *testing.T, wrap func([]string) []string) {
+	l := newCapLab(t)
+	appKey, mcastKey, farMAC := l.appKey, l.mcastKey, l.farMAC
 
 	// The receiver in Far.
 	var rx int
@@ -197,34 +199,18 @@ func capLabRun(t *testing.T, wrap func([]string) []string) {
 	}
 	defer unix.Close(rx)
 
-	argv := wrap(append(capSetpriv(), bin, "-F", "-a", "1", "-k", "-b", db, l.NearIf))
-	d := capStart(t, l, argv)
+	d := labtest.Start(t, labtest.Options{Lab: l.Lab, Bin: l.bin, DB: l.db, AsNobody: true, Wrap: wrap,
+		Args: []string{"-a", "1", "-k", l.NearIf}})
 
 	// Running as nobody with exactly the two capabilities.
-	st, err := procStatus(d.cmd.Process.Pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for field, want := range map[string]string{
-		"Uid":    fmt.Sprintf("%d\t%d\t%d\t%d", capUID, capUID, capUID, capUID),
-		"CapEff": fmt.Sprintf("%016x", capMask),
-		"CapPrm": fmt.Sprintf("%016x", capMask),
-		"CapBnd": fmt.Sprintf("%016x", capMask),
-	} {
-		if st[field] != want {
-			t.Errorf("daemon %s: %q, want %q", field, st[field], want)
-		}
-	}
+	capCheckIdentity(t, d.Pid())
 
 	// Adjusted: app_solicit = max(1, -a 1), mcast_solicit = 0 for -k.
-	if !waitFor(10*time.Second, func() bool {
-		a, err1 := readLabSysctl(l, l.Near, appKey)
-		m, err2 := readLabSysctl(l, l.Near, mcastKey)
-		return err1 == nil && err2 == nil && a == 1 && m == 0
+	if !labtest.WaitFor(10*time.Second, func() bool {
+		return l.ReadSysctl(l.Near, appKey) == 1 && l.ReadSysctl(l.Near, mcastKey) == 0
 	}) {
-		a, _ := readLabSysctl(l, l.Near, appKey)
-		m, _ := readLabSysctl(l, l.Near, mcastKey)
-		t.Fatalf("sysctls not adjusted: app_solicit %d, mcast_solicit %d; daemon said:\n%s", a, m, d.log())
+		a, m := l.ReadSysctl(l.Near, appKey), l.ReadSysctl(l.Near, mcastKey)
+		t.Fatalf("sysctls not adjusted: app_solicit %d, mcast_solicit %d; daemon said:\n%s", a, m, d.Output())
 	}
 
 	// The kernel asks arpd, arpd answers from the cache, the datagram
@@ -240,15 +226,15 @@ func capLabRun(t *testing.T, wrap func([]string) []string) {
 		t.Fatal(err)
 	}
 	var neigh string
-	if !waitFor(10*time.Second, func() bool {
+	if !labtest.WaitFor(10*time.Second, func() bool {
 		neigh = l.IP(l.Near, "neigh", "show", "10.77.0.50", "dev", l.NearIf)
 		return strings.Contains(neigh, "lladdr "+farMAC)
 	}) {
-		t.Fatalf("the kernel never got the cached address: %q; daemon said:\n%s", neigh, d.log())
+		t.Fatalf("the kernel never got the cached address: %q; daemon said:\n%s", neigh, d.Output())
 	}
 	buf := make([]byte, 16)
 	got := false
-	waitFor(5*time.Second, func() bool {
+	labtest.WaitFor(5*time.Second, func() bool {
 		n, _, err := unix.Recvfrom(rx, buf, unix.MSG_DONTWAIT)
 		got = err == nil && string(buf[:n]) == "cap"
 		return got
@@ -258,72 +244,12 @@ func capLabRun(t *testing.T, wrap func([]string) []string) {
 	}
 
 	// SIGTERM: exit 0 with the originals back.
-	if err := d.cmd.Process.Signal(unix.SIGTERM); err != nil {
-		t.Fatal(err)
+	if code := d.Stop(unix.SIGTERM, 10*time.Second); code != 0 {
+		t.Fatalf("daemon exit status %d after SIGTERM; it said:\n%s", code, d.Output())
 	}
-	select {
-	case <-d.exited:
-		if d.err != nil {
-			t.Fatalf("daemon exit after SIGTERM: %v; it said:\n%s", d.err, d.log())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("daemon still running 10 s after SIGTERM; it said:\n%s", d.log())
-	}
-	a, err1 := readLabSysctl(l, l.Near, appKey)
-	m, err2 := readLabSysctl(l, l.Near, mcastKey)
-	if err := errors.Join(err1, err2); err != nil {
-		t.Fatal(err)
-	}
+	a, m := l.ReadSysctl(l.Near, appKey), l.ReadSysctl(l.Near, mcastKey)
 	if a != 0 || m != 5 {
 		t.Fatalf("after SIGTERM app_solicit %d, mcast_solicit %d; want the originals 0 and 5", a, m)
 	}
 	t.Logf("neighbour from the cache: %s", strings.TrimSpace(neigh))
-}
-
-// capStart starts argv inside Near and returns once the daemon process is
-// running; it is killed, if still running, when t ends.
-func capStart(t *testing.T, l *lab, argv []string) *capLabDaemon {
-	t.Helper()
-	d := &capLabDaemon{exited: make(chan struct{})}
-	// ip netns exec and setpriv exec in place, so the pid is the daemon's
-	// once it has started.
-	d.cmd = exec.Command("ip", append([]string{"netns", "exec", l.Near}, argv...)...)
-	pipe, err := d.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	copied := make(chan struct{})
-	go func() {
-		defer close(copied)
-		sc := bufio.NewScanner(pipe)
-		for sc.Scan() {
-			d.mu.Lock()
-			d.stderr.WriteString(sc.Text() + "\n")
-			d.mu.Unlock()
-		}
-	}()
-	go func() {
-		<-copied
-		d.err = d.cmd.Wait()
-		close(d.exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-d.exited:
-		default:
-			d.cmd.Process.Kill()
-			<-d.exited
-		}
-	})
-	// Wait until the exec chain has reached the daemon.
-	if !waitFor(10*time.Second, func() bool {
-		st, err := procStatus(d.cmd.Process.Pid)
-		return err == nil && st["Name"] == "arpd"
-	}) {
-		t.Fatalf("the daemon never started; it said:\n%s", d.log())
-	}
-	return d
 }

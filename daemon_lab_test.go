@@ -19,6 +19,8 @@ import (
 	"time"
 	"unsafe"
 
+	"arpd/internal/labtest"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -26,7 +28,7 @@ import (
 // pktLabNearMAC, 10.77.0.2/24 far with pktLabFarMAC), with a database path
 // for the daemon.
 type dlab struct {
-	*lab
+	*labtest.Lab
 	t       *testing.T
 	DB      string
 	NearIdx int // ifindex of NearIf
@@ -36,9 +38,9 @@ type dlab struct {
 // pair can carry traffic.
 func newDaemonLab(t *testing.T) *dlab {
 	t.Helper()
-	l := newLab(t)
-	pktLabSetup(l)
-	d := &dlab{lab: l, t: t, DB: filepath.Join(t.TempDir(), "arpd.db"),
+	l := labtest.New(t)
+	pktLabSetup(t, l)
+	d := &dlab{Lab: l, t: t, DB: filepath.Join(t.TempDir(), "arpd.db"),
 		NearIdx: l.Ifindex(l.Near, l.NearIf)}
 	d.waitOperUp(l.Near, l.NearIf)
 	d.waitOperUp(l.Far, l.FarIf)
@@ -55,7 +57,7 @@ func newDaemonLab(t *testing.T) *dlab {
 func (d *dlab) waitOperUp(ns, ifname string) {
 	d.t.Helper()
 	var out string
-	if !waitFor(5*time.Second, func() bool {
+	if !labtest.WaitFor(5*time.Second, func() bool {
 		out = d.IP(ns, "-br", "link", "show", "dev", ifname)
 		f := strings.Fields(out)
 		return len(f) >= 2 && f[1] == "UP"
@@ -64,13 +66,20 @@ func (d *dlab) waitOperUp(ns, ifname string) {
 	}
 }
 
+// startArpd starts "arpd -F -b d.DB args..." in Near, for t, and waits
+// until it says it is ready.
+func (d *dlab) startArpd(t testing.TB, args ...string) *labtest.Daemon {
+	t.Helper()
+	return labtest.Start(t, labtest.Options{Lab: d.Lab, DB: d.DB, Args: args})
+}
+
 // neighKey is the sysctl key of neighbour setting name of ifname.
 func neighKey(ifname, name string) string { return "net/ipv4/neigh/" + ifname + "/" + name }
 
 // nearSysctls returns app_solicit and mcast_solicit of ifname in Near.
 func (d *dlab) nearSysctls(ifname string) [2]int {
 	d.t.Helper()
-	return [2]int{d.readSysctlIn(d.Near, neighKey(ifname, "app_solicit")), d.readSysctlIn(d.Near, neighKey(ifname, "mcast_solicit"))}
+	return [2]int{d.ReadSysctl(d.Near, neighKey(ifname, "app_solicit")), d.ReadSysctl(d.Near, neighKey(ifname, "mcast_solicit"))}
 }
 
 // setNearSysctls sets app_solicit and mcast_solicit of ifname in Near.
@@ -138,7 +147,7 @@ func (d *dlab) listenUDP(ip [4]byte, port int) *udpListener {
 func (u *udpListener) recv(limit time.Duration) ([]byte, bool) {
 	buf := make([]byte, 2048)
 	var got []byte
-	ok := waitFor(limit, func() bool {
+	ok := labtest.WaitFor(limit, func() bool {
 		n, _, err := unix.Recvfrom(u.fd, buf, unix.MSG_DONTWAIT)
 		if err != nil {
 			return false
@@ -170,7 +179,7 @@ type wire struct {
 // reached the interface and not when the test got round to reading it.
 func (d *dlab) watchWire(ns, ifname string) *wire {
 	d.t.Helper()
-	c := pktLabOpen(d.t, d.lab, ns, ifname)
+	c := pktLabOpen(d.t, d.Lab, ns, ifname)
 	if err := unix.SetsockoptInt(c.Fd(), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
 		d.t.Fatalf("SO_TIMESTAMPNS: %v", err)
 	}
@@ -312,7 +321,7 @@ func (d *dlab) waitRow(limit time.Duration, key, want string) {
 	d.t.Helper()
 	var got dbRow
 	var ok bool
-	if !waitFor(limit, func() bool {
+	if !labtest.WaitFor(limit, func() bool {
 		got, ok = listDBRows(d.t, d.DB)[key]
 		if want == "FAILED" {
 			return ok && got.Failed
@@ -328,7 +337,7 @@ func (d *dlab) waitRow(limit time.Duration, key, want string) {
 func (d *dlab) waitStats(limit time.Duration, what string, cond func(st map[string]uint64) bool) map[string]uint64 {
 	d.t.Helper()
 	var st map[string]uint64
-	if !waitFor(limit, func() bool { st = dbStats(d.t, d.DB); return cond(st) }) {
+	if !labtest.WaitFor(limit, func() bool { st = labtest.Stats(d.t, d.DB); return cond(st) }) {
 		d.t.Fatalf("counters never showed %s: %v", what, st)
 	}
 	return st
@@ -343,14 +352,14 @@ func TestDaemonLabResolvesLiveHost(t *testing.T) {
 	d := newDaemonLab(t)
 	host := d.listenUDP(pktLabFarIP, 7001)
 	far := d.watchWire(d.Far, d.FarIf)
-	p := startArpd(t, d.Near, d.DB, "-a", "1", "-k", d.NearIf)
+	p := d.startArpd(t, "-a", "1", "-k", d.NearIf)
 	if got := d.nearSysctls(d.NearIf); got != [2]int{1, 0} {
 		t.Fatalf("app_solicit, mcast_solicit = %v, want [1 0] for -a 1 -k", got)
 	}
 
 	d.sendUDPFrom(d.Near, pktLabFarIP, 7001, []byte("live"))
 	if got, ok := host.recv(5 * time.Second); !ok || string(got) != "live" {
-		t.Fatalf("the host got %q (%v), want the first datagram; near: %s; arpd: %s", got, ok, d.nearNeigh(d.NearIf, pktLabFarIP), p.Stderr())
+		t.Fatalf("the host got %q (%v), want the first datagram; near: %s; arpd: %s", got, ok, d.nearNeigh(d.NearIf, pktLabFarIP), p.Output())
 	}
 	if n := d.nearNeigh(d.NearIf, pktLabFarIP); !strings.Contains(n, "lladdr "+pktMACString(pktLabFarMAC)) {
 		t.Errorf("near kernel entry %q, want lladdr %s", n, pktMACString(pktLabFarMAC))
@@ -373,12 +382,12 @@ func TestDaemonLabAnswersFromCache(t *testing.T) {
 	t.Parallel()
 	d := newDaemonLab(t)
 	host := d.listenUDP(pktLabFarIP, 7002)
-	p := startArpd(t, d.Near, d.DB, "-a", "1", "-k", d.NearIf)
+	p := d.startArpd(t, "-a", "1", "-k", d.NearIf)
 
 	// Learn the host while it still answers.
 	d.sendUDPFrom(d.Near, pktLabFarIP, 7002, []byte("learn"))
 	if got, ok := host.recv(5 * time.Second); !ok || string(got) != "learn" {
-		t.Fatalf("the host never got the first datagram (%q): %s", got, p.Stderr())
+		t.Fatalf("the host never got the first datagram (%q): %s", got, p.Output())
 	}
 	key := rowKey(d.NearIdx, pktLabFarIP)
 	d.waitRow(3*time.Second, key, pktMACString(pktLabFarMAC))
@@ -389,13 +398,13 @@ func TestDaemonLabAnswersFromCache(t *testing.T) {
 	if n := d.nearNeigh(d.NearIf, pktLabFarIP); n != "" && !strings.Contains(n, "FAILED") {
 		t.Fatalf("the flush left %q", n)
 	}
-	before := dbStats(t, d.DB)["app_success"]
+	before := labtest.Stats(t, d.DB)["app_success"]
 
 	d.sendUDPFrom(d.Near, pktLabFarIP, 7002, []byte("first"))
 	got, ok := host.recv(5 * time.Second)
 	if !ok || string(got) != "first" {
 		t.Fatalf("after the flush the host got %q (%v), want the first datagram; near: %s; arpd: %s",
-			got, ok, d.nearNeigh(d.NearIf, pktLabFarIP), p.Stderr())
+			got, ok, d.nearNeigh(d.NearIf, pktLabFarIP), p.Output())
 	}
 	if n := d.nearNeigh(d.NearIf, pktLabFarIP); !strings.Contains(n, "lladdr "+pktMACString(pktLabFarMAC)) {
 		t.Errorf("near kernel entry %q, want lladdr %s", n, pktMACString(pktLabFarMAC))
@@ -418,7 +427,7 @@ func (d *dlab) nearCycle(ip [4]byte) {
 	d.t.Helper()
 	d.sendUDPFrom(d.Near, ip, 9, nil)
 	var n string
-	if !waitFor(5*time.Second, func() bool {
+	if !labtest.WaitFor(5*time.Second, func() bool {
 		n = d.nearNeigh(d.NearIf, ip)
 		return !strings.Contains(n, "INCOMPLETE")
 	}) {
@@ -439,7 +448,7 @@ func TestDaemonLabNegativeEntry(t *testing.T) {
 	d := newDaemonLab(t)
 	dead := [4]byte{10, 77, 0, 99}
 	far := d.watchWire(d.Far, d.FarIf)
-	p := startArpd(t, d.Near, d.DB, "-a", "1", "-k", "-n", strconv.Itoa(ttl), d.NearIf)
+	p := d.startArpd(t, "-a", "1", "-k", "-n", strconv.Itoa(ttl), d.NearIf)
 	probes := func() int { return len(requests(far.Poll(), pktLabNearIP, isIP(dead))) }
 
 	d.nearCycle(dead)
@@ -447,7 +456,7 @@ func TestDaemonLabNegativeEntry(t *testing.T) {
 	d.waitRow(3*time.Second, key, "FAILED")
 	made := time.Now()
 	if n := probes(); n < 1 {
-		t.Fatalf("the daemon never probed for %s (-a 1): %s", ipString(dead), p.Stderr())
+		t.Fatalf("the daemon never probed for %s (-a 1): %s", ipString(dead), p.Output())
 	}
 	// At most the -a budget (1) of probes on the negative entry, then
 	// silence: two more rounds send nothing at all.
@@ -474,14 +483,14 @@ func TestDaemonLabNegativeEntry(t *testing.T) {
 	})
 
 	// Once it has expired, the daemon probes again and renews it.
-	if !waitFor(ttl*time.Second+5*time.Second, func() bool { return listDBRows(t, d.DB)[key].Age > ttl }) {
+	if !labtest.WaitFor(ttl*time.Second+5*time.Second, func() bool { return listDBRows(t, d.DB)[key].Age > ttl }) {
 		t.Fatalf("the negative entry never aged past %d s: %+v", ttl, listDBRows(t, d.DB)[key])
 	}
 	d.nearCycle(dead)
 	if n := probes(); n < 1 {
 		t.Errorf("no probe once the negative entry expired")
 	}
-	if !waitFor(3*time.Second, func() bool { r := listDBRows(t, d.DB)[key]; return r.Failed && r.Age < ttl }) {
+	if !labtest.WaitFor(3*time.Second, func() bool { r := listDBRows(t, d.DB)[key]; return r.Failed && r.Age < ttl }) {
 		t.Errorf("the expired negative entry was not renewed: %+v", listDBRows(t, d.DB)[key])
 	}
 
@@ -511,7 +520,7 @@ func TestDaemonLabFlushIsNotDeath(t *testing.T) {
 	for _, h := range hosts[1:] {
 		d.IP(d.Far, "addr", "add", ipString(h)+"/24", "dev", d.FarIf)
 	}
-	p := startArpd(t, d.Near, d.DB, d.NearIf)
+	p := d.startArpd(t, d.NearIf)
 	// Resolved by the kernel (its own broadcasts: no -a).
 	for _, h := range hosts {
 		d.sendUDPFrom(d.Near, h, 9, nil)
@@ -523,7 +532,7 @@ func TestDaemonLabFlushIsNotDeath(t *testing.T) {
 	manual := [4]byte{10, 77, 0, 50}
 	d.IP(d.Near, "neigh", "add", ipString(manual), "lladdr", "02:00:00:00:00:50", "dev", d.NearIf, "nud", "stale")
 	d.waitRow(3*time.Second, rowKey(d.NearIdx, manual), "02:00:00:00:00:50")
-	before := dbStats(t, d.DB)
+	before := labtest.Stats(t, d.DB)
 
 	d.IP(d.Near, "neigh", "del", ipString(hosts[0]), "dev", d.NearIf)
 	d.IP(d.Near, "neigh", "flush", "dev", d.NearIf)
@@ -546,7 +555,7 @@ func TestDaemonLabFlushIsNotDeath(t *testing.T) {
 	if r := rows[rowKey(d.NearIdx, manual)]; r.MAC != "02:00:00:00:00:50" {
 		t.Errorf("%s after the flush: %+v", ipString(manual), r)
 	}
-	if st := dbStats(t, d.DB); st["kern_neg"] != before["kern_neg"] {
+	if st := labtest.Stats(t, d.DB); st["kern_neg"] != before["kern_neg"] {
 		t.Errorf("kern_neg went from %d to %d", before["kern_neg"], st["kern_neg"])
 	}
 	p.RequireRunning("after the flush")
@@ -558,11 +567,11 @@ func TestDaemonLabFlushIsNotDeath(t *testing.T) {
 func TestDaemonLabLearnsGratuitous(t *testing.T) {
 	t.Parallel()
 	d := newDaemonLab(t)
-	p := startArpd(t, d.Near, d.DB, d.NearIf)
+	p := d.startArpd(t, d.NearIf)
 	in := d.injector(d.Far, d.FarIf)
 	ip := [4]byte{10, 77, 0, 51}
 	key := rowKey(d.NearIdx, ip)
-	before := dbStats(t, d.DB)
+	before := labtest.Stats(t, d.DB)
 
 	in.send(garp(arpOpRequest, [6]byte{0x02, 0, 0, 0, 0x51, 0x01}, ip))
 	d.waitRow(3*time.Second, key, "02:00:00:00:51:01")
@@ -582,9 +591,9 @@ func TestDaemonLabHostileFrames(t *testing.T) {
 	d := newDaemonLab(t)
 	d.farIgnoresARP()
 	host := d.listenUDP(pktLabFarIP, 7003)
-	p := startArpd(t, d.Near, d.DB, d.NearIf)
+	p := d.startArpd(t, d.NearIf)
 	in := d.injector(d.Far, d.FarIf)
-	before := dbStats(t, d.DB)
+	before := labtest.Stats(t, d.DB)
 
 	// Every frame asks for an address the near side does not have, so
 	// the near kernel learns nothing from them either.
@@ -686,7 +695,7 @@ func TestDaemonLabHostileFrames(t *testing.T) {
 	// get this datagram through.
 	d.sendUDPFrom(d.Near, pktLabFarIP, 7003, []byte("still"))
 	if got, ok := host.recv(5 * time.Second); !ok || string(got) != "still" {
-		t.Fatalf("after the hostile frames the host got %q (%v); near: %s; arpd: %s", got, ok, d.nearNeigh(d.NearIf, pktLabFarIP), p.Stderr())
+		t.Fatalf("after the hostile frames the host got %q (%v); near: %s; arpd: %s", got, ok, d.nearNeigh(d.NearIf, pktLabFarIP), p.Output())
 	}
 }
 
@@ -708,21 +717,21 @@ func TestDaemonLabUnwatchedInterface(t *testing.T) {
 	}
 	idx2, idx3 := d.Ifindex(d.Near, "vnear2"), d.Ifindex(d.Near, "vnear3")
 	orig3 := d.nearSysctls("vnear3")
-	p := startArpd(t, d.Near, d.DB, d.NearIf, "vnear2")
+	p := d.startArpd(t, d.NearIf, "vnear2")
 	if got := d.nearSysctls("vnear2"); got[0] != 1 {
 		t.Fatalf("vnear2 (named) app_solicit = %d, want 1", got[0])
 	}
 	if got := d.nearSysctls("vnear3"); got != orig3 {
 		t.Fatalf("vnear3 (not named) sysctls %v, want %v untouched", got, orig3)
 	}
-	before := dbStats(t, d.DB)
+	before := labtest.Stats(t, d.DB)
 
 	// On vnear3: a gratuitous ARP, a neighbour added by hand, and one the
 	// kernel resolves.
 	d.injector(d.Far, "vfar3").send(garp(arpOpRequest, [6]byte{2, 0, 0, 0, 0x79, 0x51}, [4]byte{10, 79, 0, 51}))
 	d.IP(d.Near, "neigh", "add", "10.79.0.52", "lladdr", "02:00:00:00:79:52", "dev", "vnear3", "nud", "stale")
 	d.sendUDPFrom(d.Near, [4]byte{10, 79, 0, 2}, 9, nil)
-	if !waitFor(5*time.Second, func() bool { return strings.Contains(d.nearNeigh("vnear3", [4]byte{10, 79, 0, 2}), "lladdr") }) {
+	if !labtest.WaitFor(5*time.Second, func() bool { return strings.Contains(d.nearNeigh("vnear3", [4]byte{10, 79, 0, 2}), "lladdr") }) {
 		t.Fatalf("the near kernel never resolved 10.79.0.2 on vnear3")
 	}
 	// The same on vnear2. Each socket delivers in order, so once these
@@ -750,45 +759,6 @@ func TestDaemonLabUnwatchedInterface(t *testing.T) {
 	p.RequireRunning("at the end")
 }
 
-// globalLock holds the exclusive lock on /run/arpd-test-global.lock (see
-// the notes on global kernel settings) until the test ends.
-func globalLock(t *testing.T) {
-	t.Helper()
-	fd, err := unix.Open("/run/arpd-test-global.lock", unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
-	if err != nil {
-		t.Fatalf("global lock: %v", err)
-	}
-	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
-		unix.Close(fd)
-		t.Fatalf("global lock: %v", err)
-	}
-	t.Cleanup(func() { unix.Flock(fd, unix.LOCK_UN); unix.Close(fd) })
-}
-
-// raiseGlobal sets the global sysctl at path (under /proc/sys, in this
-// process's namespace) to v and restores the value it had when the test
-// ends. Call it with the global lock held.
-func raiseGlobal(t *testing.T, key string, v int) {
-	t.Helper()
-	path := "/proc/sys/" + key
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	orig := strings.TrimSpace(string(b))
-	if o, err := strconv.Atoi(orig); err == nil && o >= v {
-		return
-	}
-	t.Cleanup(func() {
-		if err := os.WriteFile(path, []byte(orig), 0o644); err != nil {
-			t.Errorf("restore %s=%s: %v", key, orig, err)
-		}
-	})
-	if err := os.WriteFile(path, []byte(strconv.Itoa(v)), 0o644); err != nil {
-		t.Fatalf("%s=%d: %v", key, v, err)
-	}
-}
-
 // TestDaemonLabBurst: 5,000 neighbours added to the kernel's table at once,
 // then all 5,000 given a new MAC, and every final binding is in the cache.
 // The table's cap (gc_thresh3, global) is raised for the test, and
@@ -797,11 +767,11 @@ func raiseGlobal(t *testing.T, key string, v int) {
 // gone.
 func TestDaemonLabBurst(t *testing.T) {
 	t.Parallel()
-	requireRoot(t)
+	labtest.RequireRoot(t)
 	const n = 5000
-	globalLock(t)
-	raiseGlobal(t, "net/ipv4/neigh/default/gc_thresh3", 16384)
-	raiseGlobal(t, "net/ipv4/neigh/default/gc_thresh2", 16384)
+	g := labtest.LockGlobals(t)
+	g.Raise("net/ipv4/neigh/default/gc_thresh3", 16384)
+	g.Raise("net/ipv4/neigh/default/gc_thresh2", 16384)
 	d := newDaemonLab(t)
 	// NB: registered after the raises, so it runs before they are undone:
 	// the entries must be gone before the cap comes down again.
@@ -810,7 +780,7 @@ func TestDaemonLabBurst(t *testing.T) {
 		exec("neigh", "flush", "dev", d.NearIf, "nud", "all")
 	})
 	d.IP(d.Near, "addr", "add", "10.90.0.1/16", "dev", d.NearIf)
-	p := startArpd(t, d.Near, d.DB, d.NearIf)
+	p := d.startArpd(t, d.NearIf)
 
 	addr := func(i int) string { return fmt.Sprintf("10.90.%d.%d", 1+i/250, 1+i%250) }
 	batch := func(verb string, tag int) {
@@ -841,7 +811,7 @@ func TestDaemonLabBurst(t *testing.T) {
 	}
 	var m int
 	var first string
-	if !waitFor(15*time.Second, func() bool { m, first = missing(); return m == 0 }) {
+	if !labtest.WaitFor(15*time.Second, func() bool { m, first = missing(); return m == 0 }) {
 		t.Fatalf("%d of %d final bindings never reached the cache (first: %s); kernel has %d", m, n, first,
 			strings.Count(d.IP(d.Near, "neigh", "show", "dev", d.NearIf), "\n"))
 	}
@@ -852,10 +822,10 @@ func TestDaemonLabBurst(t *testing.T) {
 	// A daemon started on a new file now gets all 5,000 from its initial
 	// dump, many datagrams long, before it says it is ready.
 	if code := p.Stop(unix.SIGTERM, 5*time.Second); code != 0 {
-		t.Fatalf("exit status %d: %s", code, p.Stderr())
+		t.Fatalf("exit status %d: %s", code, p.Output())
 	}
 	d.DB = filepath.Join(t.TempDir(), "second.db")
-	startArpd(t, d.Near, d.DB, d.NearIf)
+	d.startArpd(t, d.NearIf)
 	if m, first = missing(); m != 0 {
 		t.Errorf("%d of %d bindings missing from the initial dump at ready (first: %s)", m, n, first)
 	}
@@ -868,7 +838,7 @@ func TestDaemonLabSignals(t *testing.T) {
 	t.Parallel()
 	d := newDaemonLab(t)
 	d.setNearSysctls(d.NearIf, 2, 5)
-	p := startArpd(t, d.Near, d.DB, "-a", "1", "-k", "-p", "0.2", d.NearIf)
+	p := d.startArpd(t, "-a", "1", "-k", "-p", "0.2", d.NearIf)
 	if got := d.nearSysctls(d.NearIf); got != [2]int{1, 0} {
 		t.Fatalf("adjusted sysctls %v, want [1 0]", got)
 	}
@@ -881,8 +851,8 @@ func TestDaemonLabSignals(t *testing.T) {
 
 	p.Signal(unix.SIGUSR1)
 	var line string
-	if !waitFor(3*time.Second, func() bool {
-		for _, l := range strings.Split(p.Stderr(), "\n") {
+	if !labtest.WaitFor(3*time.Second, func() bool {
+		for _, l := range strings.Split(p.Output(), "\n") {
 			if strings.HasPrefix(l, "arpd: statistics: ") {
 				line = l
 				return true
@@ -890,7 +860,7 @@ func TestDaemonLabSignals(t *testing.T) {
 		}
 		return false
 	}) {
-		t.Fatalf("no statistics line after SIGUSR1: %s", p.Stderr())
+		t.Fatalf("no statistics line after SIGUSR1: %s", p.Output())
 	}
 	logged := map[string]string{}
 	for _, f := range strings.Fields(strings.TrimPrefix(line, "arpd: statistics: ")) {
@@ -911,12 +881,12 @@ func TestDaemonLabSignals(t *testing.T) {
 	p.RequireRunning("after SIGUSR1")
 
 	if code := p.Stop(unix.SIGTERM, 5*time.Second); code != 0 {
-		t.Fatalf("exit status %d after SIGTERM: %s", code, p.Stderr())
+		t.Fatalf("exit status %d after SIGTERM: %s", code, p.Output())
 	}
 	if got := d.nearSysctls(d.NearIf); got != [2]int{2, 5} {
 		t.Errorf("sysctls after SIGTERM %v, want the originals [2 5]", got)
 	}
-	if st := dbStats(t, d.DB); st["arp_new"] != 2 {
+	if st := labtest.Stats(t, d.DB); st["arp_new"] != 2 {
 		t.Errorf("saved arp_new = %d, want 2", st["arp_new"])
 	}
 }
@@ -930,7 +900,7 @@ func TestDaemonLabKillRestart(t *testing.T) {
 	d := newDaemonLab(t)
 	d.setNearSysctls(d.NearIf, 2, 5)
 	args := []string{"-a", "1", "-k", d.NearIf}
-	p := startArpd(t, d.Near, d.DB, args...)
+	p := d.startArpd(t, args...)
 	if got := d.nearSysctls(d.NearIf); got != [2]int{1, 0} {
 		t.Fatalf("adjusted sysctls %v, want [1 0]", got)
 	}
@@ -939,12 +909,12 @@ func TestDaemonLabKillRestart(t *testing.T) {
 		t.Fatalf("after kill -9 the sysctls are %v; the test needs them left adjusted [1 0]", got)
 	}
 
-	p = startArpd(t, d.Near, d.DB, args...)
+	p = d.startArpd(t, args...)
 	if got := d.nearSysctls(d.NearIf); got != [2]int{1, 0} {
 		t.Fatalf("restarted: sysctls %v, want [1 0]", got)
 	}
 	if code := p.Stop(unix.SIGTERM, 5*time.Second); code != 0 {
-		t.Fatalf("exit status %d: %s", code, p.Stderr())
+		t.Fatalf("exit status %d: %s", code, p.Output())
 	}
 	if got := d.nearSysctls(d.NearIf); got != [2]int{2, 5} {
 		t.Fatalf("after kill -9, restart and SIGTERM: sysctls %v, want the originals [2 5]", got)
@@ -952,14 +922,14 @@ func TestDaemonLabKillRestart(t *testing.T) {
 
 	// Crash again, then start without naming the interface: the
 	// leftovers are put back at startup.
-	p = startArpd(t, d.Near, d.DB, args...)
+	p = d.startArpd(t, args...)
 	p.Stop(unix.SIGKILL, 5*time.Second)
-	p = startArpd(t, d.Near, d.DB)
+	p = d.startArpd(t)
 	if got := d.nearSysctls(d.NearIf); got != [2]int{2, 5} {
 		t.Errorf("restart without the interface: sysctls %v, want the originals [2 5] back", got)
 	}
 	if code := p.Stop(unix.SIGINT, 5*time.Second); code != 0 {
-		t.Fatalf("exit status %d after SIGINT: %s", code, p.Stderr())
+		t.Fatalf("exit status %d after SIGINT: %s", code, p.Output())
 	}
 	if got := d.nearSysctls(d.NearIf); got != [2]int{2, 5} {
 		t.Errorf("sysctls at the end %v, want [2 5]", got)
@@ -973,7 +943,7 @@ func TestDaemonLabKillRestart(t *testing.T) {
 func TestDaemonLabKillKeepsLearned(t *testing.T) {
 	t.Parallel()
 	d := newDaemonLab(t)
-	p := startArpd(t, d.Near, d.DB, "-p", "30", d.NearIf)
+	p := d.startArpd(t, "-p", "30", d.NearIf)
 	in := d.injector(d.Far, d.FarIf)
 	const n = 50
 	ip := func(i int) [4]byte { return [4]byte{10, 77, 1, byte(i)} }
@@ -984,8 +954,8 @@ func TestDaemonLabKillKeepsLearned(t *testing.T) {
 	// The last frame shows up in a listing while the daemon runs.
 	d.waitRow(3*time.Second, rowKey(d.NearIdx, ip(n-1)), mac(n-1))
 	rows := listDBRows(t, d.DB)
-	if code, out, _ := runArpd(t, "", "-s", "-b", d.DB); code != 0 || !strings.Contains(out, fmt.Sprintf("owner pid %d, running since", p.Pid)) {
-		t.Errorf("arpd -s on the running daemon's file: exit %d, %q; want it to name pid %d as running", code, out, p.Pid)
+	if code, out, _ := runArpd(t, "", "-s", "-b", d.DB); code != 0 || !strings.Contains(out, fmt.Sprintf("owner pid %d, running since", p.Pid())) {
+		t.Errorf("arpd -s on the running daemon's file: exit %d, %q; want it to name pid %d as running", code, out, p.Pid())
 	}
 	p.Stop(unix.SIGKILL, 5*time.Second)
 
@@ -1004,9 +974,9 @@ func TestDaemonLabKillKeepsLearned(t *testing.T) {
 		t.Errorf("arpd -s after kill -9: exit %d, %q; want it to say the owner is not running", code, out)
 	}
 	// A new daemon takes the file over with everything in it.
-	p = startArpd(t, d.Near, d.DB, d.NearIf)
+	p = d.startArpd(t, d.NearIf)
 	if code := p.Stop(unix.SIGTERM, 5*time.Second); code != 0 {
-		t.Fatalf("exit status %d: %s", code, p.Stderr())
+		t.Fatalf("exit status %d: %s", code, p.Output())
 	}
 	final := listDBRows(t, d.DB)
 	for i := 0; i < n; i++ {
@@ -1042,7 +1012,7 @@ func TestDaemonLabRateLimit(t *testing.T) {
 	d.Sysctl(d.Near, neighKey(d.NearIf, "retrans_time_ms"), "100")
 	far := d.watchWire(d.Far, d.FarIf)
 	far.requireStamps(d.injector(d.Near, d.NearIf))
-	p := startArpd(t, d.Near, d.DB, "-a", "3", "-k", "-R", strconv.Itoa(rate), "-B", strconv.Itoa(burst), d.NearIf)
+	p := d.startArpd(t, "-a", "3", "-k", "-R", strconv.Itoa(rate), "-B", strconv.Itoa(burst), d.NearIf)
 	target := func(i int) [4]byte { return [4]byte{10, 77, 0, byte(101 + i)} }
 	inRange := func(ip [4]byte) bool {
 		return ip[0] == 10 && ip[1] == 77 && ip[2] == 0 && ip[3] >= 101 && ip[3] < 101+hosts
@@ -1050,7 +1020,7 @@ func TestDaemonLabRateLimit(t *testing.T) {
 	// settle waits until no resolution is running, so the kernel asks
 	// nothing more.
 	settle := func() {
-		if !waitFor(5*time.Second, func() bool {
+		if !labtest.WaitFor(5*time.Second, func() bool {
 			return !strings.Contains(d.IP(d.Near, "neigh", "show", "dev", d.NearIf), "INCOMPLETE")
 		}) {
 			t.Fatalf("resolutions still running 5 s after a storm")
@@ -1063,7 +1033,7 @@ func TestDaemonLabRateLimit(t *testing.T) {
 				for i := 0; i < hosts; i++ {
 					// NB: an error here is an earlier datagram's
 					// ICMP report or a full queue; neither matters.
-					sendUDP(target(i))
+					labtest.SendUDP(target(i))
 				}
 				return nil
 			}); err != nil {
@@ -1083,11 +1053,11 @@ func TestDaemonLabRateLimit(t *testing.T) {
 	// first, so that every request on the wire is the daemon's.
 	settle()
 	if code := p.Stop(unix.SIGTERM, 5*time.Second); code != 0 {
-		t.Fatalf("exit status %d: %s", code, p.Stderr())
+		t.Fatalf("exit status %d: %s", code, p.Output())
 	}
 	far.Poll()
 	probes := requests(far.Frames, pktLabNearIP, inRange)
-	st := dbStats(t, d.DB)
+	st := labtest.Stats(t, d.DB)
 	t.Logf("%d probes on the wire in %v; probes_sent %d, probes_suppressed %d", len(probes), time.Since(start), st["probes_sent"], st["probes_suppressed"])
 	if uint64(len(probes)) != st["probes_sent"] {
 		t.Errorf("%d probes on the wire, the daemon counted %d sent", len(probes), st["probes_sent"])
@@ -1124,7 +1094,7 @@ func TestDaemonLabUnknownInterface(t *testing.T) {
 		if fg {
 			args = append([]string{"-F"}, args...)
 		}
-		code, out := runArpdIn(t, d.Near, 10*time.Second, args...)
+		code, out := d.Run(d.Near, 10*time.Second, labtest.Binary(t), args...)
 		if code == 0 || !strings.Contains(out, "nosuchif0") || !strings.Contains(out, "no such interface") || strings.Contains(out, "panic") {
 			t.Errorf("arpd %s: exit %d, output %q; want a non-zero exit and a message naming nosuchif0", strings.Join(args, " "), code, out)
 		}
@@ -1139,54 +1109,25 @@ func TestDaemonLabUnknownInterface(t *testing.T) {
 
 // TestDaemonLabDetached: without -F the daemon detaches; the command
 // returns once it is ready, the pid file names it, and SIGTERM makes it
-// restore the sysctls, remove the pid file and exit.
+// restore the sysctls, remove the pid file and exit. (labtest.Start fails
+// the test unless the command exits 0 and the pid file holds a pid.)
 func TestDaemonLabDetached(t *testing.T) {
 	t.Parallel()
 	d := newDaemonLab(t)
 	d.setNearSysctls(d.NearIf, 2, 5)
 	pidFile := filepath.Join(t.TempDir(), "arpd.pid")
-	code, out := runArpdIn(t, d.Near, 10*time.Second, "-b", d.DB, "-P", pidFile, d.NearIf)
-	if code != 0 {
-		t.Fatalf("arpd detaching: exit %d: %s", code, out)
+	p := labtest.Start(t, labtest.Options{Lab: d.Lab, DB: d.DB, PidFile: pidFile, Detach: true, Args: []string{d.NearIf}})
+	if p.Exited() {
+		t.Fatalf("the detached daemon (pid %d) is not running", p.Pid())
 	}
-	b, err := os.ReadFile(pidFile)
-	if err != nil {
-		t.Fatalf("pid file: %v", err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 1 {
-		t.Fatalf("pid file holds %q", b)
-	}
-	gone := func() bool {
-		s, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if err != nil {
-			return true
-		}
-		// A zombie waits for its new parent to reap it: it is gone.
-		f := bytes.Fields(s[bytes.LastIndexByte(s, ')')+1:])
-		return len(f) > 0 && string(f[0]) == "Z"
-	}
-	t.Cleanup(func() {
-		if !gone() {
-			unix.Kill(pid, unix.SIGKILL)
-		}
-	})
-	if gone() {
-		t.Fatalf("the detached daemon (pid %d) is not running", pid)
-	}
-	cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(p.Pid()) + "/cmdline")
 	if !bytes.Contains(cmdline, []byte(d.NearIf)) {
-		t.Fatalf("pid %d is not the daemon: %q", pid, cmdline)
+		t.Fatalf("pid %d is not the daemon: %q", p.Pid(), cmdline)
 	}
 	if got := d.nearSysctls(d.NearIf); got[0] != 1 {
 		t.Errorf("app_solicit %d while the detached daemon runs, want 1", got[0])
 	}
-	if err := unix.Kill(pid, syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if !waitFor(5*time.Second, gone) {
-		t.Fatalf("the detached daemon did not exit after SIGTERM")
-	}
+	p.Stop(syscall.SIGTERM, 5*time.Second)
 	if got := d.nearSysctls(d.NearIf); got != [2]int{2, 5} {
 		t.Errorf("sysctls after SIGTERM %v, want [2 5]", got)
 	}
@@ -1208,11 +1149,11 @@ func TestDaemonLabInterfaceComesBack(t *testing.T) {
 	d.IP(d.Near, "link", "add", "vref", "type", "veth", "peer", "name", "vref1")
 	fresh := d.nearSysctls("vref")
 	d.setNearSysctls(d.NearIf, fresh[0]+2, fresh[1]+2)
-	p := startArpd(t, d.Near, d.DB, "-a", "1", "-k", d.NearIf)
+	p := d.startArpd(t, "-a", "1", "-k", d.NearIf)
 	old := d.NearIdx
 	d.IP(d.Near, "link", "del", d.NearIf)
 	d.IP(d.Near, "link", "add", d.NearIf, "type", "veth", "peer", "name", d.FarIf, "netns", d.Far)
-	pktLabSetup(d.lab)
+	pktLabSetup(t, d.Lab)
 	d.IP(d.Near, "link", "set", d.NearIf, "up")
 	d.IP(d.Far, "link", "set", d.FarIf, "up")
 	d.waitOperUp(d.Near, d.NearIf)
@@ -1221,8 +1162,8 @@ func TestDaemonLabInterfaceComesBack(t *testing.T) {
 	if d.NearIdx == old {
 		t.Fatalf("the new %s has the old ifindex %d", d.NearIf, old)
 	}
-	if !waitFor(3*time.Second, func() bool { return strings.Contains(p.Stderr(), fmt.Sprintf("back as index %d", d.NearIdx)) }) {
-		t.Fatalf("the daemon never saw %s come back: %s", d.NearIf, p.Stderr())
+	if !labtest.WaitFor(3*time.Second, func() bool { return strings.Contains(p.Output(), fmt.Sprintf("back as index %d", d.NearIdx)) }) {
+		t.Fatalf("the daemon never saw %s come back: %s", d.NearIf, p.Output())
 	}
 	if got := d.nearSysctls(d.NearIf); got != [2]int{1, 0} {
 		t.Errorf("the new %s has sysctls %v, want [1 0]", d.NearIf, got)
@@ -1232,10 +1173,10 @@ func TestDaemonLabInterfaceComesBack(t *testing.T) {
 	host := d.listenUDP(pktLabFarIP, 7004)
 	d.sendUDPFrom(d.Near, pktLabFarIP, 7004, []byte("back"))
 	if got, ok := host.recv(5 * time.Second); !ok || string(got) != "back" {
-		t.Fatalf("the host on the new interface got %q (%v); near %q; counters %v; arpd: %s", got, ok, d.nearNeigh(d.NearIf, pktLabFarIP), dbStats(t, d.DB), p.Stderr())
+		t.Fatalf("the host on the new interface got %q (%v); near %q; counters %v; arpd: %s", got, ok, d.nearNeigh(d.NearIf, pktLabFarIP), labtest.Stats(t, d.DB), p.Output())
 	}
 	if code := p.Stop(unix.SIGTERM, 5*time.Second); code != 0 {
-		t.Fatalf("exit status %d: %s", code, p.Stderr())
+		t.Fatalf("exit status %d: %s", code, p.Output())
 	}
 	if got := d.nearSysctls(d.NearIf); got != fresh {
 		t.Errorf("after exit the new %s has sysctls %v, want its own originals %v", d.NearIf, got, fresh)
@@ -1250,7 +1191,7 @@ func TestDaemonLabInitialDump(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		d.IP(d.Near, "neigh", "add", fmt.Sprintf("10.77.0.%d", 30+i), "lladdr", fmt.Sprintf("02:00:00:00:30:%02x", i), "dev", d.NearIf, "nud", "stale")
 	}
-	startArpd(t, d.Near, d.DB, d.NearIf)
+	d.startArpd(t, d.NearIf)
 	rows := listDBRows(t, d.DB)
 	for i := 0; i < 3; i++ {
 		key := rowKey(d.NearIdx, [4]byte{10, 77, 0, byte(30 + i)})
@@ -1268,7 +1209,7 @@ func TestDaemonLabAllInterfaces(t *testing.T) {
 	d := newDaemonLab(t)
 	d.farIgnoresARP()
 	orig := d.nearSysctls(d.NearIf)
-	p := startArpd(t, d.Near, d.DB, "-a", "1", "-k")
+	p := d.startArpd(t, "-a", "1", "-k")
 	if got := d.nearSysctls(d.NearIf); got != orig {
 		t.Fatalf("with no interface named, %s's sysctls went from %v to %v", d.NearIf, orig, got)
 	}
@@ -1278,10 +1219,10 @@ func TestDaemonLabAllInterfaces(t *testing.T) {
 	host := d.listenUDP(pktLabFarIP, 7005)
 	d.sendUDPFrom(d.Near, pktLabFarIP, 7005, []byte("all"))
 	if got, ok := host.recv(5 * time.Second); !ok || string(got) != "all" {
-		t.Fatalf("the host got %q (%v): near %q; arpd: %s", got, ok, d.nearNeigh(d.NearIf, pktLabFarIP), p.Stderr())
+		t.Fatalf("the host got %q (%v): near %q; arpd: %s", got, ok, d.nearNeigh(d.NearIf, pktLabFarIP), p.Output())
 	}
 	if code := p.Stop(unix.SIGTERM, 5*time.Second); code != 0 {
-		t.Fatalf("exit status %d: %s", code, p.Stderr())
+		t.Fatalf("exit status %d: %s", code, p.Output())
 	}
 	if got := d.nearSysctls(d.NearIf); got != [2]int{1, orig[1]} {
 		t.Errorf("at exit the daemon changed sysctls it never adjusted: %v, want [1 %d]", got, orig[1])
@@ -1301,19 +1242,19 @@ func TestDaemonLabProbeDropsEntry(t *testing.T) {
 	}
 	d.farIgnoresARP()
 	host := d.listenUDP(pktLabFarIP, 7006)
-	p := startArpd(t, d.Near, d.DB, "-a", "1", "-k", d.NearIf)
+	p := d.startArpd(t, "-a", "1", "-k", d.NearIf)
 	key := rowKey(d.NearIdx, pktLabFarIP)
 	d.injector(d.Far, d.FarIf).send(garp(arpOpRequest, pktLabFarMAC, pktLabFarIP))
 	d.waitRow(3*time.Second, key, pktMACString(pktLabFarMAC))
-	before := dbStats(t, d.DB)
+	before := labtest.Stats(t, d.DB)
 
 	// Answered from the cache, then unconfirmed: DELAY, PROBE, and the
 	// kernel's PROBE request to the daemon.
 	d.sendUDPFrom(d.Near, pktLabFarIP, 7006, []byte("once"))
 	if got, ok := host.recv(5 * time.Second); !ok || string(got) != "once" {
-		t.Fatalf("the host got %q (%v): %s", got, ok, p.Stderr())
+		t.Fatalf("the host got %q (%v): %s", got, ok, p.Output())
 	}
-	if !waitFor(8*time.Second, func() bool {
+	if !labtest.WaitFor(8*time.Second, func() bool {
 		_, ok := listDBRows(t, d.DB)[key]
 		return !ok
 	}) {
@@ -1329,14 +1270,14 @@ func TestDaemonLabDuplicateInterface(t *testing.T) {
 	t.Parallel()
 	d := newDaemonLab(t)
 	d.setNearSysctls(d.NearIf, 2, 5)
-	p := startArpd(t, d.Near, d.DB, "-a", "1", "-k", d.NearIf, d.NearIf)
+	p := d.startArpd(t, "-a", "1", "-k", d.NearIf, d.NearIf)
 	if got := d.nearSysctls(d.NearIf); got != [2]int{1, 0} {
 		t.Errorf("adjusted sysctls %v, want [1 0]", got)
 	}
 	d.injector(d.Far, d.FarIf).send(garp(arpOpRequest, [6]byte{2, 0, 0, 0, 0x70, 1}, [4]byte{10, 77, 0, 70}))
 	d.waitRow(3*time.Second, rowKey(d.NearIdx, [4]byte{10, 77, 0, 70}), "02:00:00:00:70:01")
 	if code := p.Stop(unix.SIGTERM, 5*time.Second); code != 0 {
-		t.Fatalf("exit status %d: %s", code, p.Stderr())
+		t.Fatalf("exit status %d: %s", code, p.Output())
 	}
 	if got := d.nearSysctls(d.NearIf); got != [2]int{2, 5} {
 		t.Errorf("sysctls after SIGTERM %v, want [2 5]", got)

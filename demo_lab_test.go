@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"arpd/internal/labtest"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -121,7 +123,7 @@ func TestDemo(t *testing.T) {
 	if full && os.Geteuid() != 0 {
 		t.Fatal("make demo needs root: it makes two network namespaces, a veth pair and 5,000 addresses, and runs arpd in them. Run it as root (sudo make demo).")
 	}
-	requireRoot(t)
+	labtest.RequireRoot(t)
 	n := 200
 	if full {
 		n = 5000
@@ -136,8 +138,8 @@ func TestDemo(t *testing.T) {
 	// The demo is about the default cap: keep other tests on this
 	// machine from raising it meanwhile (they hold this lock exclusively
 	// while they have it changed).
-	locked := full && demoHoldGlobalsShared(t, in, 90*time.Second)
-	bin := demoOurBinary(t)
+	locked := full && labtest.ShareGlobals(t, 90*time.Second, in.hit.Load)
+	in.check(t)
 	// NB: per-interface timers, inside the lab: after its datagram left,
 	// an entry waits 0 s (not 5) before confirming its host by unicast,
 	// and stays REACHABLE 50–150 ms (not 15–45 s). Either wait holds a
@@ -157,25 +159,25 @@ func TestDemo(t *testing.T) {
 	snd := newDemoSender(t, l)
 	db := filepath.Join(t.TempDir(), "arpd.db")
 	args := []string{"-a", "3", "-k", "-R", "500", "-B", "100", l.NearIf}
-	d := startOurDaemon(t, l, bin, db, args...)
+	d := startOurDaemon(t, l, db, args...)
 	stats := func() map[string]uint64 {
 		// The daemon saves its counters to the file every second.
 		time.Sleep(1100 * time.Millisecond)
-		return demoOurStats(t, bin, db)
+		return d.Stats()
 	}
 	thresh3 := strings.TrimSpace(demoReadFile(t, "/proc/sys/net/ipv4/neigh/default/gc_thresh3"))
 
 	p1 := demoPass(t, in, l, mon, sink, snd, tr, stats)
 	in.check(t)
 	l.flush(t)
-	if !waitFor(5*time.Second, func() bool { return l.kernelTable(t) == 0 }) {
+	if !labtest.WaitFor(5*time.Second, func() bool { return l.kernelTable(t) == 0 }) {
 		t.Logf("the near table still has %d entries after ip neigh flush", l.kernelTable(t))
 	}
 	p2 := demoPass(t, in, l, mon, sink, snd, tr, stats)
-	final := demoOurStats(t, bin, db)
+	final := d.Stats()
 	_, overruns := mon.snapshot()
-	if !d.running() {
-		t.Fatalf("arpd exited during the demo; its output: %s", d.out)
+	if d.Exited() {
+		t.Fatalf("arpd exited during the demo; its output: %s", d.Output())
 	}
 
 	var w io.Writer = os.Stdout

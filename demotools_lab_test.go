@@ -3,20 +3,17 @@ package main
 // Tools shared by the demo (TestDemo) and the lab benchmark (TestLabBench):
 // a lab with many hosts on the far side, a monitor that records the
 // kernel's requests and the answers on the neighbour group, a sink that
-// sees which datagrams arrived, a daemon run as a separate process (this
-// arpd or iproute2's), the global-setting lock and interrupt handling.
+// sees which datagrams arrived, this arpd or iproute2's started through
+// labtest, and interrupt handling.
 //
 // Every name here starts with "demo" so that it cannot clash with the lab
 // helpers of other tests.
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -27,6 +24,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"arpd/internal/labtest"
 
 	"golang.org/x/sys/unix"
 )
@@ -100,15 +99,15 @@ func (in *demoInterrupt) check(t testing.TB) {
 	}
 }
 
-// waitFor is waitFor that also gives up when a signal came; the caller
-// then calls check.
+// waitFor is labtest.WaitFor that also gives up when a signal came; the
+// caller then calls check.
 func (in *demoInterrupt) waitFor(limit time.Duration, cond func() bool) bool {
-	return waitFor(limit, func() bool { return in.hit.Load() || cond() })
+	return labtest.WaitFor(limit, func() bool { return in.hit.Load() || cond() })
 }
 
 // demoLab is a lab with n hosts on the far side.
 type demoLab struct {
-	*lab
+	*labtest.Lab
 	n       int
 	ifindex int32 // of NearIf in Near
 }
@@ -121,7 +120,7 @@ func newDemoLab(t testing.TB, n int, sysctls map[string]string) *demoLab {
 	if n > demoHostsMax {
 		t.Fatalf("%d hosts: at most %d fit the address scheme", n, demoHostsMax)
 	}
-	l := &demoLab{lab: newLab(t), n: n}
+	l := &demoLab{Lab: labtest.New(t), n: n}
 	l.IP(l.Near, "addr", "add", demoIPString(demoNearIP)+"/16", "dev", l.NearIf)
 	var b strings.Builder
 	fmt.Fprintf(&b, "addr add %s/16 dev %s\n", demoIPString(demoFarIP), l.FarIf)
@@ -136,19 +135,6 @@ func newDemoLab(t testing.TB, n int, sysctls map[string]string) *demoLab {
 	}
 	l.ifindex = int32(l.Ifindex(l.Near, l.NearIf))
 	return l
-}
-
-// readSysctl reads /proc/sys/<key> inside ns.
-func (l *demoLab) readSysctl(t testing.TB, ns, key string) string {
-	t.Helper()
-	var v []byte
-	if err := l.Do(ns, func() (err error) {
-		v, err = os.ReadFile("/proc/sys/" + key)
-		return err
-	}); err != nil {
-		t.Fatalf("read %s in %s: %v", key, ns, err)
-	}
-	return strings.TrimSpace(string(v))
 }
 
 // kernelTable returns how many IPv4 neighbours the near interface has.
@@ -777,299 +763,42 @@ func demoArpCacheStats() (entries, tableFulls int64, err error) {
 	return entries, tableFulls, nil
 }
 
-// demoGlobalLockPath is where every test that changes a global kernel
-// setting holds an exclusive flock for as long as the setting is changed.
-const demoGlobalLockPath = "/run/arpd-test-global.lock"
-
-// demoSetGlobals takes the global lock, saves the values of the global
-// sysctls given as key, value, key, value... (after taking the lock, so
-// they are the true originals) and writes the values, in order. The
-// returned function restores the originals in the reverse order and
-// releases the lock; it is also registered with t.Cleanup, and does its
-// work once.
-func demoSetGlobals(t testing.TB, kv ...string) (restore func()) {
+// startOurDaemon runs this arpd -F -b db args... in the near namespace
+// and waits until it has taken over resolution (app_solicit set).
+func startOurDaemon(t testing.TB, l *demoLab, db string, args ...string) *labtest.Daemon {
 	t.Helper()
-	if len(kv)%2 != 0 {
-		t.Fatalf("demoSetGlobals: %d arguments, want key, value pairs", len(kv))
-	}
-	fd, err := unix.Open(demoGlobalLockPath, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
-	if err != nil {
-		t.Fatalf("global lock: %v", err)
-	}
-	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
-		unix.Close(fd)
-		t.Fatalf("global lock: %v", err)
-	}
-	var origs [][]byte
-	for i := 0; i < len(kv); i += 2 {
-		orig, err := os.ReadFile("/proc/sys/" + kv[i])
-		if err != nil {
-			unix.Close(fd)
-			t.Fatalf("read %s: %v", kv[i], err)
-		}
-		origs = append(origs, orig)
-	}
-	written := 0 // how many settings were changed
-	var once sync.Once
-	restore = func() {
-		once.Do(func() {
-			for i := written - 1; i >= 0; i-- {
-				key := kv[2*i]
-				if err := os.WriteFile("/proc/sys/"+key, origs[i], 0o644); err != nil {
-					t.Errorf("restore %s to %s: %v", key, strings.TrimSpace(string(origs[i])), err)
-				}
-			}
-			unix.Close(fd) // releases the lock
-		})
-	}
-	t.Cleanup(restore)
-	for i := 0; i < len(kv); i += 2 {
-		if err := os.WriteFile("/proc/sys/"+kv[i], []byte(kv[i+1]), 0o644); err != nil {
-			restore()
-			t.Fatalf("set %s=%s: %v", kv[i], kv[i+1], err)
-		}
-		written++
-	}
-	return restore
+	return labtest.Start(t, labtest.Options{Name: "arpd (this)", Lab: l.Lab, DB: db, Args: args, ReadyIf: l.NearIf})
 }
 
-// demoHoldGlobalsShared takes a shared flock on the global lock, so that no
-// other test changes a global setting (gc_thresh3) while the caller relies
-// on it, and releases it when t ends. It waits up to limit for tests that
-// hold the lock exclusively, and reports whether it got it.
-func demoHoldGlobalsShared(t testing.TB, in *demoInterrupt, limit time.Duration) bool {
+// startIproute2Daemon runs iproute2's arpd -b db args... in the near
+// namespace and waits until it has taken over resolution. It detaches and
+// writes no pid file, so its pid is found among the processes in the
+// namespace, which only this test starts.
+func startIproute2Daemon(t testing.TB, l *demoLab, db string, args ...string) *labtest.Daemon {
 	t.Helper()
-	fd, err := unix.Open(demoGlobalLockPath, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
-	if err != nil {
-		t.Fatalf("global lock: %v", err)
-	}
-	got := in.waitFor(limit, func() bool { return unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB) == nil })
-	in.check(t)
-	if !got || unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB) != nil {
-		unix.Close(fd)
-		return false
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	return true
+	return labtest.Start(t, labtest.Options{Name: "iproute2 arpd", Bin: iproute2Arpd, Lab: l.Lab, DB: db,
+		Args: args, Detach: true, ReadyIf: l.NearIf})
 }
 
-// demoDaemon is a resolver running as a separate process in the near
-// namespace: this arpd (in the foreground, -F) or iproute2's (which
-// detaches).
-type demoDaemon struct {
-	name string
-	pid  int
-	db   string
-	cmd  *exec.Cmd // this arpd; nil for a detached daemon
-	out  *bytes.Buffer
-	exit chan struct{}
-
-	started time.Time     // just before it was started
-	startup time.Duration // from started until it had set app_solicit
-}
-
-// demoOurBinary returns the arpd binary to run: $ARPD_BIN (make demo
-// passes the one it built), else one built now into a temporary directory.
-func demoOurBinary(t testing.TB) string {
-	t.Helper()
-	if p := os.Getenv("ARPD_BIN"); p != "" {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return abs
-	}
-	bin := filepath.Join(t.TempDir(), "arpd")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v: %s", err, out)
-	}
-	return bin
-}
-
-// startOurDaemon runs bin -F args... in the near namespace and waits until
-// it has taken over resolution (app_solicit set).
-func startOurDaemon(t testing.TB, l *demoLab, bin, db string, args ...string) *demoDaemon {
-	t.Helper()
-	d := &demoDaemon{name: "arpd (this)", db: db, out: &bytes.Buffer{}, exit: make(chan struct{})}
-	argv := append([]string{"netns", "exec", l.Near, bin, "-F", "-b", db}, args...)
-	d.cmd = exec.Command("ip", argv...)
-	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
-	// Its own process group: a Ctrl-C reaches the test, which stops the
-	// daemon itself, in order.
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	d.started = time.Now()
-	if err := d.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	// NB: ip netns exec execs the command after setns, so the pid is the
-	// daemon's own.
-	d.pid = d.cmd.Process.Pid
-	go func() { d.cmd.Wait(); close(d.exit) }()
-	t.Cleanup(func() { d.stop(t) })
-	d.waitReady(t, l)
-	return d
-}
-
-// startIproute2Daemon runs iproute2's arpd args... in the near namespace.
-// It detaches and writes no pid file, so its pid is found among the
-// processes in the namespace, which only this test starts.
-func startIproute2Daemon(t testing.TB, l *demoLab, db string, args ...string) *demoDaemon {
-	t.Helper()
-	const bin = iproute2Arpd
-	d := &demoDaemon{name: "iproute2 arpd", db: db, out: &bytes.Buffer{}, exit: make(chan struct{})}
-	before := demoNetnsPids(t, l.Near)
-	argv := append([]string{"netns", "exec", l.Near, bin, "-b", db}, args...)
-	d.started = time.Now()
-	if out, err := exec.Command("ip", argv...).CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v: %s", bin, err, out)
-	}
-	if !waitFor(5*time.Second, func() bool {
-		for _, p := range demoNetnsPids(t, l.Near) {
-			if slices.Contains(before, p) {
-				continue
-			}
-			if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p)); err == nil && exe == bin {
-				d.pid = p
-				return true
-			}
-		}
-		return false
-	}) {
-		t.Fatalf("%s started but no process of it is in %s", bin, l.Near)
-	}
-	go func() {
-		// Not our child: watch for its end by polling, bounded by the
-		// test's own lifetime (stop closes exit's wait).
-		for unix.Kill(d.pid, 0) == nil {
-			time.Sleep(20 * time.Millisecond)
-		}
-		close(d.exit)
-	}()
-	t.Cleanup(func() { d.stop(t) })
-	d.waitReady(t, l)
-	return d
-}
-
-// demoNetnsPids lists the processes in namespace ns.
-func demoNetnsPids(t testing.TB, ns string) []int {
-	t.Helper()
-	out, err := exec.Command("ip", "netns", "pids", ns).Output()
-	if err != nil {
-		t.Fatalf("ip netns pids %s: %v", ns, err)
-	}
-	var pids []int
-	for _, f := range strings.Fields(string(out)) {
-		if p, err := strconv.Atoi(f); err == nil {
-			pids = append(pids, p)
-		}
-	}
-	return pids
-}
-
-// waitReady waits until the daemon has set app_solicit on the near
-// interface, which both daemons do once the kernel's table is loaded, and
-// records how long that took since it was started. It reads the sysctl
-// every millisecond, so startup is measured to about that.
-func (d *demoDaemon) waitReady(t testing.TB, l *demoLab) {
-	t.Helper()
-	key := "/proc/sys/net/ipv4/neigh/" + l.NearIf + "/app_solicit"
-	var ready bool
-	// NB: one thread in the near namespace for the whole wait, instead
-	// of a setns per read.
-	if err := l.Do(l.Near, func() error {
-		deadline := d.started.Add(10 * time.Second)
-		for time.Now().Before(deadline) {
-			select {
-			case <-d.exit:
-				return nil
-			default:
-			}
-			v, err := os.ReadFile(key)
-			if err != nil {
-				return err
-			}
-			if strings.TrimSpace(string(v)) != "0" {
-				d.startup, ready = time.Since(d.started), true
-				return nil
-			}
-			time.Sleep(time.Millisecond)
-		}
-		return nil
-	}); err != nil {
-		t.Fatalf("%s: reading %s: %v", d.name, key, err)
-	}
-	select {
-	case <-d.exit:
-		t.Fatalf("%s exited at startup; its output: %s", d.name, d.out)
-	default:
-	}
-	if !ready {
-		t.Fatalf("%s did not set %s within 10 s; its output: %s", d.name, key, d.out)
-	}
-}
-
-// running reports whether the daemon is still running.
-func (d *demoDaemon) running() bool {
-	select {
-	case <-d.exit:
-		return false
-	default:
-		return true
-	}
-}
-
-// stop sends SIGTERM, waits up to 5 s, then SIGKILL; by pid only.
-func (d *demoDaemon) stop(t testing.TB) {
-	if !d.running() {
-		return
-	}
-	unix.Kill(d.pid, unix.SIGTERM)
-	select {
-	case <-d.exit:
-		return
-	case <-time.After(5 * time.Second):
-	}
-	t.Logf("%s (pid %d) ignored SIGTERM for 5 s: killing it", d.name, d.pid)
-	unix.Kill(d.pid, unix.SIGKILL)
-	select {
-	case <-d.exit:
-	case <-time.After(5 * time.Second):
-		t.Errorf("%s (pid %d) still runs after SIGKILL", d.name, d.pid)
-	}
-}
-
-// cpu returns the daemon's user plus system time so far, from
+// demoCPU returns the daemon's user plus system time so far, from
 // /proc/<pid>/stat (clock ticks of 10 ms).
-func (d *demoDaemon) cpu(t testing.TB) time.Duration {
+func demoCPU(t testing.TB, d *labtest.Daemon) time.Duration {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", d.pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", d.Pid()))
 	if err != nil {
-		t.Fatalf("%s: %v", d.name, err)
+		t.Fatalf("%s: %v", d.Name(), err)
 	}
 	// NB: the command name (field 2) is in parentheses and may hold
 	// spaces; the fields after the last ')' start with field 3.
 	s := string(b)
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
 	if len(f) < 13 {
-		t.Fatalf("%s: short /proc/pid/stat: %q", d.name, s)
+		t.Fatalf("%s: short /proc/pid/stat: %q", d.Name(), s)
 	}
 	utime, _ := strconv.ParseInt(f[11], 10, 64) // field 14
 	stime, _ := strconv.ParseInt(f[12], 10, 64) // field 15
 	const userHZ = 100                          // sysconf(_SC_CLK_TCK) on Linux
 	return time.Duration(utime+stime) * time.Second / userHZ
-}
-
-// demoOurStats reads the counters and entry count this arpd keeps in its
-// file (arpd -s), by name.
-func demoOurStats(t testing.TB, bin, db string) map[string]uint64 {
-	t.Helper()
-	out, err := exec.Command(bin, "-s", "-b", db).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s -s -b %s: %v: %s", bin, db, err, out)
-	}
-	return parseStats(string(out))
 }
 
 // demoListed counts the positive entries for hosts [0, n) in a -l listing

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"arpd/internal/labtest"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -30,7 +32,7 @@ var (
 // nlLab is a lab with an rtnetlink socket open in its near namespace and
 // the near side set to ask user space (app_solicit=1).
 type nlLab struct {
-	*lab
+	*labtest.Lab
 	c      *rtnlConn
 	nearIx int32
 }
@@ -40,7 +42,7 @@ type nlLab struct {
 // retrans_time_ms=200 on the near side.
 func newNLLab(t *testing.T) *nlLab {
 	t.Helper()
-	l := newLab(t)
+	l := labtest.New(t)
 	l.IP(l.Near, "link", "set", l.NearIf, "address", macString(labNearMAC[:]))
 	l.IP(l.Far, "link", "set", l.FarIf, "address", macString(labFarMAC[:]))
 	l.IP(l.Near, "addr", "add", "10.77.0.1/24", "dev", l.NearIf)
@@ -49,7 +51,7 @@ func newNLLab(t *testing.T) *nlLab {
 	l.Sysctl(l.Near, key+"app_solicit", "1")
 	l.Sysctl(l.Near, key+"mcast_solicit", "1")
 	l.Sysctl(l.Near, key+"retrans_time_ms", "200")
-	nl := &nlLab{lab: l, nearIx: int32(l.Ifindex(l.Near, l.NearIf))}
+	nl := &nlLab{Lab: l, nearIx: int32(l.Ifindex(l.Near, l.NearIf))}
 	if err := l.Do(l.Near, func() error {
 		c, err := rtnlDial(unix.RTMGRP_NEIGH|unix.RTMGRP_LINK, 4<<20)
 		nl.c = c
@@ -198,7 +200,7 @@ func (nl *nlLab) send(t *testing.T, b []byte) {
 
 func (nl *nlLab) udp(t *testing.T, dst [4]byte) {
 	t.Helper()
-	if err := nl.Do(nl.Near, func() error { return sendUDP(dst) }); err != nil {
+	if err := nl.Do(nl.Near, func() error { return labtest.SendUDP(dst) }); err != nil {
 		t.Fatalf("send UDP to %v: %v", dst, err)
 	}
 }
@@ -530,7 +532,7 @@ func TestLabNetlinkAnswerFlags(t *testing.T) {
 // neighbour notifications and checks that Recv reports the overrun once,
 // keeps working, and that a dump then recovers the whole table.
 func TestLabNetlinkOverrun(t *testing.T) {
-	l := newLab(t)
+	l := labtest.New(t)
 	l.IP(l.Near, "addr", "add", "10.77.0.1/24", "dev", l.NearIf)
 	var c *rtnlConn
 	if err := l.Do(l.Near, func() (err error) {
@@ -620,7 +622,7 @@ func TestLabNetlinkOverrun(t *testing.T) {
 // socket: Recv drops them, and counts a datagram too big for its buffer as
 // truncated.
 func TestLabNetlinkForeign(t *testing.T) {
-	l := newLab(t)
+	l := labtest.New(t)
 	var c *rtnlConn
 	var other int
 	if err := l.Do(l.Near, func() (err error) {

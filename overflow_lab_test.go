@@ -2,21 +2,24 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"arpd/internal/labtest"
 
 	"golang.org/x/sys/unix"
 )
 
 // overflowDaemon is a daemon run in this process inside a lab, serving the
 // lab's near interface with a 4 KB netlink receive buffer, so that a burst
-// of notifications overflows it while its loop is not reading.
+// of notifications overflows it while its loop is not reading. It is not
+// labtest.Daemon, which runs the binary: the test sets netlinkRcvBuf and
+// reads the daemon's counters in memory, which only this package can.
 type overflowDaemon struct {
 	*daemon
-	l       *lab
+	l       *labtest.Lab
 	db      string
 	started bool
 	stopped bool
@@ -25,7 +28,7 @@ type overflowDaemon struct {
 
 // newOverflowDaemon starts the daemon (but not its loop) in l with addr on
 // the near interface, and registers its stop and shutdown with t.Cleanup.
-func newOverflowDaemon(t *testing.T, l *lab, addr string) *overflowDaemon {
+func newOverflowDaemon(t *testing.T, l *labtest.Lab, addr string) *overflowDaemon {
 	t.Helper()
 	l.IP(l.Near, "addr", "add", addr, "dev", l.NearIf)
 	old := netlinkRcvBuf
@@ -71,7 +74,7 @@ func (od *overflowDaemon) stop() {
 
 // addNeighbours adds n permanent neighbours 10.<net>.x.y on the near
 // interface in one ip -batch, the i-th with MAC 02:00:00:00:i>>8:i&0xff.
-func addNeighbours(t *testing.T, l *lab, net byte, n int) {
+func addNeighbours(t *testing.T, l *labtest.Lab, net byte, n int) {
 	t.Helper()
 	var batch strings.Builder
 	for i := 0; i < n; i++ {
@@ -87,7 +90,7 @@ func addNeighbours(t *testing.T, l *lab, net byte, n int) {
 // again, so nothing the kernel knew is silently lost. 1,000 neighbours
 // are added while the daemon's loop is not reading.
 func TestDaemonOverflowRedumps(t *testing.T) {
-	l := newLab(t)
+	l := labtest.New(t)
 	d := newOverflowDaemon(t, l, "10.91.0.1/16")
 	const n = 1000 // below gc_thresh3: no global setting changes
 	addNeighbours(t, l, 91, n)
@@ -110,7 +113,7 @@ func TestDaemonOverflowRedumps(t *testing.T) {
 		}
 		return m
 	}
-	if !waitFor(15*time.Second, func() bool { return missing() == 0 }) {
+	if !labtest.WaitFor(15*time.Second, func() bool { return missing() == 0 }) {
 		t.Fatalf("%d of %d neighbours never reached the cache", missing(), n)
 	}
 	d.stop()
@@ -129,18 +132,11 @@ func TestDaemonOverflowRedumps(t *testing.T) {
 // the link notifications are lost, and the daemon must still find the new
 // interface and adjust its sysctls.
 func TestDaemonOverflowFindsNewLink(t *testing.T) {
-	l := newLab(t)
+	l := labtest.New(t)
 	d := newOverflowDaemon(t, l, "10.92.0.1/16")
-	appSolicit := func() string {
-		var b []byte
-		l.Do(l.Near, func() (err error) {
-			b, err = os.ReadFile("/proc/sys/net/ipv4/neigh/" + l.NearIf + "/app_solicit")
-			return err
-		})
-		return strings.TrimSpace(string(b))
-	}
-	if got := appSolicit(); got != "1" {
-		t.Fatalf("app_solicit of the served interface is %q at start, want 1", got)
+	appSolicit := func() int { return l.ReadSysctl(l.Near, "net/ipv4/neigh/"+l.NearIf+"/app_solicit") }
+	if got := appSolicit(); got != 1 {
+		t.Fatalf("app_solicit of the served interface is %d at start, want 1", got)
 	}
 	oldIndex := l.Ifindex(l.Near, l.NearIf)
 
@@ -152,13 +148,13 @@ func TestDaemonOverflowFindsNewLink(t *testing.T) {
 	if l.Ifindex(l.Near, l.NearIf) == oldIndex {
 		t.Fatalf("the new %s has the old index %d", l.NearIf, oldIndex)
 	}
-	if got := appSolicit(); got != "0" {
-		t.Fatalf("the new %s starts with app_solicit %q, want the kernel's 0", l.NearIf, got)
+	if got := appSolicit(); got != 0 {
+		t.Fatalf("the new %s starts with app_solicit %d, want the kernel's 0", l.NearIf, got)
 	}
 
 	d.start()
-	if !waitFor(10*time.Second, func() bool { return appSolicit() == "1" }) {
-		t.Fatalf("the daemon never found the new %s: its app_solicit is %q", l.NearIf, appSolicit())
+	if !labtest.WaitFor(10*time.Second, func() bool { return appSolicit() == 1 }) {
+		t.Fatalf("the daemon never found the new %s: its app_solicit is %d", l.NearIf, appSolicit())
 	}
 	d.stop()
 	if d.c.Counter(ctrNlOverruns) == 0 {

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"arpd/internal/labtest"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -26,8 +28,8 @@ var (
 
 // pktLabSetup addresses the lab: fixed MACs, 10.77.0.1/24 near and
 // 10.77.0.2/24 far.
-func pktLabSetup(l *lab) {
-	l.t.Helper()
+func pktLabSetup(t testing.TB, l *labtest.Lab) {
+	t.Helper()
 	l.IP(l.Near, "link", "set", l.NearIf, "address", pktMACString(pktLabNearMAC))
 	l.IP(l.Far, "link", "set", l.FarIf, "address", pktMACString(pktLabFarMAC))
 	l.IP(l.Near, "addr", "add", "10.77.0.1/24", "dev", l.NearIf)
@@ -41,7 +43,7 @@ func pktMACString(m [6]byte) string {
 // pktLabOpen opens a packet socket inside namespace ns, bound to the
 // interface called ifname ("" for all interfaces), and closes it when the
 // test ends.
-func pktLabOpen(t *testing.T, l *lab, ns, ifname string) *pktConn {
+func pktLabOpen(t *testing.T, l *labtest.Lab, ns, ifname string) *pktConn {
 	t.Helper()
 	var idx int32
 	if ifname != "" {
@@ -96,7 +98,7 @@ func pktIfaceLookup(name string) (labIface, error) {
 }
 
 // pktLabIface looks up ifname inside namespace ns.
-func pktLabIface(t *testing.T, l *lab, ns, ifname string) labIface {
+func pktLabIface(t *testing.T, l *labtest.Lab, ns, ifname string) labIface {
 	t.Helper()
 	var ifc labIface
 	if err := l.Do(ns, func() (err error) {
@@ -158,8 +160,8 @@ func pktWait(t *testing.T, c *pktConn, limit time.Duration, want func(pktSeen) b
 // frames, that an unbound socket sees the same frames with the right
 // ifindex, and that the kernel's counters are readable.
 func TestPacketProbeLab(t *testing.T) {
-	l := newLab(t)
-	pktLabSetup(l)
+	l := labtest.New(t)
+	pktLabSetup(t, l)
 	nearIdx := int32(l.Ifindex(l.Near, l.NearIf))
 	farIdx := int32(l.Ifindex(l.Far, l.FarIf))
 
@@ -245,8 +247,8 @@ func TestPacketProbeLab(t *testing.T) {
 // allocate nothing: the far side announces itself 51 times (one warm-up and
 // 50 measured calls), and the near side reads those frames.
 func TestPacketNoAllocsLab(t *testing.T) {
-	l := newLab(t)
-	pktLabSetup(l)
+	l := labtest.New(t)
+	pktLabSetup(t, l)
 	far := pktLabIface(t, l, l.Far, l.FarIf)
 	fc := pktLabOpen(t, l, l.Far, l.FarIf)
 	nc := pktLabOpen(t, l, l.Near, l.NearIf)
@@ -264,7 +266,7 @@ func TestPacketNoAllocsLab(t *testing.T) {
 		t.Fatalf("send: %v", sendErr)
 	}
 	// Wait until every frame is queued on the near socket.
-	if !waitFor(2*time.Second, func() bool {
+	if !labtest.WaitFor(2*time.Second, func() bool {
 		// SIOCINQ on a packet socket gives the size of the next frame.
 		n, err := unix.IoctlGetInt(nc.Fd(), unix.SIOCINQ)
 		return err == nil && n > 0
@@ -303,7 +305,7 @@ func TestPacketNoAllocsLab(t *testing.T) {
 // TestPacketIfaceLookupErrors checks the errors a daemon shows when told to
 // watch an interface it cannot probe from.
 func TestPacketIfaceLookupErrors(t *testing.T) {
-	l := newLab(t)
+	l := labtest.New(t)
 	// An Ethernet interface without an IPv4 address: a second veth pair.
 	l.IP(l.Near, "link", "add", "vnoaddr", "type", "veth", "peer", "name", "vnoaddr2")
 	for _, tc := range []struct{ name, want string }{
@@ -332,8 +334,8 @@ func TestPacketCapture(t *testing.T) {
 	if os.Getenv("ARPD_CAPTURE") == "" {
 		t.Skip("capture skipped: set ARPD_CAPTURE=1 to rewrite testdata/packet from the lab")
 	}
-	l := newLab(t)
-	pktLabSetup(l)
+	l := labtest.New(t)
+	pktLabSetup(t, l)
 	nc := pktLabOpen(t, l, l.Near, l.NearIf)
 	fc := pktLabOpen(t, l, l.Far, l.FarIf)
 	uname, _ := l.Exec(l.Near, "uname", "-r")
@@ -344,7 +346,7 @@ func TestPacketCapture(t *testing.T) {
 		strings.TrimSpace(uname), l.NearIf, pktMACString(pktLabNearMAC), l.FarIf, pktMACString(pktLabFarMAC))
 
 	// One datagram makes the near kernel ask for the far side.
-	if err := l.Do(l.Near, func() error { return sendUDP(pktLabFarIP) }); err != nil {
+	if err := l.Do(l.Near, func() error { return labtest.SendUDP(pktLabFarIP) }); err != nil {
 		t.Fatalf("send: %v", err)
 	}
 	seen, ok := pktWait(t, fc, 2*time.Second, func(s pktSeen) bool { return s.Drop == arpDropNone && s.Frame.Op == arpOpRequest })
@@ -403,8 +405,8 @@ func pktWriteCapture(t *testing.T, name string, s pktSeen, comment string) {
 // reads as nothing queued, and the socket receives again once the link is
 // up.
 func TestPacketLinkDownLab(t *testing.T) {
-	l := newLab(t)
-	pktLabSetup(l)
+	l := labtest.New(t)
+	pktLabSetup(t, l)
 	nc := pktLabOpen(t, l, l.Near, l.NearIf)
 	fc := pktLabOpen(t, l, l.Far, l.FarIf)
 	far := pktLabIface(t, l, l.Far, l.FarIf)
@@ -416,7 +418,7 @@ func TestPacketLinkDownLab(t *testing.T) {
 		}
 	}
 	l.IP(l.Near, "link", "set", "dev", l.NearIf, "up")
-	if !waitFor(5*time.Second, func() bool {
+	if !labtest.WaitFor(5*time.Second, func() bool {
 		return strings.Contains(l.IP(l.Near, "link", "show", "dev", l.NearIf), "LOWER_UP")
 	}) {
 		t.Fatal("the link did not come up again")

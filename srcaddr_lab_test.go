@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"arpd/internal/labtest"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -29,9 +31,9 @@ func addrIs(t *testing.T, typ uint16, ifindex int32, local [4]byte) func(m *nlMs
 // address dump with the decoder, and with ARPD_CAPTURE=1 saves the
 // notifications as the unit tests' testdata.
 func TestLabNetlinkAddrCapture(t *testing.T) {
-	l := newLab(t)
+	l := labtest.New(t)
 	ix := int32(l.Ifindex(l.Near, l.NearIf))
-	nl := &nlLab{lab: l, nearIx: ix}
+	nl := &nlLab{Lab: l, nearIx: ix}
 	if err := l.Do(l.Near, func() (err error) {
 		nl.c, err = rtnlDial(unix.RTMGRP_IPV4_IFADDR, 1<<20)
 		return err
@@ -119,17 +121,17 @@ func TestDaemonLabProbeSource(t *testing.T) {
 	d.IP(d.Near, "addr", "add", "10.61.0.1/24", "dev", d.NearIf)
 	d.IP(d.Near, "addr", "add", "10.62.0.1/24", "dev", d.NearIf)
 	far := d.watchWire(d.Far, d.FarIf)
-	p := startArpd(t, d.Near, d.DB, "-a", "1", "-k", "-B", "10", d.NearIf)
+	p := d.startArpd(t, "-a", "1", "-k", "-B", "10", d.NearIf)
 
 	// expect makes the near kernel resolve target and waits for the
 	// daemon's probe on the wire; it must come from want, and nothing
 	// else may ask for target.
 	expect := func(target, want [4]byte) {
 		t.Helper()
-		if err := d.Do(d.Near, func() error { return sendUDP(target) }); err != nil {
+		if err := d.Do(d.Near, func() error { return labtest.SendUDP(target) }); err != nil {
 			t.Fatalf("send UDP to %v: %v", target, err)
 		}
-		if !waitFor(3*time.Second, func() bool {
+		if !labtest.WaitFor(3*time.Second, func() bool {
 			far.Poll()
 			return len(requests(far.Frames, want, isIP(target))) > 0
 		}) {
@@ -139,7 +141,7 @@ func TestDaemonLabProbeSource(t *testing.T) {
 					seen = append(seen, ipString(f.F.SenderIP)+" asks "+ipString(f.F.TargetIP))
 				}
 			}
-			t.Errorf("no probe for %s from %s on the wire; requests seen: %q\n%s", ipString(target), ipString(want), seen, p.Stderr())
+			t.Errorf("no probe for %s from %s on the wire; requests seen: %q\n%s", ipString(target), ipString(want), seen, p.Output())
 			return
 		}
 		for _, f := range far.Frames {
@@ -163,9 +165,9 @@ func TestDaemonLabProbeSource(t *testing.T) {
 	expect([4]byte{10, 62, 0, 10}, pktLabNearIP)
 
 	if code := p.Stop(unix.SIGTERM, 5*time.Second); code != 0 {
-		t.Fatalf("exit status %d: %s", code, p.Stderr())
+		t.Fatalf("exit status %d: %s", code, p.Output())
 	}
-	if st := dbStats(t, d.DB); st["probe_errors"] != 0 || st["probes_sent"] != 5 {
+	if st := labtest.Stats(t, d.DB); st["probe_errors"] != 0 || st["probes_sent"] != 5 {
 		t.Errorf("probes_sent %d probe_errors %d, want 5 and 0", st["probes_sent"], st["probe_errors"])
 	}
 }

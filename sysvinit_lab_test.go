@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"arpd/internal/labtest"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -23,13 +25,13 @@ const sysvScript = "contrib/sysvinit/arpd"
 // and status again inside Near, checking the pid file, the process and the
 // sysctls at each step.
 func TestSysvinitScriptLab(t *testing.T) {
-	requireRoot(t)
+	labtest.RequireRoot(t)
 	if _, err := exec.LookPath("start-stop-daemon"); err != nil {
 		t.Skip("lab test skipped: start-stop-daemon is not installed")
 	}
-	l := newLab(t)
+	l := labtest.New(t)
 	dir := t.TempDir()
-	bin := buildArpd(t, dir, "sysvtest")
+	bin := labtest.Binary(t)
 	pidFile := filepath.Join(dir, "arpd.pid")
 	defaults := filepath.Join(dir, "default-arpd")
 	if err := os.WriteFile(defaults, []byte(
@@ -75,12 +77,7 @@ func TestSysvinitScriptLab(t *testing.T) {
 		return err == nil && exe == bin
 	}
 	sysctls := func() (int, int) {
-		a, err1 := readLabSysctl(l, l.Near, appKey)
-		m, err2 := readLabSysctl(l, l.Near, mcastKey)
-		if err1 != nil || err2 != nil {
-			t.Fatalf("read sysctls: %v %v", err1, err2)
-		}
-		return a, m
+		return l.ReadSysctl(l.Near, appKey), l.ReadSysctl(l.Near, mcastKey)
 	}
 	t.Cleanup(func() {
 		if pid := readPid(); alive(pid) {
@@ -114,7 +111,7 @@ func TestSysvinitScriptLab(t *testing.T) {
 	if out, code := action("stop"); code != 0 {
 		t.Fatalf("stop: exit %d: %s", code, out)
 	}
-	if !waitFor(5*time.Second, func() bool { return !alive(pid) }) {
+	if !labtest.WaitFor(5*time.Second, func() bool { return !alive(pid) }) {
 		t.Fatalf("pid %d still running after stop", pid)
 	}
 	if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
