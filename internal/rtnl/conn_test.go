@@ -1,6 +1,8 @@
 package rtnl_test
 
 import (
+	"encoding/binary"
+	"os"
 	"testing"
 
 	"arpd/internal/rtnl"
@@ -83,17 +85,19 @@ func TestConnIgnorePort(t *testing.T) {
 		t.Fatalf("Dial: %v", err)
 	}
 	defer c.Close()
-	// An answer for an interface that does not exist: ENODEV as root,
-	// EPERM without CAP_NET_ADMIN; an error either way.
-	req := rtnl.Neigh{Family: unix.AF_INET, Ifindex: 0x7fffffff, Dst: [16]byte{10, 0, 0, 1}, DstLen: 4}
-	var out [rtnl.NeighMsgMax]byte
+	// A request for a link that does not exist: ENODEV. A link
+	// request, not a neighbour one, so that it also works under
+	// qemu-user, which translates only some rtnetlink types.
+	var out [rtnl.DumpMsgMax]byte
 	refused := func() (errno unix.Errno, got bool) {
 		t.Helper()
 		seq := c.NextSeq()
-		k, err := rtnl.PutNeighAnswer(out[:], seq, &req, cacheMAC[:])
+		k, err := rtnl.PutLinkDump(out[:], seq)
 		if err != nil {
 			t.Fatal(err)
 		}
+		binary.NativeEndian.PutUint16(out[6:8], unix.NLM_F_REQUEST)
+		binary.NativeEndian.PutUint32(out[hdrLen+4:], 0x7fffffff)
 		if err := c.Send(out[:k]); err != nil {
 			t.Fatalf("Send: %v", err)
 		}
@@ -116,6 +120,12 @@ func TestConnIgnorePort(t *testing.T) {
 	}
 	if err := c.IgnorePort(c.Port()); err != nil {
 		t.Fatalf("IgnorePort: %v", err)
+	}
+	if os.Getenv("ARPD_NO_LAB") != "" {
+		// NB: under qemu-user (make test-cross) the host's kernel runs
+		// the filter over messages in its own byte order, not the
+		// guest's; TestPortFilter checks the program for every order.
+		t.Skip("the filter's effect is not checked: ARPD_NO_LAB is set (for example under qemu-user)")
 	}
 	if errno, got := refused(); got {
 		t.Errorf("ignoring our own port: received %v", errno)

@@ -12,10 +12,6 @@ import (
 // IfNameSize is IFNAMSIZ: an interface name and its NUL terminator.
 const IfNameSize = 16
 
-// DumpMsgMax is the size of the largest dump request that PutNeighDump,
-// PutLinkDump and PutAddrDump write: a header and an ifinfomsg.
-const DumpMsgMax = headerLen + ifinfomsgLen
-
 // A Link is a decoded RTM_NEWLINK or RTM_DELLINK. Like Neigh it is a
 // fixed-size value with no reference to the receive buffer. Of struct
 // ifinfomsg it keeps only the index: the daemon follows links by index and

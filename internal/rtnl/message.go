@@ -189,6 +189,10 @@ func putAttr(b []byte, off int, typ uint16, val []byte) int {
 	return end
 }
 
+// DumpMsgMax is the size of the largest dump request that PutNeighDump,
+// PutLinkDump and PutAddrDump write: a header and an ifinfomsg.
+const DumpMsgMax = headerLen + ifinfomsgLen
+
 // putDump writes a dump request of type typ with a zeroed fixed structure
 // of size bytes whose first byte is family, and returns its length.
 func putDump(b []byte, seq uint32, typ uint16, size int, family uint8) (int, error) {
