@@ -1,0 +1,206 @@
+// Package afpacket holds the system calls of arpd's wire side: the
+// AF_PACKET socket that receives and sends ARP frames, and the interface
+// lookups a sender needs. It moves bytes and link-layer addresses only;
+// package frame decodes and builds what is in them.
+//
+// A Conn owns its buffers (receive buffer, source and destination
+// addresses), so receiving and sending allocate nothing.
+package afpacket
+
+import (
+	"encoding/binary"
+	"errors"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"arpd/internal/fmtlite"
+)
+
+const (
+	// DefaultRcvBuf is the receive buffer Open asks for when given 0: a
+	// storm of ARP should queue, not be dropped by the kernel.
+	DefaultRcvBuf = 1 << 20
+
+	// bufLen is the receive buffer: an ARP payload with Ethernet padding,
+	// and room to spare. The kernel discards the rest of a longer frame.
+	bufLen = 128
+)
+
+// Htons converts v from host to network byte order, as the kernel wants
+// the protocol in socket(2) and in sockaddr_ll (sll_protocol).
+func Htons(v uint16) uint16 {
+	var b [2]byte
+	binary.BigEndian.PutUint16(b[:], v)
+	return binary.NativeEndian.Uint16(b[:])
+}
+
+// Conn is the daemon's AF_PACKET socket for ARP: SOCK_DGRAM, so frames
+// arrive without their Ethernet header and go out with one the kernel
+// writes. It is non-blocking; the daemon polls Fd and calls Recv until it
+// returns unix.EAGAIN. A Conn is not safe for concurrent use: its buffers
+// are reused by every call.
+//
+// No classic BPF filter (SO_ATTACH_FILTER) is attached, on purpose: binding
+// to ETH_P_ARP already makes the kernel deliver only ARP frames, outgoing
+// frames never reach such a socket, and a filter that dropped malformed
+// frames in the kernel would hide them from the per-reason drop counters
+// the daemon must keep. Decoding a frame in user space costs little next
+// to the recvfrom that reads it, so a filter would save little.
+type Conn struct {
+	fd      int
+	from    unix.RawSockaddrLinklayer // source of the last frame, filled by recvfrom
+	fromLen uint32                    // value-result length for recvfrom
+	to      unix.RawSockaddrLinklayer // destination of Send
+	buf     [bufLen]byte              // the frame being received
+}
+
+// Open opens the ARP packet socket. With ifindex > 0 it sees only that
+// interface (the daemon watches one); with 0 it sees every interface and
+// the caller filters on the ifindex Recv returns. rcvbuf is the receive
+// buffer to ask for, in bytes (0 for DefaultRcvBuf).
+func Open(ifindex int32, rcvbuf int) (*Conn, error) {
+	if ifindex < 0 {
+		return nil, fmtlite.Errorf("packet socket: bad ifindex %d", ifindex)
+	}
+	if rcvbuf <= 0 {
+		rcvbuf = DefaultRcvBuf
+	}
+	// NB: protocol 0 at socket() hooks the socket to nothing; the bind
+	// below hooks it to ETH_P_ARP on the one interface. Opening it with
+	// ETH_P_ARP would queue frames from every interface in between.
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmtlite.Errorf("packet socket: %w", err)
+	}
+	if err := setRcvbuf(fd, rcvbuf); err != nil {
+		unix.Close(fd)
+		return nil, fmtlite.Errorf("packet socket: receive buffer: %w", err)
+	}
+	// NB: SockaddrLinklayer.Protocol goes to the kernel as is, so it must
+	// already be in network byte order.
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: Htons(unix.ETH_P_ARP), Ifindex: int(ifindex)}); err != nil {
+		unix.Close(fd)
+		return nil, fmtlite.Errorf("packet socket: bind to ifindex %d: %w", ifindex, err)
+	}
+	c := &Conn{fd: fd}
+	c.to = unix.RawSockaddrLinklayer{
+		Family:   unix.AF_PACKET,
+		Protocol: Htons(unix.ETH_P_ARP),
+		Halen:    6, // an Ethernet address
+	}
+	return c, nil
+}
+
+// setRcvbuf raises the socket's receive buffer to n bytes: with
+// SO_RCVBUFFORCE, which passes net.core.rmem_max but needs CAP_NET_ADMIN,
+// and with SO_RCVBUF (capped at rmem_max) when that is refused.
+func setRcvbuf(fd, n int) error {
+	err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n)
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, unix.EPERM) {
+		return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, n)
+	}
+	return err
+}
+
+// Fd returns the socket's descriptor, for the daemon's poll set.
+func (c *Conn) Fd() int { return c.fd }
+
+// Close closes the socket. Closing it again does nothing.
+func (c *Conn) Close() error {
+	if c.fd < 0 {
+		return nil
+	}
+	err := unix.Close(c.fd)
+	c.fd = -1
+	return err
+}
+
+// Recv reads one frame and returns its bytes and the link-layer address
+// the kernel returned with it: the receiving interface (Ifindex), the
+// packet type (Pkttype), the interface's hardware type and address length
+// (Hatype, Halen), and in Addr the frame's link-layer source. The caller
+// decodes them with package frame. Both results alias the socket's own
+// buffers: they are valid until the next Recv. At most 128 bytes of a
+// frame are kept; the kernel discards the rest.
+//
+// It returns unix.EAGAIN when nothing is queued, also once when the
+// interface went down. It allocates nothing: recvfrom(2) is called
+// directly with the socket's own buffer and address, since unix.Recvfrom
+// returns the address as an interface value, which allocates on every
+// call.
+func (c *Conn) Recv() ([]byte, *unix.RawSockaddrLinklayer, error) {
+	for tries := 0; ; tries++ {
+		c.fromLen = unix.SizeofSockaddrLinklayer
+		// NB: a raw system call, with MSG_DONTWAIT so that it never
+		// waits for a frame: the runtime's bookkeeping around an
+		// ordinary system call (entersyscall, and handing the processor
+		// to another thread) costs more than the call, and the daemon's
+		// one busy goroutine loses nothing by keeping its processor.
+		n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(c.fd),
+			uintptr(unsafe.Pointer(&c.buf[0])), uintptr(len(c.buf)), unix.MSG_DONTWAIT,
+			uintptr(unsafe.Pointer(&c.from)), uintptr(unsafe.Pointer(&c.fromLen)))
+		switch {
+		case e == 0:
+			return c.buf[:n], &c.from, nil
+		case e == unix.EINTR && tries < 8:
+			continue
+		case e == unix.ENETDOWN:
+			// NB: when the interface goes down, the kernel reports
+			// ENETDOWN once on the socket (sk_err), which stays
+			// bound and receives again once the link is up. It is
+			// a state, not a failure, and the link notification
+			// tells the daemon the same: nothing is queued.
+			return nil, nil, unix.EAGAIN
+		}
+		// NB: an Errno in an error interface does not allocate for
+		// values below 256, which covers every errno.
+		return nil, nil, e
+	}
+}
+
+// Send sends payload, as the body of an Ethernet frame of type ARP whose
+// header the kernel writes, out of interface ifindex to the Ethernet
+// address dst (frame.BroadcastMAC for a probe). The socket need not be
+// bound to that interface; sendto(2) names it. It allocates nothing. A
+// full transmit queue gives unix.EAGAIN or unix.ENOBUFS: the frame is
+// lost, and the caller counts it rather than retrying.
+func (c *Conn) Send(payload []byte, ifindex int32, dst [6]byte) error {
+	c.to.Ifindex = ifindex
+	copy(c.to.Addr[:], dst[:])
+	// NB: a raw system call, as in Recv; MSG_DONTWAIT, so it never waits
+	// for room.
+	_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(c.fd),
+		uintptr(unsafe.Pointer(unsafe.SliceData(payload))), uintptr(len(payload)), unix.MSG_DONTWAIT,
+		uintptr(unsafe.Pointer(&c.to)), unix.SizeofSockaddrLinklayer)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// Stats are the kernel's receive counters for a socket over some span.
+type Stats struct {
+	Packets uint64 // frames the kernel passed to the socket, including those it then dropped
+	Drops   uint64 // frames dropped because the receive buffer was full
+}
+
+// Stats returns the kernel's receive counters (PACKET_STATISTICS) since the
+// previous call of Stats on this socket, or since Open for the first: a
+// delta, not a total.
+//
+// NB: the kernel zeroes a socket's counters every time it reports them, so
+// each read is a delta by nature. The caller keeps the total, adding each
+// delta to it; a total kept that way survives the socket being closed and
+// another opened (when a link comes back with a new index). On error the
+// delta is zero.
+func (c *Conn) Stats() (Stats, error) {
+	st, err := unix.GetsockoptTpacketStats(c.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
+	if err != nil {
+		return Stats{}, fmtlite.Errorf("packet socket: PACKET_STATISTICS: %w", err)
+	}
+	return Stats{Packets: uint64(st.Packets), Drops: uint64(st.Drops)}, nil
+}

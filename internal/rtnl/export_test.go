@@ -1,0 +1,10 @@
+package rtnl
+
+// Test-only access to what the black-box tests check but the daemon need
+// not see.
+
+// PortFilter is portFilter, for running the program as the kernel would.
+var PortFilter = portFilter
+
+// AnswerFlags is answerFlags, the header flags of PutNeighAnswer.
+const AnswerFlags = answerFlags
