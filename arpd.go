@@ -6,6 +6,10 @@
 package main
 
 import (
+	"arpd/internal/afpacket"
+	"arpd/internal/frame"
+	"arpd/internal/rtnl"
+
 	"bufio"
 	"errors"
 	"io"
@@ -166,7 +170,7 @@ func addrOf(k *Key) netip.Addr {
 func listDB(o *options, stdout, stderr io.Writer) error {
 	only := map[uint32]bool{}
 	for _, name := range o.interfaces {
-		idx, err := ifIndexByName(name)
+		idx, err := afpacket.IndexByName(name)
 		if err != nil {
 			return err
 		}
@@ -230,27 +234,6 @@ func printStats(o *options, stdout io.Writer) error {
 	return w.Flush()
 }
 
-// ifIndexByName returns the index of the interface called name, asking the
-// kernel with SIOCGIFINDEX.
-func ifIndexByName(name string) (uint32, error) {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return 0, fmt.Errorf("interface %s: %w", name, err)
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq(name)
-	if err != nil {
-		return 0, fmt.Errorf("interface %q: bad name", name)
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFINDEX, ifr); err != nil {
-		if errors.Is(err, unix.ENODEV) {
-			return 0, fmt.Errorf("interface %s: no such interface", name)
-		}
-		return 0, fmt.Errorf("interface %s: %w", name, err)
-	}
-	return ifr.Uint32(), nil
-}
-
 // The daemon: one event loop over the rtnetlink and packet sockets that
 // applies SPEC §3. It allocates nothing per message or frame.
 
@@ -259,7 +242,7 @@ func ifIndexByName(name string) (uint32, error) {
 type watchedIf struct {
 	name   string
 	index  int32 // 0 while the interface does not exist
-	info   pktIface
+	info   afpacket.Iface
 	infoOK bool    // info holds its current MAC
 	named  bool    // given on the command line (its sysctls are adjusted)
 	addrs  ifAddrs // its IPv4 addresses, where probes are sent from
@@ -277,9 +260,9 @@ type daemon struct {
 	o      *options
 	c      *Cache
 	log    *logger
-	nl     *rtnlConn // notifications and the kernel's requests (multicast)
-	req    *rtnlConn // our dumps and answers, and the replies to them
-	pkt    *pktConn
+	nl     *rtnl.Conn // notifications and the kernel's requests (multicast)
+	req    *rtnl.Conn // our dumps and answers, and the replies to them
+	pkt    *afpacket.Conn
 	bucket *tokenBucket
 	start  time.Time
 
@@ -299,23 +282,24 @@ type daemon struct {
 	poll    *poller // waits on nl, req, pkt and wakeFd
 
 	// Hooks for tests; nil in the daemon, which then uses the sockets.
-	answerHook func(req *rtnlNeigh, lladdr []byte) error
+	answerHook func(req *rtnl.Neigh, lladdr []byte) error
 	probeHook  func(w *watchedIf, src, target [4]byte) error
 
 	// Preallocated per-message state.
-	msg   nlMsg
-	neigh rtnlNeigh
-	link  rtnlLink
-	addr  rtnlAddr
-	frame arpFrame
-	nlerr nlError
-	ll    [8]byte
-	out   [rtnlNeighMsgMax]byte
+	msg      rtnl.Msg
+	neigh    rtnl.Neigh
+	link     rtnl.Link
+	addr     rtnl.Addr
+	frame    frame.ARP
+	probeBuf [frame.ARPLen]byte
+	nlerr    rtnl.ErrorMsg
+	ll       [8]byte
+	out      [rtnl.NeighMsgMax]byte
 
 	// Answers not yet sent: a burst of requests is answered with one
 	// write per answerBatch answers, not one each. The kernel handles the
 	// messages of a datagram one after the other, as if sent apart.
-	batch    [answerBatch * rtnlNeighMsgMax]byte
+	batch    [answerBatch * rtnl.NeighMsgMax]byte
 	batchLen int // bytes of batch in use
 	batchN   int // answers in batch
 }
@@ -340,7 +324,7 @@ func (d *daemon) isWatched(ifindex int32) bool {
 func (d *daemon) monotonic() time.Duration { return time.Since(d.start) }
 
 // handleNeigh applies the policy to one neighbour message.
-func (d *daemon) handleNeigh(n *rtnlNeigh) {
+func (d *daemon) handleNeigh(n *rtnl.Neigh) {
 	if n.Family != unix.AF_INET || n.DstLen != 4 {
 		return // IPv6 and bridge entries are not ours (yet)
 	}
@@ -366,7 +350,7 @@ func (d *daemon) handleNeigh(n *rtnlNeigh) {
 }
 
 // kernelRequest answers the kernel's request to resolve k.
-func (d *daemon) kernelRequest(n *rtnlNeigh, k *Key) {
+func (d *daemon) kernelRequest(n *rtnl.Neigh, k *Key) {
 	switch {
 	case n.State&unix.NUD_INCOMPLETE != 0:
 		d.c.Count(ctrAppRecv, 1)
@@ -402,12 +386,12 @@ func (d *daemon) kernelRequest(n *rtnlNeigh, k *Key) {
 }
 
 // kernelNotice learns from a kernel notification or dump entry.
-func (d *daemon) kernelNotice(n *rtnlNeigh, k *Key) {
+func (d *daemon) kernelNotice(n *rtnl.Neigh, k *Key) {
 	if n.State&unix.NUD_FAILED != 0 {
 		// NB: an administrator's delete or flush also notifies FAILED,
 		// with NDA_PROBES > 0 on this kernel; only the kernel's own
 		// resolution failure (nlmsg_pid 0) means the host is dead.
-		if !rtnlResolutionFailed(n) {
+		if !rtnl.ResolutionFailed(n) {
 			d.c.Count(ctrFlushIgnored, 1)
 			return
 		}
@@ -434,7 +418,7 @@ func (d *daemon) kernelNotice(n *rtnlNeigh, k *Key) {
 }
 
 // handleFrame learns the sender of an accepted ARP frame.
-func (d *daemon) handleFrame(f *arpFrame) {
+func (d *daemon) handleFrame(f *frame.ARP) {
 	if !d.isWatched(f.Ifindex) {
 		d.c.Count(ctrOtherIf, 1)
 		return
@@ -451,7 +435,7 @@ func (d *daemon) handleFrame(f *arpFrame) {
 
 // answer tells the kernel the link-layer address of the requested entry:
 // it queues the answer in the batch, which flushAnswers sends.
-func (d *daemon) answer(req *rtnlNeigh, lladdr []byte) error {
+func (d *daemon) answer(req *rtnl.Neigh, lladdr []byte) error {
 	if d.answerHook != nil {
 		if err := d.answerHook(req, lladdr); err != nil {
 			return err
@@ -459,7 +443,7 @@ func (d *daemon) answer(req *rtnlNeigh, lladdr []byte) error {
 		d.c.Count(ctrAppSuccess, 1)
 		return nil
 	}
-	n, err := rtnlPutNeighAnswer(d.batch[d.batchLen:], d.req.NextSeq(), req, lladdr)
+	n, err := rtnl.PutNeighAnswer(d.batch[d.batchLen:], d.req.NextSeq(), req, lladdr)
 	if err != nil {
 		return err
 	}
@@ -510,12 +494,13 @@ func (d *daemon) probe(ifindex int32, target [4]byte) bool {
 		err = d.probeHook(w, src, target)
 	} else {
 		if !w.infoOK {
-			if w.info, err = pktLinkLookup(w.name); err == nil {
+			if w.info, err = afpacket.LookupIface(w.name); err == nil {
 				w.infoOK = true
 			}
 		}
 		if err == nil {
-			err = d.pkt.SendProbe(&w.info, src, target)
+			frame.BuildARPProbe(&d.probeBuf, w.info.MAC, src, target)
+			err = d.pkt.Send(d.probeBuf[:], w.info.Index, frame.BroadcastMAC)
 		}
 	}
 	if err != nil {
@@ -527,7 +512,7 @@ func (d *daemon) probe(ifindex int32, target [4]byte) bool {
 }
 
 // handleLink follows interfaces that appear, change index or go away.
-func (d *daemon) handleLink(l *rtnlLink) {
+func (d *daemon) handleLink(l *rtnl.Link) {
 	idx := l.Ifindex
 	if len(d.named) == 0 {
 		if l.MsgType == unix.RTM_DELLINK {
@@ -586,7 +571,7 @@ func (d *daemon) handleLink(l *rtnlLink) {
 		d.log.logf(logErr, "adjust sysctls of %s: %v", w.name, err)
 	}
 	if len(d.named) == 1 && d.pkt != nil {
-		if p, err := pktOpen(idx, 0); err == nil {
+		if p, err := afpacket.Open(idx, 0); err == nil {
 			d.pkt.Close() // which also takes it out of the poller
 			d.pkt = p
 			if err := d.poll.add(p.Fd(), pollPkt); err != nil {
@@ -601,7 +586,7 @@ func (d *daemon) handleLink(l *rtnlLink) {
 
 // handleAddr keeps the address lists of the watched interfaces current,
 // from the startup dump and the kernel's RTM_NEWADDR and RTM_DELADDR.
-func (d *daemon) handleAddr(m *rtnlAddr) {
+func (d *daemon) handleAddr(m *rtnl.Addr) {
 	if m.Family != unix.AF_INET || (!m.HasLocal && !m.HasAddress) {
 		return
 	}
@@ -632,7 +617,7 @@ func (d *daemon) handleAddr(m *rtnlAddr) {
 
 // handleMessages handles every message of one netlink datagram.
 func (d *daemon) handleMessages(b []byte) {
-	it := nlMessages(b)
+	it := rtnl.Messages(b)
 	for it.Next(&d.msg) {
 		m := &d.msg
 		if d.pending != 0 && m.Seq == d.pendingSeq && m.Flags&unix.NLM_F_DUMP_INTR != 0 {
@@ -640,19 +625,19 @@ func (d *daemon) handleMessages(b []byte) {
 		}
 		switch m.Type {
 		case unix.RTM_NEWNEIGH, unix.RTM_DELNEIGH, unix.RTM_GETNEIGH:
-			if err := rtnlDecodeNeigh(m, &d.neigh); err != nil {
+			if err := rtnl.DecodeNeigh(m, &d.neigh); err != nil {
 				d.c.Count(ctrNlBad, 1)
 				continue
 			}
 			d.handleNeigh(&d.neigh)
 		case unix.RTM_NEWLINK, unix.RTM_DELLINK:
-			if err := rtnlDecodeLink(m, &d.link); err != nil {
+			if err := rtnl.DecodeLink(m, &d.link); err != nil {
 				d.c.Count(ctrNlBad, 1)
 				continue
 			}
 			d.handleLink(&d.link)
 		case unix.RTM_NEWADDR, unix.RTM_DELADDR:
-			if err := rtnlDecodeAddr(m, &d.addr); err != nil {
+			if err := rtnl.DecodeAddr(m, &d.addr); err != nil {
 				d.c.Count(ctrNlBad, 1)
 				continue
 			}
@@ -662,7 +647,7 @@ func (d *daemon) handleMessages(b []byte) {
 				d.pending, d.pendingDone = 0, true
 			}
 		case unix.NLMSG_ERROR:
-			if err := nlDecodeError(m, &d.nlerr); err != nil {
+			if err := rtnl.DecodeError(m, &d.nlerr); err != nil {
 				d.c.Count(ctrNlBad, 1)
 				continue
 			}
@@ -687,7 +672,7 @@ func (d *daemon) handleMessages(b []byte) {
 
 // drainNetlink handles what is queued on conn, at most max datagrams, and
 // then sends the answers it queued.
-func (d *daemon) drainNetlink(conn *rtnlConn, max int) {
+func (d *daemon) drainNetlink(conn *rtnl.Conn, max int) {
 	defer d.flushAnswers()
 	for i := 0; i < max; i++ {
 		b, err := conn.Recv()
@@ -703,12 +688,12 @@ func (d *daemon) drainNetlink(conn *rtnlConn, max int) {
 			}
 		case err == unix.EAGAIN || err == unix.EINTR:
 			return
-		case err == errRtnlOverrun || err == errRtnlTruncated:
+		case err == rtnl.ErrOverrun || err == rtnl.ErrTruncated:
 			// Messages were lost: what the kernel told us is
 			// incomplete, so dump its table again.
 			d.c.Count(ctrNlOverruns, 1)
 			d.again = dumpAll
-		case err == errRtnlForeign:
+		case err == rtnl.ErrForeign:
 		default:
 			d.log.logf(logErr, "netlink receive: %v", err)
 			return
@@ -719,16 +704,17 @@ func (d *daemon) drainNetlink(conn *rtnlConn, max int) {
 // drainPackets handles the queued ARP frames, at most max.
 func (d *daemon) drainPackets(max int) {
 	for i := 0; i < max; i++ {
-		drop, err := d.pkt.Recv(&d.frame)
+		b, ll, err := d.pkt.Recv()
 		if err != nil {
 			if err != unix.EAGAIN && err != unix.EINTR {
 				d.log.logf(logErr, "packet receive: %v", err)
 			}
 			return
 		}
+		drop := frame.DecodeARP(&d.frame, b, ll)
 		d.dirty = true
 		d.c.Count(ctrDropBase+int(drop), 1)
-		if drop == arpDropNone {
+		if drop == frame.DropNone {
 			d.handleFrame(&d.frame)
 		}
 	}
@@ -770,11 +756,11 @@ func (d *daemon) requestDump(k dumpKind) error {
 	var err error
 	switch k {
 	case dumpLinks:
-		n, err = rtnlPutLinkDump(d.out[:], seq)
+		n, err = rtnl.PutLinkDump(d.out[:], seq)
 	case dumpAddrs:
-		n, err = rtnlPutAddrDump(d.out[:], seq, unix.AF_INET)
+		n, err = rtnl.PutAddrDump(d.out[:], seq, unix.AF_INET)
 	default:
-		n, err = rtnlPutNeighDump(d.out[:], seq, unix.AF_INET)
+		n, err = rtnl.PutNeighDump(d.out[:], seq, unix.AF_INET)
 	}
 	if err == nil {
 		err = d.req.Send(d.out[:n])
@@ -821,7 +807,7 @@ func (d *daemon) dumpNow(k dumpKind) error {
 func (d *daemon) saveState() {
 	if d.pkt != nil {
 		if st, err := d.pkt.Stats(); err == nil {
-			d.c.state.counters[ctrPktKernelDrops] = st.Drops
+			d.c.state.counters[ctrPktKernelDrops] += st.Drops
 		}
 	}
 	if err := d.c.SaveState(); err != nil {

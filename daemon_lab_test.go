@@ -6,6 +6,8 @@ package main
 // injects frames. Each test builds its own lab, so they run in parallel.
 
 import (
+	"arpd/internal/afpacket"
+	"arpd/internal/frame"
 	"bytes"
 	"encoding/binary"
 	"fmt"
@@ -163,14 +165,14 @@ func (u *udpListener) recv(limit time.Duration) ([]byte, bool) {
 type wireFrame struct {
 	At   time.Time // the kernel's receive time stamp
 	Read time.Time // when the test read it
-	Drop arpDrop
-	F    arpFrame
+	Drop frame.Drop
+	F    labARP
 }
 
 // wire is a packet socket watching the ARP frames on one interface.
 type wire struct {
 	t      *testing.T
-	c      *pktConn
+	c      *afpacket.Conn
 	Frames []wireFrame
 }
 
@@ -195,12 +197,12 @@ func (d *dlab) watchWire(ns, ifname string) *wire {
 // only when read, which would make an early frame look late.
 func (w *wire) requireStamps(in *injector) {
 	w.t.Helper()
-	probe := garp(arpOpRequest, [6]byte{2, 0, 0, 0, 0xfe, 0xfe}, [4]byte{10, 77, 0, 254})
+	probe := garp(frame.ARPOpRequest, [6]byte{2, 0, 0, 0, 0xfe, 0xfe}, [4]byte{10, 77, 0, 254})
 	for try := 0; try < 100; try++ {
 		in.send(probe)
 		time.Sleep(30 * time.Millisecond)
 		for _, f := range w.Poll() {
-			if f.Drop == arpDropNone && f.F.SenderIP == [4]byte{10, 77, 0, 254} && f.Read.Sub(f.At) >= 20*time.Millisecond {
+			if f.Drop == frame.DropNone && f.F.SenderIP == [4]byte{10, 77, 0, 254} && f.Read.Sub(f.At) >= 20*time.Millisecond {
 				w.Frames = w.Frames[:0]
 				return
 			}
@@ -248,8 +250,8 @@ func (w *wire) Poll() []wireFrame {
 		if at.IsZero() {
 			w.t.Fatalf("wire: a frame without a time stamp")
 		}
-		var f arpFrame
-		drop := arpDecode(&f, buf[:n], &ll)
+		var f labARP
+		drop := labDecode(&f, buf[:n], &ll)
 		w.Frames = append(w.Frames, wireFrame{At: at, Read: time.Now(), Drop: drop, F: f})
 	}
 	return w.Frames[start:]
@@ -260,7 +262,7 @@ func (w *wire) Poll() []wireFrame {
 func requests(frames []wireFrame, sender [4]byte, match func(target [4]byte) bool) []wireFrame {
 	var out []wireFrame
 	for _, f := range frames {
-		if f.Drop == arpDropNone && f.F.Op == arpOpRequest && f.F.SenderIP == sender && match(f.F.TargetIP) {
+		if f.Drop == frame.DropNone && f.F.Op == frame.ARPOpRequest && f.F.SenderIP == sender && match(f.F.TargetIP) {
 			out = append(out, f)
 		}
 	}
@@ -296,8 +298,8 @@ func (d *dlab) injector(ns, ifname string) *injector {
 // send sends payload as the body of an Ethernet frame of type ARP.
 func (in *injector) send(payload []byte) {
 	in.t.Helper()
-	to := &unix.SockaddrLinklayer{Protocol: pktHtons(unix.ETH_P_ARP), Ifindex: in.ifindex, Halen: 6}
-	copy(to.Addr[:], arpBroadcastMAC[:])
+	to := &unix.SockaddrLinklayer{Protocol: afpacket.Htons(unix.ETH_P_ARP), Ifindex: in.ifindex, Halen: 6}
+	copy(to.Addr[:], frame.BroadcastMAC[:])
 	if err := unix.Sendto(in.fd, payload, 0, to); err != nil {
 		in.t.Fatalf("inject %d bytes: %v", len(payload), err)
 	}
@@ -305,8 +307,8 @@ func (in *injector) send(payload []byte) {
 
 // arpPayload returns an Ethernet/IPv4 ARP payload.
 func arpPayload(op uint16, sha [6]byte, spa [4]byte, tha [6]byte, tpa [4]byte) []byte {
-	var b [arpLen]byte
-	arpEncode(&b, op, sha, spa, tha, tpa)
+	var b [frame.ARPLen]byte
+	frame.EncodeARP(&b, op, sha, spa, tha, tpa)
 	return b[:]
 }
 
@@ -414,7 +416,7 @@ func TestDaemonLabAnswersFromCache(t *testing.T) {
 	})
 	// The answer came from the cache: the host sent no ARP reply.
 	for _, f := range near.Poll() {
-		if f.Drop == arpDropNone && f.F.SenderIP == pktLabFarIP {
+		if f.Drop == frame.DropNone && f.F.SenderIP == pktLabFarIP {
 			t.Errorf("the host answered ARP despite arp_ignore=8: %+v", f.F)
 		}
 	}
@@ -500,7 +502,7 @@ func TestDaemonLabNegativeEntry(t *testing.T) {
 	d.farIgnoresARP()
 	d.IP(d.Far, "addr", "add", ipString(dead)+"/24", "dev", d.FarIf)
 	host := d.listenUDP(dead, 7007)
-	d.injector(d.Far, d.FarIf).send(garp(arpOpRequest, pktLabFarMAC, dead))
+	d.injector(d.Far, d.FarIf).send(garp(frame.ARPOpRequest, pktLabFarMAC, dead))
 	d.waitRow(3*time.Second, key, pktMACString(pktLabFarMAC))
 	d.sendUDPFrom(d.Near, dead, 7007, []byte("alive"))
 	if got, ok := host.recv(5 * time.Second); !ok || string(got) != "alive" {
@@ -573,9 +575,9 @@ func TestDaemonLabLearnsGratuitous(t *testing.T) {
 	key := rowKey(d.NearIdx, ip)
 	before := labtest.Stats(t, d.DB)
 
-	in.send(garp(arpOpRequest, [6]byte{0x02, 0, 0, 0, 0x51, 0x01}, ip))
+	in.send(garp(frame.ARPOpRequest, [6]byte{0x02, 0, 0, 0, 0x51, 0x01}, ip))
 	d.waitRow(3*time.Second, key, "02:00:00:00:51:01")
-	in.send(garp(arpOpReply, [6]byte{0x02, 0, 0, 0, 0x51, 0x02}, ip))
+	in.send(garp(frame.ARPOpReply, [6]byte{0x02, 0, 0, 0, 0x51, 0x02}, ip))
 	d.waitRow(3*time.Second, key, "02:00:00:00:51:02")
 	d.waitStats(3*time.Second, "a new and a changed binding", func(st map[string]uint64) bool {
 		return st["arp_new"] >= before["arp_new"]+1 && st["arp_change"] >= before["arp_change"]+1
@@ -600,7 +602,7 @@ func TestDaemonLabHostileFrames(t *testing.T) {
 	nobody := [4]byte{10, 77, 0, 250}
 	mac := [6]byte{0x02, 0, 0, 0, 0x66, 0}
 	sender := func(i byte) [4]byte { return [4]byte{10, 77, 0, 100 + i} }
-	valid := func(i byte) []byte { return arpPayload(arpOpRequest, mac, sender(i), [6]byte{}, nobody) }
+	valid := func(i byte) []byte { return arpPayload(frame.ARPOpRequest, mac, sender(i), [6]byte{}, nobody) }
 	with := func(b []byte, f func(b []byte)) []byte { f(b); return b }
 	type hostile struct {
 		reason string
@@ -609,20 +611,20 @@ func TestDaemonLabHostileFrames(t *testing.T) {
 	frames := []hostile{
 		{"short", valid(0)[:20]},
 		{"short", valid(1)[:27]},
-		{"hwtype", with(valid(2), func(b []byte) { binary.BigEndian.PutUint16(b[arpOffHrd:], 6) })},
-		{"proto", with(valid(3), func(b []byte) { binary.BigEndian.PutUint16(b[arpOffPro:], 0x86dd) })},
-		{"hlen", with(valid(4), func(b []byte) { b[arpOffHln] = 8 })},
-		{"plen", with(valid(5), func(b []byte) { b[arpOffPln] = 16 })},
-		{"op", with(valid(6), func(b []byte) { binary.BigEndian.PutUint16(b[arpOffOp:], 3) })},
-		{"op", with(valid(7), func(b []byte) { binary.BigEndian.PutUint16(b[arpOffOp:], 0) })},
-		{"dad", arpPayload(arpOpRequest, mac, [4]byte{}, [6]byte{}, nobody)},
-		{"sender_ip", arpPayload(arpOpReply, mac, [4]byte{127, 0, 0, 1}, [6]byte{}, nobody)},
-		{"sender_ip", arpPayload(arpOpReply, mac, [4]byte{224, 0, 0, 5}, [6]byte{}, nobody)},
-		{"sender_ip", arpPayload(arpOpReply, mac, [4]byte{255, 255, 255, 255}, [6]byte{}, nobody)},
-		{"sender_ip", arpPayload(arpOpReply, mac, [4]byte{0, 1, 2, 3}, [6]byte{}, nobody)},
-		{"sender_mac", arpPayload(arpOpReply, arpBroadcastMAC, sender(8), [6]byte{}, nobody)},
-		{"sender_mac", arpPayload(arpOpReply, [6]byte{0x01, 0, 0x5e, 0, 0, 1}, sender(9), [6]byte{}, nobody)},
-		{"sender_mac", arpPayload(arpOpReply, [6]byte{}, sender(10), [6]byte{}, nobody)},
+		{"hwtype", with(valid(2), func(b []byte) { binary.BigEndian.PutUint16(b[frame.ARPOffHrd:], 6) })},
+		{"proto", with(valid(3), func(b []byte) { binary.BigEndian.PutUint16(b[frame.ARPOffPro:], 0x86dd) })},
+		{"hlen", with(valid(4), func(b []byte) { b[frame.ARPOffHln] = 8 })},
+		{"plen", with(valid(5), func(b []byte) { b[frame.ARPOffPln] = 16 })},
+		{"op", with(valid(6), func(b []byte) { binary.BigEndian.PutUint16(b[frame.ARPOffOp:], 3) })},
+		{"op", with(valid(7), func(b []byte) { binary.BigEndian.PutUint16(b[frame.ARPOffOp:], 0) })},
+		{"dad", arpPayload(frame.ARPOpRequest, mac, [4]byte{}, [6]byte{}, nobody)},
+		{"sender_ip", arpPayload(frame.ARPOpReply, mac, [4]byte{127, 0, 0, 1}, [6]byte{}, nobody)},
+		{"sender_ip", arpPayload(frame.ARPOpReply, mac, [4]byte{224, 0, 0, 5}, [6]byte{}, nobody)},
+		{"sender_ip", arpPayload(frame.ARPOpReply, mac, [4]byte{255, 255, 255, 255}, [6]byte{}, nobody)},
+		{"sender_ip", arpPayload(frame.ARPOpReply, mac, [4]byte{0, 1, 2, 3}, [6]byte{}, nobody)},
+		{"sender_mac", arpPayload(frame.ARPOpReply, frame.BroadcastMAC, sender(8), [6]byte{}, nobody)},
+		{"sender_mac", arpPayload(frame.ARPOpReply, [6]byte{0x01, 0, 0x5e, 0, 0, 1}, sender(9), [6]byte{}, nobody)},
+		{"sender_mac", arpPayload(frame.ARPOpReply, [6]byte{}, sender(10), [6]byte{}, nobody)},
 	}
 	want := map[string]uint64{}
 	for _, h := range frames {
@@ -640,7 +642,7 @@ func TestDaemonLabHostileFrames(t *testing.T) {
 		}
 		b[0] |= 0x80 // hardware type ≥ 0x8000
 		in.send(b)
-		if len(b) < arpLen {
+		if len(b) < frame.ARPLen {
 			want["drop_short"]++
 		} else {
 			want["drop_hwtype"]++
@@ -651,7 +653,7 @@ func TestDaemonLabHostileFrames(t *testing.T) {
 	long := append(valid(20), make([]byte, 400)...)
 	in.send(long)
 	// Last, the sentinel: the host announces itself.
-	in.send(garp(arpOpRequest, pktLabFarMAC, pktLabFarIP))
+	in.send(garp(frame.ARPOpRequest, pktLabFarMAC, pktLabFarIP))
 	sent := uint64(len(frames) + garbage + 2)
 	d.waitRow(3*time.Second, rowKey(d.NearIdx, pktLabFarIP), pktMACString(pktLabFarMAC))
 
@@ -728,7 +730,7 @@ func TestDaemonLabUnwatchedInterface(t *testing.T) {
 
 	// On vnear3: a gratuitous ARP, a neighbour added by hand, and one the
 	// kernel resolves.
-	d.injector(d.Far, "vfar3").send(garp(arpOpRequest, [6]byte{2, 0, 0, 0, 0x79, 0x51}, [4]byte{10, 79, 0, 51}))
+	d.injector(d.Far, "vfar3").send(garp(frame.ARPOpRequest, [6]byte{2, 0, 0, 0, 0x79, 0x51}, [4]byte{10, 79, 0, 51}))
 	d.IP(d.Near, "neigh", "add", "10.79.0.52", "lladdr", "02:00:00:00:79:52", "dev", "vnear3", "nud", "stale")
 	d.sendUDPFrom(d.Near, [4]byte{10, 79, 0, 2}, 9, nil)
 	if !labtest.WaitFor(5*time.Second, func() bool { return strings.Contains(d.nearNeigh("vnear3", [4]byte{10, 79, 0, 2}), "lladdr") }) {
@@ -736,7 +738,7 @@ func TestDaemonLabUnwatchedInterface(t *testing.T) {
 	}
 	// The same on vnear2. Each socket delivers in order, so once these
 	// are in the cache the vnear3 events have been handled.
-	d.injector(d.Far, "vfar2").send(garp(arpOpRequest, [6]byte{2, 0, 0, 0, 0x78, 0x51}, [4]byte{10, 78, 0, 51}))
+	d.injector(d.Far, "vfar2").send(garp(frame.ARPOpRequest, [6]byte{2, 0, 0, 0, 0x78, 0x51}, [4]byte{10, 78, 0, 51}))
 	d.IP(d.Near, "neigh", "add", "10.78.0.52", "lladdr", "02:00:00:00:78:52", "dev", "vnear2", "nud", "stale")
 	d.sendUDPFrom(d.Near, [4]byte{10, 78, 0, 2}, 9, nil)
 	d.waitRow(3*time.Second, rowKey(idx2, [4]byte{10, 78, 0, 51}), "02:00:00:00:78:51")
@@ -845,7 +847,7 @@ func TestDaemonLabSignals(t *testing.T) {
 	in := d.injector(d.Far, d.FarIf)
 
 	p.Signal(unix.SIGHUP)
-	in.send(garp(arpOpRequest, [6]byte{2, 0, 0, 0, 0x48, 1}, [4]byte{10, 77, 0, 48}))
+	in.send(garp(frame.ARPOpRequest, [6]byte{2, 0, 0, 0, 0x48, 1}, [4]byte{10, 77, 0, 48}))
 	d.waitRow(3*time.Second, rowKey(d.NearIdx, [4]byte{10, 77, 0, 48}), "02:00:00:00:48:01")
 	p.RequireRunning("after SIGHUP")
 
@@ -876,7 +878,7 @@ func TestDaemonLabSignals(t *testing.T) {
 	if logged["arp_new"] != "1" || logged["entries"] != "1" {
 		t.Errorf("the statistics line does not count the one gratuitous ARP: %s", line)
 	}
-	in.send(garp(arpOpRequest, [6]byte{2, 0, 0, 0, 0x49, 1}, [4]byte{10, 77, 0, 49}))
+	in.send(garp(frame.ARPOpRequest, [6]byte{2, 0, 0, 0, 0x49, 1}, [4]byte{10, 77, 0, 49}))
 	d.waitRow(3*time.Second, rowKey(d.NearIdx, [4]byte{10, 77, 0, 49}), "02:00:00:00:49:01")
 	p.RequireRunning("after SIGUSR1")
 
@@ -949,7 +951,7 @@ func TestDaemonLabKillKeepsLearned(t *testing.T) {
 	ip := func(i int) [4]byte { return [4]byte{10, 77, 1, byte(i)} }
 	mac := func(i int) string { return fmt.Sprintf("02:00:00:00:4b:%02x", i) }
 	for i := 0; i < n; i++ {
-		in.send(garp(arpOpReply, [6]byte{2, 0, 0, 0, 0x4b, byte(i)}, ip(i)))
+		in.send(garp(frame.ARPOpReply, [6]byte{2, 0, 0, 0, 0x4b, byte(i)}, ip(i)))
 	}
 	// The last frame shows up in a listing while the daemon runs.
 	d.waitRow(3*time.Second, rowKey(d.NearIdx, ip(n-1)), mac(n-1))
@@ -1168,7 +1170,7 @@ func TestDaemonLabInterfaceComesBack(t *testing.T) {
 	if got := d.nearSysctls(d.NearIf); got != [2]int{1, 0} {
 		t.Errorf("the new %s has sysctls %v, want [1 0]", d.NearIf, got)
 	}
-	d.injector(d.Far, d.FarIf).send(garp(arpOpRequest, [6]byte{2, 0, 0, 0, 0x60, 1}, [4]byte{10, 77, 0, 60}))
+	d.injector(d.Far, d.FarIf).send(garp(frame.ARPOpRequest, [6]byte{2, 0, 0, 0, 0x60, 1}, [4]byte{10, 77, 0, 60}))
 	d.waitRow(3*time.Second, rowKey(d.NearIdx, [4]byte{10, 77, 0, 60}), "02:00:00:00:60:01")
 	host := d.listenUDP(pktLabFarIP, 7004)
 	d.sendUDPFrom(d.Near, pktLabFarIP, 7004, []byte("back"))
@@ -1213,7 +1215,7 @@ func TestDaemonLabAllInterfaces(t *testing.T) {
 	if got := d.nearSysctls(d.NearIf); got != orig {
 		t.Fatalf("with no interface named, %s's sysctls went from %v to %v", d.NearIf, orig, got)
 	}
-	d.injector(d.Far, d.FarIf).send(garp(arpOpRequest, pktLabFarMAC, pktLabFarIP))
+	d.injector(d.Far, d.FarIf).send(garp(frame.ARPOpRequest, pktLabFarMAC, pktLabFarIP))
 	d.waitRow(3*time.Second, rowKey(d.NearIdx, pktLabFarIP), pktMACString(pktLabFarMAC))
 	d.Sysctl(d.Near, neighKey(d.NearIf, "app_solicit"), "1")
 	host := d.listenUDP(pktLabFarIP, 7005)
@@ -1244,7 +1246,7 @@ func TestDaemonLabProbeDropsEntry(t *testing.T) {
 	host := d.listenUDP(pktLabFarIP, 7006)
 	p := d.startArpd(t, "-a", "1", "-k", d.NearIf)
 	key := rowKey(d.NearIdx, pktLabFarIP)
-	d.injector(d.Far, d.FarIf).send(garp(arpOpRequest, pktLabFarMAC, pktLabFarIP))
+	d.injector(d.Far, d.FarIf).send(garp(frame.ARPOpRequest, pktLabFarMAC, pktLabFarIP))
 	d.waitRow(3*time.Second, key, pktMACString(pktLabFarMAC))
 	before := labtest.Stats(t, d.DB)
 
@@ -1274,7 +1276,7 @@ func TestDaemonLabDuplicateInterface(t *testing.T) {
 	if got := d.nearSysctls(d.NearIf); got != [2]int{1, 0} {
 		t.Errorf("adjusted sysctls %v, want [1 0]", got)
 	}
-	d.injector(d.Far, d.FarIf).send(garp(arpOpRequest, [6]byte{2, 0, 0, 0, 0x70, 1}, [4]byte{10, 77, 0, 70}))
+	d.injector(d.Far, d.FarIf).send(garp(frame.ARPOpRequest, [6]byte{2, 0, 0, 0, 0x70, 1}, [4]byte{10, 77, 0, 70}))
 	d.waitRow(3*time.Second, rowKey(d.NearIdx, [4]byte{10, 77, 0, 70}), "02:00:00:00:70:01")
 	if code := p.Stop(unix.SIGTERM, 5*time.Second); code != 0 {
 		t.Fatalf("exit status %d: %s", code, p.Output())

@@ -25,7 +25,10 @@ import (
 	"time"
 	"unsafe"
 
+	"arpd/internal/afpacket"
+	"arpd/internal/frame"
 	"arpd/internal/labtest"
+	"arpd/internal/rtnl"
 
 	"golang.org/x/sys/unix"
 )
@@ -261,8 +264,8 @@ func (m *demoMonitor) read() {
 	defer close(m.done)
 	demoIdleThread()
 	buf := make([]byte, 1<<16)
-	var msg nlMsg
-	var n rtnlNeigh
+	var msg rtnl.Msg
+	var n rtnl.Neigh
 	pending := map[int32]bool{}
 	for !m.stop.Load() {
 		k, _, err := unix.Recvfrom(m.fd, buf, unix.MSG_DONTWAIT)
@@ -278,12 +281,12 @@ func (m *demoMonitor) read() {
 			}
 			continue
 		}
-		it := nlMessages(buf[:k])
+		it := rtnl.Messages(buf[:k])
 		for it.Next(&msg) {
 			if msg.Type != unix.RTM_NEWNEIGH && msg.Type != unix.RTM_GETNEIGH && msg.Type != unix.RTM_DELNEIGH {
 				continue
 			}
-			if rtnlDecodeNeigh(&msg, &n) != nil {
+			if rtnl.DecodeNeigh(&msg, &n) != nil {
 				m.mu.Lock()
 				m.badMsgs++
 				m.mu.Unlock()
@@ -839,25 +842,25 @@ func demoAnnounce(t testing.TB, l *demoLab, hosts []int) {
 			return err
 		}
 		mac = ifc.MAC
-		fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, int(pktHtons(unix.ETH_P_ARP)))
+		fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, int(afpacket.Htons(unix.ETH_P_ARP)))
 		return err
 	}); err != nil {
 		t.Fatalf("announce socket: %v", err)
 	}
 	defer unix.Close(fd)
-	to := &unix.SockaddrLinklayer{Protocol: pktHtons(unix.ETH_P_ARP), Ifindex: ifindex, Halen: 6,
+	to := &unix.SockaddrLinklayer{Protocol: afpacket.Htons(unix.ETH_P_ARP), Ifindex: ifindex, Halen: 6,
 		Addr: [8]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}
-	var f [arpLen]byte
-	f[0], f[1] = 0, arpHWEther
-	f[2], f[3] = arpProtoIPv4>>8, arpProtoIPv4&0xff
-	f[4], f[5] = arpHLenEther, arpPLenIPv4
-	f[6], f[7] = 0, arpOpReply
-	copy(f[arpOffSha:], mac[:])
-	copy(f[arpOffTha:], arpBroadcastMAC[:])
+	var f [frame.ARPLen]byte
+	f[0], f[1] = 0, frame.ARPHWEther
+	f[2], f[3] = frame.ARPProtoIPv4>>8, frame.ARPProtoIPv4&0xff
+	f[4], f[5] = frame.ARPHLenEther, frame.ARPPLenIPv4
+	f[6], f[7] = 0, frame.ARPOpReply
+	copy(f[frame.ARPOffSha:], mac[:])
+	copy(f[frame.ARPOffTha:], frame.BroadcastMAC[:])
 	for i, h := range hosts {
 		a := demoHostAddr(h)
-		copy(f[arpOffSpa:], a[:])
-		copy(f[arpOffTpa:], a[:])
+		copy(f[frame.ARPOffSpa:], a[:])
+		copy(f[frame.ARPOffTpa:], a[:])
 		if err := unix.Sendto(fd, f[:], 0, to); err != nil {
 			t.Fatalf("announce %s: %v", demoIPString(a), err)
 		}

@@ -4,6 +4,9 @@ package main
 // of the frames in testdata/packet that the unit tests decode.
 
 import (
+	"arpd/internal/afpacket"
+	"arpd/internal/frame"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -43,15 +46,15 @@ func pktMACString(m [6]byte) string {
 // pktLabOpen opens a packet socket inside namespace ns, bound to the
 // interface called ifname ("" for all interfaces), and closes it when the
 // test ends.
-func pktLabOpen(t *testing.T, l *labtest.Lab, ns, ifname string) *pktConn {
+func pktLabOpen(t *testing.T, l *labtest.Lab, ns, ifname string) *afpacket.Conn {
 	t.Helper()
 	var idx int32
 	if ifname != "" {
 		idx = int32(l.Ifindex(ns, ifname))
 	}
-	var c *pktConn
+	var c *afpacket.Conn
 	if err := l.Do(ns, func() (err error) {
-		c, err = pktOpen(idx, 0)
+		c, err = afpacket.Open(idx, 0)
 		return err
 	}); err != nil {
 		t.Fatalf("open packet socket in %s on %q: %v", ns, ifname, err)
@@ -63,17 +66,17 @@ func pktLabOpen(t *testing.T, l *labtest.Lab, ns, ifname string) *pktConn {
 // labIface is an interface as the lab tests send from it: what a probe
 // needs, and its primary IPv4 address.
 type labIface struct {
-	pktIface
+	afpacket.Iface
 	IP [4]byte
 }
 
-// pktIfaceLookup is pktLinkLookup that also asks for the interface's
+// pktIfaceLookup is afpacket.LookupIface that also asks for the interface's
 // primary IPv4 address with SIOCGIFADDR, in the calling thread's
-// namespace. It fails as pktLinkLookup does, and when the interface has
+// namespace. It fails as afpacket.LookupIface does, and when the interface has
 // no IPv4 address.
 func pktIfaceLookup(name string) (labIface, error) {
-	link, err := pktLinkLookup(name)
-	ifc := labIface{pktIface: link}
+	link, err := afpacket.LookupIface(name)
+	ifc := labIface{Iface: link}
 	if err != nil {
 		return ifc, err
 	}
@@ -113,8 +116,8 @@ func pktLabIface(t *testing.T, l *labtest.Lab, ns, ifname string) labIface {
 // pktSeen is one frame a lab socket read: the verdict, the decoded frame
 // (valid when accepted) and a copy of the raw bytes and source address.
 type pktSeen struct {
-	Drop  arpDrop
-	Frame arpFrame
+	Drop  frame.Drop
+	Frame labARP
 	Raw   []byte
 	LL    unix.RawSockaddrLinklayer
 }
@@ -122,12 +125,12 @@ type pktSeen struct {
 // pktWait reads frames from c until want accepts one or limit passes,
 // polling in steps of at most 50 ms, and returns every frame it read. The
 // last one is the wanted one when ok is true.
-func pktWait(t *testing.T, c *pktConn, limit time.Duration, want func(pktSeen) bool) (seen []pktSeen, ok bool) {
+func pktWait(t *testing.T, c *afpacket.Conn, limit time.Duration, want func(pktSeen) bool) (seen []pktSeen, ok bool) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for len(seen) < 10000 {
-		var f arpFrame
-		d, err := c.Recv(&f)
+		var f labARP
+		b, ll, err := c.Recv()
 		if err == unix.EAGAIN {
 			left := time.Until(deadline)
 			if left <= 0 {
@@ -143,8 +146,8 @@ func pktWait(t *testing.T, c *pktConn, limit time.Duration, want func(pktSeen) b
 		if err != nil {
 			t.Fatalf("recv: %v", err)
 		}
-		raw, ll := c.Last()
-		s := pktSeen{Drop: d, Frame: f, Raw: append([]byte(nil), raw...), LL: ll}
+		d := labDecode(&f, b, ll)
+		s := pktSeen{Drop: d, Frame: f, Raw: append([]byte(nil), b...), LL: *ll}
 		seen = append(seen, s)
 		if want(s) {
 			return seen, true
@@ -153,7 +156,7 @@ func pktWait(t *testing.T, c *pktConn, limit time.Duration, want func(pktSeen) b
 	return seen, false
 }
 
-// TestPacketProbeLab sends a probe built by pktConn.SendProbe from the near
+// TestPacketProbeLab sends a probe built by afpacket.Conn.SendProbe from the near
 // namespace, sees it on a packet socket in the far namespace, and receives
 // and decodes the far kernel's reply in the near namespace. Along the way it
 // checks that a socket bound to ETH_P_ARP never sees our own outgoing
@@ -166,26 +169,26 @@ func TestPacketProbeLab(t *testing.T) {
 	farIdx := int32(l.Ifindex(l.Far, l.FarIf))
 
 	near := pktLabIface(t, l, l.Near, l.NearIf)
-	if near.Ifindex != nearIdx || near.MAC != pktLabNearMAC || near.IP != pktLabNearIP {
+	if near.Index != nearIdx || near.MAC != pktLabNearMAC || near.IP != pktLabNearIP {
 		t.Fatalf("pktIfaceLookup(%s) = %+v, want ifindex %d, MAC %s, IP %v", l.NearIf, near, nearIdx, pktMACString(pktLabNearMAC), pktLabNearIP)
 	}
 	nc := pktLabOpen(t, l, l.Near, l.NearIf)
 	nall := pktLabOpen(t, l, l.Near, "")
 	fc := pktLabOpen(t, l, l.Far, l.FarIf)
 
-	if err := nc.SendProbe(&near.pktIface, near.IP, pktLabFarIP); err != nil {
+	if err := labProbe(nc, &near.Iface, near.IP, pktLabFarIP); err != nil {
 		t.Fatalf("send probe: %v", err)
 	}
 
 	// The far side sees our request.
 	seen, ok := pktWait(t, fc, 2*time.Second, func(s pktSeen) bool {
-		return s.Drop == arpDropNone && s.Frame.Op == arpOpRequest && s.Frame.SenderIP == pktLabNearIP
+		return s.Drop == frame.DropNone && s.Frame.Op == frame.ARPOpRequest && s.Frame.SenderIP == pktLabNearIP
 	})
 	if !ok {
 		t.Fatalf("the far side never saw the probe; it saw %+v", seen)
 	}
 	got := seen[len(seen)-1].Frame
-	want := arpFrame{Ifindex: farIdx, Op: arpOpRequest, PktType: unix.PACKET_BROADCAST,
+	want := labARP{Ifindex: farIdx, Op: frame.ARPOpRequest, PktType: unix.PACKET_BROADCAST,
 		SenderMAC: pktLabNearMAC, SenderIP: pktLabNearIP, TargetIP: pktLabFarIP}
 	if got != want {
 		t.Errorf("far side decoded the probe as\n%+v, want\n%+v", got, want)
@@ -193,13 +196,13 @@ func TestPacketProbeLab(t *testing.T) {
 
 	// The near side gets the far kernel's reply, and never its own probe.
 	seen, ok = pktWait(t, nc, 2*time.Second, func(s pktSeen) bool {
-		return s.Drop == arpDropNone && s.Frame.Op == arpOpReply
+		return s.Drop == frame.DropNone && s.Frame.Op == frame.ARPOpReply
 	})
 	if !ok {
 		t.Fatalf("no reply from the far kernel; near saw %+v", seen)
 	}
 	got = seen[len(seen)-1].Frame
-	want = arpFrame{Ifindex: nearIdx, Op: arpOpReply, PktType: unix.PACKET_HOST,
+	want = labARP{Ifindex: nearIdx, Op: frame.ARPOpReply, PktType: unix.PACKET_HOST,
 		SenderMAC: pktLabFarMAC, SenderIP: pktLabFarIP, TargetMAC: pktLabNearMAC, TargetIP: pktLabNearIP}
 	if got != want {
 		t.Errorf("near side decoded the reply as\n%+v, want\n%+v", got, want)
@@ -209,17 +212,17 @@ func TestPacketProbeLab(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	more, _ := pktWait(t, nc, 0, func(pktSeen) bool { return false })
 	for _, s := range append(seen, more...) {
-		if s.Drop == arpDropOutgoing || s.Frame.SenderMAC == pktLabNearMAC {
+		if s.Drop == frame.DropOutgoing || s.Frame.SenderMAC == pktLabNearMAC {
 			t.Errorf("the near socket saw its own frame: %+v", s)
 		}
 	}
 	all, _ := pktWait(t, nall, 0, func(pktSeen) bool { return false })
 	var replies int
 	for _, s := range all {
-		if s.Drop == arpDropOutgoing || s.Frame.SenderMAC == pktLabNearMAC {
+		if s.Drop == frame.DropOutgoing || s.Frame.SenderMAC == pktLabNearMAC {
 			t.Errorf("the unbound near socket saw its own frame: %+v", s)
 		}
-		if s.Drop == arpDropNone && s.Frame.Op == arpOpReply {
+		if s.Drop == frame.DropNone && s.Frame.Op == frame.ARPOpReply {
 			replies++
 			if s.Frame.Ifindex != nearIdx {
 				t.Errorf("unbound socket: reply on ifindex %d, want %d", s.Frame.Ifindex, nearIdx)
@@ -238,8 +241,8 @@ func TestPacketProbeLab(t *testing.T) {
 		t.Errorf("near stats = %+v, want packets ≥ 1 and no drops", st)
 	}
 	st2, err := nc.Stats()
-	if err != nil || st2.Packets < st.Packets {
-		t.Errorf("stats are not cumulative: %+v then %+v (%v)", st, st2, err)
+	if err != nil || st2.Packets > st.Packets {
+		t.Errorf("stats are not deltas: %+v then %+v (%v)", st, st2, err)
 	}
 }
 
@@ -256,7 +259,7 @@ func TestPacketNoAllocsLab(t *testing.T) {
 	const runs = 50
 	var sendErr error
 	if a := testing.AllocsPerRun(runs, func() {
-		if err := fc.SendProbe(&far.pktIface, far.IP, far.IP); err != nil && sendErr == nil {
+		if err := labProbe(fc, &far.Iface, far.IP, far.IP); err != nil && sendErr == nil {
 			sendErr = err
 		}
 	}); a != 0 {
@@ -275,14 +278,18 @@ func TestPacketNoAllocsLab(t *testing.T) {
 	}
 	time.Sleep(100 * time.Millisecond)
 
-	var f arpFrame
+	var f labARP
 	var accepted, errs int
 	if a := testing.AllocsPerRun(runs, func() {
-		d, err := nc.Recv(&f)
+		b, ll, err := nc.Recv()
+		var d frame.Drop
+		if err == nil {
+			d = labDecode(&f, b, ll)
+		}
 		switch {
 		case err != nil:
 			errs++
-		case d == arpDropNone && f.Gratuitous && f.SenderIP == pktLabFarIP:
+		case d == frame.DropNone && f.Gratuitous && f.SenderIP == pktLabFarIP:
 			accepted++
 		}
 	}); a != 0 {
@@ -294,7 +301,7 @@ func TestPacketNoAllocsLab(t *testing.T) {
 	// And an empty queue gives EAGAIN, also without allocating.
 	pktWait(t, nc, 0, func(pktSeen) bool { return false })
 	if a := testing.AllocsPerRun(runs, func() {
-		if _, err := nc.Recv(&f); err != unix.EAGAIN {
+		if _, _, err := nc.Recv(); err != unix.EAGAIN {
 			t.Errorf("Recv on an empty socket: %v, want EAGAIN", err)
 		}
 	}); a != 0 {
@@ -349,7 +356,7 @@ func TestPacketCapture(t *testing.T) {
 	if err := l.Do(l.Near, func() error { return labtest.SendUDP(pktLabFarIP) }); err != nil {
 		t.Fatalf("send: %v", err)
 	}
-	seen, ok := pktWait(t, fc, 2*time.Second, func(s pktSeen) bool { return s.Drop == arpDropNone && s.Frame.Op == arpOpRequest })
+	seen, ok := pktWait(t, fc, 2*time.Second, func(s pktSeen) bool { return s.Drop == frame.DropNone && s.Frame.Op == frame.ARPOpRequest })
 	if !ok {
 		t.Fatalf("no request on the far side: %+v", seen)
 	}
@@ -357,7 +364,7 @@ func TestPacketCapture(t *testing.T) {
 		"An ARP request from the near kernel for 10.77.0.2 (triggered by a UDP\n"+
 			"datagram to it), as the far side receives it.\n"+how)
 
-	seen, ok = pktWait(t, nc, 2*time.Second, func(s pktSeen) bool { return s.Drop == arpDropNone && s.Frame.Op == arpOpReply })
+	seen, ok = pktWait(t, nc, 2*time.Second, func(s pktSeen) bool { return s.Drop == frame.DropNone && s.Frame.Op == frame.ARPOpReply })
 	if !ok {
 		t.Fatalf("no reply on the near side: %+v", seen)
 	}
@@ -365,16 +372,16 @@ func TestPacketCapture(t *testing.T) {
 		"The far kernel's ARP reply to that request, as the near side receives it.\n"+how)
 
 	far := pktLabIface(t, l, l.Far, l.FarIf)
-	if err := fc.SendProbe(&far.pktIface, far.IP, far.IP); err != nil {
+	if err := labProbe(fc, &far.Iface, far.IP, far.IP); err != nil {
 		t.Fatalf("send gratuitous ARP: %v", err)
 	}
-	seen, ok = pktWait(t, nc, 2*time.Second, func(s pktSeen) bool { return s.Drop == arpDropNone && s.Frame.Gratuitous })
+	seen, ok = pktWait(t, nc, 2*time.Second, func(s pktSeen) bool { return s.Drop == frame.DropNone && s.Frame.Gratuitous })
 	if !ok {
 		t.Fatalf("no gratuitous ARP on the near side: %+v", seen)
 	}
 	pktWriteCapture(t, "gratuitous.hex", seen[len(seen)-1],
 		"A gratuitous ARP request (sender IP = target IP = 10.77.0.2) built by\n"+
-			"arpBuildProbe and sent by pktConn.SendProbe in the far namespace, as the\n"+
+			"frame.BuildARPProbe and sent by afpacket.Conn.SendProbe in the far namespace, as the\n"+
 			"near side receives it.\n"+how)
 }
 
@@ -411,9 +418,8 @@ func TestPacketLinkDownLab(t *testing.T) {
 	fc := pktLabOpen(t, l, l.Far, l.FarIf)
 	far := pktLabIface(t, l, l.Far, l.FarIf)
 	l.IP(l.Near, "link", "set", "dev", l.NearIf, "down")
-	var f arpFrame
 	for i := 0; i < 3; i++ {
-		if _, err := nc.Recv(&f); err != unix.EAGAIN {
+		if _, _, err := nc.Recv(); err != unix.EAGAIN {
 			t.Fatalf("Recv %d with the link down: %v, want EAGAIN", i, err)
 		}
 	}
@@ -423,13 +429,47 @@ func TestPacketLinkDownLab(t *testing.T) {
 	}) {
 		t.Fatal("the link did not come up again")
 	}
-	if err := fc.SendProbe(&far.pktIface, far.IP, pktLabNearIP); err != nil {
+	if err := labProbe(fc, &far.Iface, far.IP, pktLabNearIP); err != nil {
 		t.Fatalf("send probe: %v", err)
 	}
 	seen, ok := pktWait(t, nc, 2*time.Second, func(s pktSeen) bool {
-		return s.Drop == arpDropNone && s.Frame.SenderIP == pktLabFarIP
+		return s.Drop == frame.DropNone && s.Frame.SenderIP == pktLabFarIP
 	})
 	if !ok {
 		t.Fatalf("the near socket did not receive again after the link came up; it saw %+v", seen)
 	}
+}
+
+// labARP is every field of an accepted ARP frame, as the lab tests check
+// them: frame.ARP and what it does not keep, read from the bytes.
+type labARP struct {
+	Ifindex    int32
+	Op         uint16
+	PktType    uint8
+	Gratuitous bool
+	SenderMAC  [6]byte
+	SenderIP   [4]byte
+	TargetMAC  [6]byte
+	TargetIP   [4]byte
+}
+
+// labDecode is frame.DecodeARP into a labARP.
+func labDecode(f *labARP, b []byte, ll *unix.RawSockaddrLinklayer) frame.Drop {
+	var a frame.ARP
+	d := frame.DecodeARP(&a, b, ll)
+	if d != frame.DropNone {
+		return d
+	}
+	*f = labARP{Ifindex: a.Ifindex, Op: binary.BigEndian.Uint16(b[frame.ARPOffOp:]), PktType: ll.Pkttype,
+		SenderMAC: a.SenderMAC, SenderIP: a.SenderIP,
+		TargetMAC: [6]byte(b[frame.ARPOffTha:]), TargetIP: [4]byte(b[frame.ARPOffTpa:])}
+	f.Gratuitous = f.SenderIP == f.TargetIP
+	return d
+}
+
+// labProbe sends the probe for target from src out of ifc, as the daemon does.
+func labProbe(c *afpacket.Conn, ifc *afpacket.Iface, src, target [4]byte) error {
+	var b [frame.ARPLen]byte
+	frame.BuildARPProbe(&b, ifc.MAC, src, target)
+	return c.Send(b[:], ifc.Index, frame.BroadcastMAC)
 }

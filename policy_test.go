@@ -1,6 +1,9 @@
 package main
 
 import (
+	"arpd/internal/frame"
+	"arpd/internal/rtnl"
+
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,7 +32,7 @@ func newPolicyRig(t *testing.T, active int) *policyRig {
 	w.addrs.Add(ifAddr{Local: [4]byte{10, 0, 0, 1}, Peer: [4]byte{10, 0, 0, 1}, PrefixLen: 24})
 	r.d = &daemon{o: o, c: c, log: newLogger("", nil), start: time.Now(), bucket: newTokenBucket(o.rate, o.burst),
 		named: []*watchedIf{w}, links: map[int32]*watchedIf{2: w}, ready: true}
-	r.d.answerHook = func(req *rtnlNeigh, ll []byte) error {
+	r.d.answerHook = func(req *rtnl.Neigh, ll []byte) error {
 		r.answers = append(r.answers, string(req.DstAddr())+"="+string(ll))
 		return nil
 	}
@@ -42,16 +45,16 @@ func newPolicyRig(t *testing.T, active int) *policyRig {
 }
 
 // request is the kernel's app_solicit request for 10.0.0.x on ifindex.
-func request(ifindex int32, x byte, state uint16) *rtnlNeigh {
-	n := &rtnlNeigh{MsgType: unix.RTM_GETNEIGH, MsgFlags: unix.NLM_F_REQUEST, Family: unix.AF_INET,
+func request(ifindex int32, x byte, state uint16) *rtnl.Neigh {
+	n := &rtnl.Neigh{MsgType: unix.RTM_GETNEIGH, MsgFlags: unix.NLM_F_REQUEST, Family: unix.AF_INET,
 		Ifindex: ifindex, State: state, Type: unix.RTN_UNICAST, DstLen: 4, HasProbes: true}
 	copy(n.Dst[:], []byte{10, 0, 0, x})
 	return n
 }
 
 // notice is a kernel RTM_NEWNEIGH for 10.0.0.x from port pid.
-func notice(x byte, state uint16, pid, probes uint32, mac ...byte) *rtnlNeigh {
-	n := &rtnlNeigh{MsgType: unix.RTM_NEWNEIGH, Family: unix.AF_INET, Ifindex: 2, State: state,
+func notice(x byte, state uint16, pid, probes uint32, mac ...byte) *rtnl.Neigh {
+	n := &rtnl.Neigh{MsgType: unix.RTM_NEWNEIGH, Family: unix.AF_INET, Ifindex: 2, State: state,
 		Type: unix.RTN_UNICAST, DstLen: 4, Pid: pid, Probes: probes, HasProbes: true}
 	copy(n.Dst[:], []byte{10, 0, 0, x})
 	n.LLAddrLen = uint8(copy(n.LLAddr[:], mac))
@@ -126,7 +129,7 @@ func TestPolicyProbesUnknownAndStaysSilentOnDead(t *testing.T) {
 		t.Fatalf("expired negative entry: %d probes, want 1", len(r.probes))
 	}
 	// A sign of life replaces it.
-	r.d.handleFrame(&arpFrame{Ifindex: 2, Op: 2, SenderIP: [4]byte{10, 0, 0, 9}, SenderMAC: [6]byte{2, 0, 0, 0, 0, 9}})
+	r.d.handleFrame(&frame.ARP{Ifindex: 2, SenderIP: [4]byte{10, 0, 0, 9}, SenderMAC: [6]byte{2, 0, 0, 0, 0, 9}})
 	if e, _ := r.d.c.Lookup(&k); e.Kind != KindPositive || e.Source != SourceARP {
 		t.Fatalf("after an ARP reply: %+v", e)
 	}
@@ -195,7 +198,7 @@ func TestPolicyProbeStateDropsEntry(t *testing.T) {
 
 func TestPolicyLearnsAndCountsChanges(t *testing.T) {
 	r := newPolicyRig(t, 0)
-	f := arpFrame{Ifindex: 2, Op: 1, SenderIP: [4]byte{10, 0, 0, 3}, SenderMAC: [6]byte{2, 0, 0, 0, 0, 3}}
+	f := frame.ARP{Ifindex: 2, SenderIP: [4]byte{10, 0, 0, 3}, SenderMAC: [6]byte{2, 0, 0, 0, 0, 3}}
 	r.d.handleFrame(&f)
 	r.d.handleFrame(&f)
 	f.SenderMAC[5] = 4
@@ -221,7 +224,7 @@ func TestPolicyLearnsAndCountsChanges(t *testing.T) {
 // notification and an ARP frame allocate nothing.
 func TestPolicyZeroAllocs(t *testing.T) {
 	r := newPolicyRig(t, 3)
-	r.d.answerHook = func(*rtnlNeigh, []byte) error { return nil }
+	r.d.answerHook = func(*rtnl.Neigh, []byte) error { return nil }
 	r.d.handleNeigh(notice(7, unix.NUD_REACHABLE, 0, 0, 2, 0, 0, 0, 0, 7))
 	req := request(2, 7, unix.NUD_INCOMPLETE)
 	if a := testing.AllocsPerRun(1000, func() { r.d.handleNeigh(req) }); a != 0 {
@@ -231,13 +234,13 @@ func TestPolicyZeroAllocs(t *testing.T) {
 	if a := testing.AllocsPerRun(1000, func() { r.d.handleNeigh(n) }); a != 0 {
 		t.Errorf("a notification allocates %v times", a)
 	}
-	f := arpFrame{Ifindex: 2, Op: 1, SenderIP: [4]byte{10, 0, 0, 3}, SenderMAC: [6]byte{2, 0, 0, 0, 0, 3}}
+	f := frame.ARP{Ifindex: 2, SenderIP: [4]byte{10, 0, 0, 3}, SenderMAC: [6]byte{2, 0, 0, 0, 0, 3}}
 	if a := testing.AllocsPerRun(1000, func() { r.d.handleFrame(&f) }); a != 0 {
 		t.Errorf("an ARP frame allocates %v times", a)
 	}
 	// The whole path from bytes: decode and handle a datagram.
 	var buf [256]byte
-	m, err := rtnlPutNeigh(buf[:], unix.RTM_NEWNEIGH, 0, 1, n)
+	m, err := rtnl.PutNeigh(buf[:], unix.RTM_NEWNEIGH, 0, 1, n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,15 +272,15 @@ func TestDaemonStartupErrors(t *testing.T) {
 }
 
 // requestFor is the kernel's INCOMPLETE request for ip on ifindex 2.
-func requestFor(ip [4]byte) *rtnlNeigh {
+func requestFor(ip [4]byte) *rtnl.Neigh {
 	n := request(2, 0, unix.NUD_INCOMPLETE)
 	copy(n.Dst[:], ip[:])
 	return n
 }
 
 // addrMsg is a kernel address notification for local/prefixLen on ifindex.
-func addrMsg(typ uint16, ifindex int32, local [4]byte, prefixLen uint8) *rtnlAddr {
-	return &rtnlAddr{MsgType: typ, Family: unix.AF_INET, PrefixLen: prefixLen, Ifindex: ifindex,
+func addrMsg(typ uint16, ifindex int32, local [4]byte, prefixLen uint8) *rtnl.Addr {
+	return &rtnl.Addr{MsgType: typ, Family: unix.AF_INET, PrefixLen: prefixLen, Ifindex: ifindex,
 		Flags: unix.IFA_F_PERMANENT, Local: local, Address: local, HasLocal: true, HasAddress: true}
 }
 
@@ -329,7 +332,7 @@ func TestPolicyProbeSource(t *testing.T) {
 	// The interface comes back as a new device: the old addresses went
 	// with the old one.
 	r.d.ready = false // no sysctls, no packet socket in the rig
-	r.d.handleLink(&rtnlLink{MsgType: unix.RTM_NEWLINK, Ifindex: 5, Name: [16]byte{'l', 'a', 'n', '0'}, NameLen: 4})
+	r.d.handleLink(&rtnl.Link{MsgType: unix.RTM_NEWLINK, Ifindex: 5, Name: [16]byte{'l', 'a', 'n', '0'}, NameLen: 4})
 	if w := r.d.links[5]; w == nil || w.addrs.Len() != 0 {
 		t.Fatalf("lan0 as index 5: %+v", w)
 	}
@@ -346,7 +349,7 @@ func BenchmarkRequest(b *testing.B) {
 	o := &options{active: 3, negTimeout: 60, rate: 1, burst: 3}
 	w := &watchedIf{name: "lan0", index: 2, named: true}
 	d := &daemon{o: o, c: c, log: newLogger("", nil), start: time.Now(), bucket: newTokenBucket(o.rate, o.burst),
-		named: []*watchedIf{w}, links: map[int32]*watchedIf{2: w}, ready: true, req: &rtnlConn{}}
+		named: []*watchedIf{w}, links: map[int32]*watchedIf{2: w}, ready: true, req: &rtnl.Conn{}}
 	const n = 58000
 	for i := 0; i < n; i++ {
 		e := Entry{Key: keyV4(2, [4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), Kind: KindPositive,
@@ -365,7 +368,7 @@ func BenchmarkRequest(b *testing.B) {
 		r := request(2, 0, unix.NUD_INCOMPLETE)
 		r.Dst = [16]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}
 		var err error
-		if lens[j], err = rtnlPutNeigh(dgrams[j][:], unix.RTM_GETNEIGH, unix.NLM_F_REQUEST, 0, r); err != nil {
+		if lens[j], err = rtnl.PutNeigh(dgrams[j][:], unix.RTM_GETNEIGH, unix.NLM_F_REQUEST, 0, r); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -5,6 +5,9 @@ package main
 // file, signals and the orderly exit.
 
 import (
+	"arpd/internal/afpacket"
+	"arpd/internal/rtnl"
+
 	"errors"
 	"io"
 	"os"
@@ -136,7 +139,7 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 		}
 	}()
 	for _, name := range o.interfaces {
-		if _, err := ifIndexByName(name); err != nil {
+		if _, err := afpacket.IndexByName(name); err != nil {
 			return nil, err
 		}
 		// NB: a name given twice is served once. Two entries would
@@ -153,10 +156,10 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 	if err := restoreSysctls(d.c, d.isNamed); err != nil {
 		log.logf(logWarning, "%v", err)
 	}
-	if d.nl, err = rtnlDial(unix.RTMGRP_NEIGH|unix.RTMGRP_LINK|unix.RTMGRP_IPV4_IFADDR, netlinkRcvBuf); err != nil {
+	if d.nl, err = rtnl.Dial(unix.RTMGRP_NEIGH|unix.RTMGRP_LINK|unix.RTMGRP_IPV4_IFADDR, netlinkRcvBuf); err != nil {
 		return nil, fmt.Errorf("netlink socket: %w", err)
 	}
-	if d.req, err = rtnlDial(0, 1<<20); err != nil {
+	if d.req, err = rtnl.Dial(0, 1<<20); err != nil {
 		return nil, fmt.Errorf("netlink socket: %w", err)
 	}
 	// Without the filter the daemon reads the echo of every answer it
@@ -185,7 +188,7 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 	if len(d.named) != 1 {
 		bind = 0
 	}
-	if d.pkt, err = pktOpen(bind, 0); err != nil {
+	if d.pkt, err = afpacket.Open(bind, 0); err != nil {
 		if errors.Is(err, unix.EPERM) {
 			return nil, fmt.Errorf("packet socket: %w (arpd needs CAP_NET_RAW and CAP_NET_ADMIN)", err)
 		}

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"arpd/internal/frame"
+	"arpd/internal/rtnl"
+
 	"strings"
 	"testing"
 	"time"
@@ -12,13 +15,13 @@ import (
 
 // addrIs returns a matcher for an IPv4 address message of type typ for
 // local on ifindex.
-func addrIs(t *testing.T, typ uint16, ifindex int32, local [4]byte) func(m *nlMsg) bool {
-	return func(m *nlMsg) bool {
+func addrIs(t *testing.T, typ uint16, ifindex int32, local [4]byte) func(m *rtnl.Msg) bool {
+	return func(m *rtnl.Msg) bool {
 		if m.Type != typ {
 			return false
 		}
-		var a rtnlAddr
-		if err := rtnlDecodeAddr(m, &a); err != nil {
+		var a rtnl.Addr
+		if err := rtnl.DecodeAddr(m, &a); err != nil {
 			t.Errorf("kernel address message rejected: %v (% x)", err, m.Data)
 			return false
 		}
@@ -35,16 +38,16 @@ func TestLabNetlinkAddrCapture(t *testing.T) {
 	ix := int32(l.Ifindex(l.Near, l.NearIf))
 	nl := &nlLab{Lab: l, nearIx: ix}
 	if err := l.Do(l.Near, func() (err error) {
-		nl.c, err = rtnlDial(unix.RTMGRP_IPV4_IFADDR, 1<<20)
+		nl.c, err = rtnl.Dial(unix.RTMGRP_IPV4_IFADDR, 1<<20)
 		return err
 	}); err != nil {
-		t.Fatalf("rtnlDial in %s: %v", l.Near, err)
+		t.Fatalf("rtnl.Dial in %s: %v", l.Near, err)
 	}
 	t.Cleanup(func() { nl.c.Close() })
-	check := func(name string, m capturedMsg, want rtnlAddr) rtnlAddr {
+	check := func(name string, m capturedMsg, want rtnl.Addr) rtnl.Addr {
 		t.Helper()
-		var a rtnlAddr
-		if err := rtnlDecodeAddr(&m.m, &a); err != nil {
+		var a rtnl.Addr
+		if err := rtnl.DecodeAddr(&m.m, &a); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		want.MsgType, want.MsgFlags, want.Seq, want.Pid = a.MsgType, a.MsgFlags, a.Seq, a.Pid
@@ -58,39 +61,39 @@ func TestLabNetlinkAddrCapture(t *testing.T) {
 
 	l.IP(l.Near, "addr", "add", "10.62.0.1/24", "dev", l.NearIf)
 	m, _ := nl.await(t, 3*time.Second, "RTM_NEWADDR for 10.62.0.1", addrIs(t, unix.RTM_NEWADDR, ix, [4]byte{10, 62, 0, 1}))
-	check("newaddr", m, rtnlAddr{PrefixLen: 24, Local: [4]byte{10, 62, 0, 1}, Address: [4]byte{10, 62, 0, 1}})
+	check("newaddr", m, rtnl.Addr{PrefixLen: 24, Local: [4]byte{10, 62, 0, 1}, Address: [4]byte{10, 62, 0, 1}})
 	saveCapture(t, "newaddr", "RTM_NEWADDR from `ip addr add 10.62.0.1/24 dev vnear`: a primary address, IFA_LOCAL = IFA_ADDRESS.", m.raw)
 
 	l.IP(l.Near, "addr", "add", "10.62.0.5/24", "dev", l.NearIf)
 	m, _ = nl.await(t, 3*time.Second, "RTM_NEWADDR for 10.62.0.5", addrIs(t, unix.RTM_NEWADDR, ix, [4]byte{10, 62, 0, 5}))
-	check("newaddr_secondary", m, rtnlAddr{PrefixLen: 24, Flags: unix.IFA_F_SECONDARY, Local: [4]byte{10, 62, 0, 5}, Address: [4]byte{10, 62, 0, 5}})
+	check("newaddr_secondary", m, rtnl.Addr{PrefixLen: 24, Flags: unix.IFA_F_SECONDARY, Local: [4]byte{10, 62, 0, 5}, Address: [4]byte{10, 62, 0, 5}})
 	saveCapture(t, "newaddr_secondary", "RTM_NEWADDR from `ip addr add 10.62.0.5/24 dev vnear` after 10.62.0.1/24: IFA_F_SECONDARY.", m.raw)
 
 	l.IP(l.Near, "addr", "add", "10.63.0.1", "peer", "10.63.0.2/32", "scope", "link", "dev", l.NearIf)
 	m, _ = nl.await(t, 3*time.Second, "RTM_NEWADDR for 10.63.0.1", addrIs(t, unix.RTM_NEWADDR, ix, [4]byte{10, 63, 0, 1}))
-	check("newaddr_peer", m, rtnlAddr{PrefixLen: 32, Scope: rtScopeLink, Local: [4]byte{10, 63, 0, 1}, Address: [4]byte{10, 63, 0, 2}})
+	check("newaddr_peer", m, rtnl.Addr{PrefixLen: 32, Scope: rtScopeLink, Local: [4]byte{10, 63, 0, 1}, Address: [4]byte{10, 63, 0, 2}})
 	saveCapture(t, "newaddr_peer", "RTM_NEWADDR from `ip addr add 10.63.0.1 peer 10.63.0.2/32 scope link dev vnear`: IFA_ADDRESS is the peer.", m.raw)
 
 	l.IP(l.Near, "addr", "del", "10.62.0.5/24", "dev", l.NearIf)
 	m, _ = nl.await(t, 3*time.Second, "RTM_DELADDR for 10.62.0.5", addrIs(t, unix.RTM_DELADDR, ix, [4]byte{10, 62, 0, 5}))
-	check("deladdr", m, rtnlAddr{PrefixLen: 24, Flags: unix.IFA_F_SECONDARY, Local: [4]byte{10, 62, 0, 5}, Address: [4]byte{10, 62, 0, 5}})
+	check("deladdr", m, rtnl.Addr{PrefixLen: 24, Flags: unix.IFA_F_SECONDARY, Local: [4]byte{10, 62, 0, 5}, Address: [4]byte{10, 62, 0, 5}})
 	saveCapture(t, "deladdr", "RTM_DELADDR from `ip addr del 10.62.0.5/24 dev vnear`.", m.raw)
 
 	// The dump lists what is left, in the kernel's order (the link-scope
 	// address first), and the table built from it chooses as the kernel
 	// does.
-	var req [rtnlDumpMsgMax]byte
-	k, err := rtnlPutAddrDump(req[:], nl.c.NextSeq(), unix.AF_INET)
+	var req [rtnl.DumpMsgMax]byte
+	k, err := rtnl.PutAddrDump(req[:], nl.c.NextSeq(), unix.AF_INET)
 	if err != nil {
 		t.Fatal(err)
 	}
 	nl.send(t, req[:k])
-	_, seen := nl.await(t, 3*time.Second, "NLMSG_DONE of the address dump", func(m *nlMsg) bool { return m.Type == unix.NLMSG_DONE })
+	_, seen := nl.await(t, 3*time.Second, "NLMSG_DONE of the address dump", func(m *rtnl.Msg) bool { return m.Type == unix.NLMSG_DONE })
 	var tab ifAddrs
 	var got []string
 	for _, c := range seen {
-		var a rtnlAddr
-		if c.m.Type != unix.RTM_NEWADDR || rtnlDecodeAddr(&c.m, &a) != nil || a.Ifindex != ix {
+		var a rtnl.Addr
+		if c.m.Type != unix.RTM_NEWADDR || rtnl.DecodeAddr(&c.m, &a) != nil || a.Ifindex != ix {
 			continue
 		}
 		got = append(got, ipString(a.Local)+"/"+ipString(a.Address))
@@ -137,7 +140,7 @@ func TestDaemonLabProbeSource(t *testing.T) {
 		}) {
 			var seen []string
 			for _, f := range far.Frames {
-				if f.Drop == arpDropNone && f.F.Op == arpOpRequest {
+				if f.Drop == frame.DropNone && f.F.Op == frame.ARPOpRequest {
 					seen = append(seen, ipString(f.F.SenderIP)+" asks "+ipString(f.F.TargetIP))
 				}
 			}
@@ -145,7 +148,7 @@ func TestDaemonLabProbeSource(t *testing.T) {
 			return
 		}
 		for _, f := range far.Frames {
-			if f.Drop == arpDropNone && f.F.Op == arpOpRequest && f.F.TargetIP == target && f.F.SenderIP != want {
+			if f.Drop == frame.DropNone && f.F.Op == frame.ARPOpRequest && f.F.TargetIP == target && f.F.SenderIP != want {
 				t.Errorf("a request for %s from %s, want only from %s", ipString(target), ipString(f.F.SenderIP), ipString(want))
 			}
 		}

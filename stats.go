@@ -1,6 +1,10 @@
 package main
 
-import "strings"
+import (
+	"strings"
+
+	"arpd/internal/frame"
+)
 
 // Counters kept in the cache file's state pages, so that arpd -s can show
 // the statistics of the daemon that owns a file without a signal.
@@ -39,9 +43,9 @@ const (
 	ctrAnswerErrors     // answers the kernel refused
 	ctrOtherIf          // messages and frames about unwatched interfaces
 	ctrPktKernelDrops   // frames the kernel dropped: packet socket full
-	ctrDropBase         // first of the arpDropCount per-reason frame counters
+	ctrDropBase         // first of the frame.DropCount per-reason frame counters
 
-	numCountersUsed = ctrDropBase + int(arpDropCount)
+	numCountersUsed = ctrDropBase + int(frame.DropCount)
 )
 
 // counterNames are the names arpd -s and SIGUSR1 print, by index.
@@ -77,10 +81,10 @@ var counterNames = func() [numCountersUsed]string {
 		ctrOtherIf:          "other_if",
 		ctrPktKernelDrops:   "pkt_kernel_drops",
 	}
-	for d := arpDrop(0); d < arpDropCount; d++ {
+	for d := frame.Drop(0); d < frame.DropCount; d++ {
 		n[ctrDropBase+int(d)] = "drop_" + strings.ReplaceAll(d.String(), "-", "_")
 	}
-	n[ctrDropBase+int(arpDropNone)] = "arp_accepted"
+	n[ctrDropBase+int(frame.DropNone)] = "arp_accepted"
 	return n
 }()
 
