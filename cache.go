@@ -70,7 +70,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	fmt "arpd/internal/fmtlite"
+	"arpd/internal/fmtlite"
 )
 
 // File geometry. Changing any of these is a format change: bump
@@ -343,7 +343,7 @@ func (c *Cache) Owner() (pid uint32, started time.Time, open bool) {
 // damaged slots are dropped and counted (see Recovered).
 func OpenCache(path string, o CacheOptions) (*Cache, error) {
 	if o.Capacity != 0 && (o.Capacity < minCapacity || o.Capacity > maxCapacity) {
-		return nil, fmt.Errorf("%s: capacity %d out of range %d..%d", path, o.Capacity, minCapacity, maxCapacity)
+		return nil, fmtlite.Errorf("%s: capacity %d out of range %d..%d", path, o.Capacity, minCapacity, maxCapacity)
 	}
 	// NB: bounded retries: each round loses only if another process
 	// replaced the file between our open and our lock.
@@ -357,14 +357,14 @@ func OpenCache(path string, o CacheOptions) (*Cache, error) {
 			return c, err
 		}
 		if err != nil {
-			return nil, fmt.Errorf("open %s for writing: %w", path, err)
+			return nil, fmtlite.Errorf("open %s for writing: %w", path, err)
 		}
 		if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
 			unix.Close(fd)
 			if errors.Is(err, unix.EWOULDBLOCK) {
 				return nil, inUseError(path)
 			}
-			return nil, fmt.Errorf("lock %s: %w", path, err)
+			return nil, fmtlite.Errorf("lock %s: %w", path, err)
 		}
 		if !sameFile(fd, path) {
 			unix.Close(fd) // replaced while we locked it; open the new one
@@ -387,7 +387,7 @@ func OpenCache(path string, o CacheOptions) (*Cache, error) {
 		}
 		return c, nil
 	}
-	return nil, fmt.Errorf("open %s: the file kept being replaced by another process", path)
+	return nil, fmtlite.Errorf("open %s: the file kept being replaced by another process", path)
 }
 
 // OpenCacheReadOnly opens the cache at path for reading while its writer,
@@ -395,7 +395,7 @@ func OpenCache(path string, o CacheOptions) (*Cache, error) {
 func OpenCacheReadOnly(path string) (*Cache, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, fmtlite.Errorf("open %s: %w", path, err)
 	}
 	c, err := attach(path, fd, true, CacheOptions{})
 	if err != nil {
@@ -415,10 +415,10 @@ func inUseError(path string) error {
 		pid, _, open := r.Owner()
 		r.Close()
 		if open && pid != 0 {
-			return fmt.Errorf("%s: %w (pid %d)", path, ErrInUse, pid)
+			return fmtlite.Errorf("%s: %w (pid %d)", path, ErrInUse, pid)
 		}
 	}
-	return fmt.Errorf("%s: %w", path, ErrInUse)
+	return fmtlite.Errorf("%s: %w", path, ErrInUse)
 }
 
 // sameFile reports whether fd is still the file at path.
@@ -434,24 +434,24 @@ func sameFile(fd int, path string) bool {
 func attach(path string, fd int, readOnly bool, o CacheOptions) (*Cache, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return nil, fmt.Errorf("stat %s: %w", path, err)
+		return nil, fmtlite.Errorf("stat %s: %w", path, err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return nil, fmt.Errorf("%s: %w: not a regular file", path, ErrNotCache)
+		return nil, fmtlite.Errorf("%s: %w: not a regular file", path, ErrNotCache)
 	}
 	var hdr [pageSize]byte
 	n, err := unix.Pread(fd, hdr[:], 0)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, fmtlite.Errorf("read %s: %w", path, err)
 	}
 	geo, err := parseStaticHeader(hdr[:n], st.Size)
 	if errors.Is(err, ErrBerkeleyDB) {
-		return nil, fmt.Errorf("%s: %w; this arpd has its own format and will not overwrite it. "+
+		return nil, fmtlite.Errorf("%s: %w; this arpd has its own format and will not overwrite it. "+
 			"To migrate, list it with iproute2's arpd (arpd -l -b %s > arpd.txt), move it aside, "+
 			"then load the list with this arpd (arpd -b %s -f arpd.txt)", path, err, path, path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmtlite.Errorf("%s: %w", path, err)
 	}
 	c := &Cache{
 		path:     path,
@@ -468,7 +468,7 @@ func attach(path string, fd int, readOnly bool, o CacheOptions) (*Cache, error) 
 		c.now = wallClock
 	}
 	if err := c.readState(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmtlite.Errorf("%s: %w", path, err)
 	}
 	if err := c.mapFile(readOnly); err != nil {
 		return nil, err
@@ -497,29 +497,29 @@ func parseStaticHeader(b []byte, size int64) (geometry, error) {
 	}
 	if len(b) < len(cacheMagic) || string(b[:len(cacheMagic)]) != cacheMagic {
 		if size == 0 {
-			return g, fmt.Errorf("%w: the file is empty", ErrNotCache)
+			return g, fmtlite.Errorf("%w: the file is empty", ErrNotCache)
 		}
-		return g, fmt.Errorf("%w: unknown format (no %q magic)", ErrNotCache, cacheMagic)
+		return g, fmtlite.Errorf("%w: unknown format (no %q magic)", ErrNotCache, cacheMagic)
 	}
 	if len(b) < staticCRCOff+4 {
-		return g, fmt.Errorf("%w: truncated to %d bytes", ErrCorrupt, size)
+		return g, fmtlite.Errorf("%w: truncated to %d bytes", ErrCorrupt, size)
 	}
 	if crc32.Checksum(b[:staticCRCOff], castagnoli) != binary.LittleEndian.Uint32(b[staticCRCOff:]) {
-		return g, fmt.Errorf("%w: header checksum mismatch", ErrCorrupt)
+		return g, fmtlite.Errorf("%w: header checksum mismatch", ErrCorrupt)
 	}
 	le := binary.LittleEndian
 	if v := le.Uint32(b[8:]); v != cacheVersion {
-		return g, fmt.Errorf("%w: format version %d, this arpd reads version %d only%s", ErrNotCache, v, cacheVersion, versionHint(v))
+		return g, fmtlite.Errorf("%w: format version %d, this arpd reads version %d only%s", ErrNotCache, v, cacheVersion, versionHint(v))
 	}
 	if hs, ss, w, bs := le.Uint32(b[12:]), le.Uint32(b[16:]), le.Uint32(b[20:]), le.Uint32(b[28:]); hs != headerSize || ss != slotSize || w != slotWays || bs != bucketSize {
-		return g, fmt.Errorf("%w: geometry header=%d slot=%d ways=%d bucket=%d, want %d/%d/%d/%d", ErrCorrupt, hs, ss, w, bs, headerSize, slotSize, slotWays, bucketSize)
+		return g, fmtlite.Errorf("%w: geometry header=%d slot=%d ways=%d bucket=%d, want %d/%d/%d/%d", ErrCorrupt, hs, ss, w, bs, headerSize, slotSize, slotWays, bucketSize)
 	}
 	g.buckets = uint64(le.Uint32(b[24:]))
 	if g.buckets == 0 || g.buckets*slotWays > maxCapacity {
-		return g, fmt.Errorf("%w: %d buckets", ErrCorrupt, g.buckets)
+		return g, fmtlite.Errorf("%w: %d buckets", ErrCorrupt, g.buckets)
 	}
 	if want := fileSizeFor(g.buckets); size != want {
-		return g, fmt.Errorf("%w: size %d bytes, its header says %d (truncated or extended)", ErrCorrupt, size, want)
+		return g, fmtlite.Errorf("%w: size %d bytes, its header says %d (truncated or extended)", ErrCorrupt, size, want)
 	}
 	g.k0 = le.Uint64(b[32:])
 	g.k1 = le.Uint64(b[40:])
@@ -653,7 +653,7 @@ func (c *Cache) readState() error {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	return fmt.Errorf("%w: both state pages are damaged", ErrCorrupt)
+	return fmtlite.Errorf("%w: both state pages are damaged", ErrCorrupt)
 }
 
 // SaveState writes the mutable header (counters, saved sysctl values,
@@ -671,7 +671,7 @@ func (c *Cache) SaveState() error {
 		off = stateOffsetB
 	}
 	if err := pwriteFull(c.fd, c.page[:], off); err != nil {
-		return fmt.Errorf("write %s: %w", c.path, err)
+		return fmtlite.Errorf("write %s: %w", c.path, err)
 	}
 	c.newest = target
 	return nil
@@ -707,7 +707,7 @@ func (c *Cache) mapFile(readOnly bool) error {
 	size := int(fileSizeFor(c.buckets))
 	mfd := c.fd
 	if !readOnly {
-		rfd, err := unix.Open(fmt.Sprintf("/proc/self/fd/%d", c.fd), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		rfd, err := unix.Open(fmtlite.Sprintf("/proc/self/fd/%d", c.fd), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err == nil {
 			mfd = rfd
 			defer unix.Close(rfd)
@@ -717,7 +717,7 @@ func (c *Cache) mapFile(readOnly bool) error {
 	}
 	mem, err := unix.Mmap(mfd, 0, size, unix.PROT_READ, unix.MAP_SHARED)
 	if err != nil {
-		return fmt.Errorf("mmap %s: %w", c.path, err)
+		return fmtlite.Errorf("mmap %s: %w", c.path, err)
 	}
 	c.mem = mem
 	if !readOnly {
@@ -807,7 +807,7 @@ func (c *Cache) Close() error {
 			err = e
 		}
 		if e := unix.Fdatasync(c.fd); e != nil && err == nil {
-			err = fmt.Errorf("sync %s: %w", c.path, e)
+			err = fmtlite.Errorf("sync %s: %w", c.path, e)
 		}
 	}
 	c.closeFiles()
@@ -834,7 +834,7 @@ func (c *Cache) Sync() error {
 		return err
 	}
 	if err := unix.Fdatasync(c.fd); err != nil {
-		return fmt.Errorf("sync %s: %w", c.path, err)
+		return fmtlite.Errorf("sync %s: %w", c.path, err)
 	}
 	return nil
 }
@@ -1204,7 +1204,7 @@ func (c *Cache) Put(e *Entry) (PutResult, error) {
 		return 0, ErrReadOnly
 	}
 	if e.LLLen > 8 || e.Kind != KindPositive && e.Kind != KindNegative || e.Family == 0 {
-		return 0, fmt.Errorf("put: invalid entry (family %d, kind %d, lladdr length %d)", e.Family, uint8(e.Kind), e.LLLen)
+		return 0, fmtlite.Errorf("put: invalid entry (family %d, kind %d, lladdr length %d)", e.Family, uint8(e.Kind), e.LLLen)
 	}
 	now := c.now()
 	if e.Updated == 0 {
@@ -1375,7 +1375,7 @@ func (c *Cache) endWrite(r slotRef, tag uint16) error {
 	c.verified[i/64] &^= 1 << (i % 64)
 	if err := pwriteFull(c.fd, c.wbuf[lo-base:end-base], lo); err != nil {
 		c.state.counters[ctrWriteErrors]++
-		return fmt.Errorf("write %s: %w", c.path, err)
+		return fmtlite.Errorf("write %s: %w", c.path, err)
 	}
 	return nil
 }
@@ -1577,7 +1577,7 @@ func (c *Cache) SaveOriginal(o SysctlOriginal) error {
 		return ErrReadOnly
 	}
 	if o.Name == "" || len(o.Name) >= ifNameSize {
-		return fmt.Errorf("save sysctl values: bad interface name %q", o.Name)
+		return fmtlite.Errorf("save sysctl values: bad interface name %q", o.Name)
 	}
 	slot := -1
 	for i := range c.state.originals {
@@ -1591,7 +1591,7 @@ func (c *Cache) SaveOriginal(o SysctlOriginal) error {
 		}
 	}
 	if slot < 0 {
-		return fmt.Errorf("%s: %w (%d interfaces)", c.path, ErrOriginalsFull, maxOriginals)
+		return fmtlite.Errorf("%s: %w (%d interfaces)", c.path, ErrOriginalsFull, maxOriginals)
 	}
 	r := &c.state.originals[slot]
 	*r = originalRecord{family: o.Family, used: true, app: o.AppSolicit, mcast: o.McastSolicit}
@@ -1634,7 +1634,7 @@ func newSeed() (k0, k1 uint64, err error) {
 			continue
 		}
 		if err != nil {
-			return 0, 0, fmt.Errorf("getrandom: %w", err)
+			return 0, 0, fmtlite.Errorf("getrandom: %w", err)
 		}
 		got += n
 	}
@@ -1667,14 +1667,14 @@ func buildCache(path string, n uint64, o CacheOptions) (*Cache, error) {
 	tmp := path + ".new"
 	fd, err := unix.Open(tmp, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", tmp, err)
+		return nil, fmtlite.Errorf("create %s: %w", tmp, err)
 	}
 	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		unix.Close(fd)
 		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%s: %w (it is being rebuilt)", path, ErrInUse)
+			return nil, fmtlite.Errorf("%s: %w (it is being rebuilt)", path, ErrInUse)
 		}
-		return nil, fmt.Errorf("lock %s: %w", tmp, err)
+		return nil, fmtlite.Errorf("lock %s: %w", tmp, err)
 	}
 	fail := func(err error) (*Cache, error) {
 		unix.Unlink(tmp)
@@ -1684,10 +1684,10 @@ func buildCache(path string, n uint64, o CacheOptions) (*Cache, error) {
 	// NB: truncating to 0 first drops whatever a crashed build left; the
 	// second ftruncate makes the file sparse at its full size.
 	if err := unix.Ftruncate(fd, 0); err != nil {
-		return fail(fmt.Errorf("truncate %s: %w", tmp, err))
+		return fail(fmtlite.Errorf("truncate %s: %w", tmp, err))
 	}
 	if err := unix.Ftruncate(fd, fileSizeFor(n)); err != nil {
-		return fail(fmt.Errorf("size %s: %w", tmp, err))
+		return fail(fmtlite.Errorf("size %s: %w", tmp, err))
 	}
 	k0, k1, err := newSeed()
 	if err != nil {
@@ -1700,7 +1700,7 @@ func buildCache(path string, n uint64, o CacheOptions) (*Cache, error) {
 	c := &Cache{path: tmp, fd: fd, buckets: n, k0: k0, k1: k1, created: uint64(now()), now: now, negTTL: o.NegativeTTL, newest: 1}
 	encodeStaticHeader(c.page[:], geometry{buckets: n, k0: k0, k1: k1, created: c.created})
 	if err := pwriteFull(fd, c.page[:], 0); err != nil {
-		return fail(fmt.Errorf("write %s: %w", tmp, err))
+		return fail(fmtlite.Errorf("write %s: %w", tmp, err))
 	}
 	c.state.flags = stateFlagOpen
 	c.state.pid = uint32(os.Getpid())
@@ -1720,10 +1720,10 @@ func (c *Cache) commit(path string) error {
 		return err
 	}
 	if err := unix.Fsync(c.fd); err != nil {
-		return fmt.Errorf("sync %s: %w", c.path, err)
+		return fmtlite.Errorf("sync %s: %w", c.path, err)
 	}
 	if err := unix.Rename(c.path, path); err != nil {
-		return fmt.Errorf("rename %s to %s: %w", c.path, path, err)
+		return fmtlite.Errorf("rename %s to %s: %w", c.path, path, err)
 	}
 	c.path = path
 	syncDir(filepath.Dir(path))
@@ -1762,7 +1762,7 @@ func (c *Cache) Rebuild(capacity int, fill func(n *Cache) error) error {
 		capacity = c.Capacity()
 	}
 	if capacity < minCapacity || capacity > maxCapacity {
-		return fmt.Errorf("%s: capacity %d out of range %d..%d", c.path, capacity, minCapacity, maxCapacity)
+		return fmtlite.Errorf("%s: capacity %d out of range %d..%d", c.path, capacity, minCapacity, maxCapacity)
 	}
 	n, err := buildCache(c.path, bucketsFor(capacity), CacheOptions{NegativeTTL: c.negTTL, Now: c.now})
 	if err != nil {

@@ -6,8 +6,8 @@ import (
 	"io"
 	"strconv"
 
-	fmt "arpd/internal/fmtlite"
-	netip "arpd/internal/netiplite"
+	"arpd/internal/fmtlite"
+	"arpd/internal/netiplite"
 )
 
 // listHeader is the first line of the -l listing, byte for byte iproute2's
@@ -33,7 +33,7 @@ const hexDigits = "0123456789abcdef"
 // as colon-separated two-digit lowercase hex ("aa:bb:cc:dd:ee:ff") of any
 // length. It allocates nothing when dst has room. An invalid addr prints as
 // an empty, padded column.
-func appendListRow(dst []byte, ifindex uint32, addr netip.Addr, mac []byte) []byte {
+func appendListRow(dst []byte, ifindex uint32, addr netiplite.Addr, mac []byte) []byte {
 	dst = appendKeyColumns(dst, ifindex, addr)
 	for i, b := range mac {
 		if i > 0 {
@@ -48,7 +48,7 @@ func appendListRow(dst []byte, ifindex uint32, addr netip.Addr, mac []byte) []by
 // for byte iproute2's printf("%-8d %-15s FAILED: %dsec ago\n"), where ageSec
 // is the time since the host was found dead. It allocates nothing when dst
 // has room.
-func appendFailedRow(dst []byte, ifindex uint32, addr netip.Addr, ageSec int64) []byte {
+func appendFailedRow(dst []byte, ifindex uint32, addr netiplite.Addr, ageSec int64) []byte {
 	dst = appendKeyColumns(dst, ifindex, addr)
 	dst = append(dst, failedPrefix+" "...)
 	dst = strconv.AppendInt(dst, ageSec, 10)
@@ -57,7 +57,7 @@ func appendFailedRow(dst []byte, ifindex uint32, addr netip.Addr, ageSec int64) 
 
 // appendKeyColumns appends the first two columns of a listing row and the
 // space after each: "%-8d %-15s ".
-func appendKeyColumns(dst []byte, ifindex uint32, addr netip.Addr) []byte {
+func appendKeyColumns(dst []byte, ifindex uint32, addr netiplite.Addr) []byte {
 	start := len(dst)
 	dst = strconv.AppendUint(dst, uint64(ifindex), 10)
 	dst = appendPad(dst, 8-(len(dst)-start))
@@ -81,7 +81,7 @@ type loadRecord struct {
 	Ifindex uint32
 	// Addr is the neighbour's address: IPv4, or IPv6 that is not
 	// IPv4-mapped, without a zone.
-	Addr netip.Addr
+	Addr netiplite.Addr
 	// MAC is the neighbour's Ethernet address.
 	MAC [6]byte
 }
@@ -107,15 +107,15 @@ func parseLoad(r io.Reader, name string, fn func(lineNo int, rec loadRecord) err
 		line, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull || len(line) > maxLoadLine+1 ||
 			(len(line) == maxLoadLine+1 && line[maxLoadLine] != '\n') {
-			return fmt.Errorf("%s:%d: line longer than %d bytes", name, lineNo, maxLoadLine)
+			return fmtlite.Errorf("%s:%d: line longer than %d bytes", name, lineNo, maxLoadLine)
 		}
 		if err != nil && err != io.EOF {
-			return fmt.Errorf("%s:%d: %w", name, lineNo, err)
+			return fmtlite.Errorf("%s:%d: %w", name, lineNo, err)
 		}
 		if len(line) > 0 {
 			rec, ok, perr := parseLoadLine(line)
 			if perr != nil {
-				return fmt.Errorf("%s:%d: %w", name, lineNo, perr)
+				return fmtlite.Errorf("%s:%d: %w", name, lineNo, perr)
 			}
 			if ok {
 				if ferr := fn(lineNo, rec); ferr != nil {
@@ -168,7 +168,7 @@ func parseLoadLine(line []byte) (rec loadRecord, ok bool, err error) {
 	if !ok {
 		return rec, false, lineError("invalid interface index (want 1 to 2147483647)", fields[0])
 	}
-	addr, err := netip.ParseAddr(string(fields[1]))
+	addr, err := netiplite.ParseAddr(string(fields[1]))
 	if err != nil || addr.Zone() != "" {
 		return rec, false, lineError("invalid IP address", fields[1])
 	}

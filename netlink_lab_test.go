@@ -733,22 +733,23 @@ func TestLabNetlinkIgnorePort(t *testing.T) {
 
 // TestLabAnswerBatch checks that answers sent several to a datagram are
 // each applied by the kernel: 40 INCOMPLETE entries, answered through
-// daemon.answer (a batch of 32 sent when full, the other 8 by
-// flushAnswers), all end up with the cache's MAC, and app_success counts
+// the answer batch (32 sent when the batch is full, the other 8 by its
+// flush), all end up with the cache's MAC, and app_success counts
 // them.
 func TestLabAnswerBatch(t *testing.T) {
 	nl := newNLLab(t)
 	// Time to answer 40 before the kernel gives up on the first.
 	nl.Sysctl(nl.Near, "net/ipv4/neigh/"+nl.NearIf+"/retrans_time_ms", "2000")
 	c, _ := newTestCache(t, 1024)
-	d := &daemon{c: c}
+	var req *rtnl.Conn
 	if err := nl.Do(nl.Near, func() (err error) {
-		d.req, err = rtnl.Dial(0, 1<<20)
+		req, err = rtnl.Dial(0, 1<<20)
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { d.req.Close() })
+	t.Cleanup(func() { req.Close() })
+	a := &answers{out: req, c: c}
 	const n = 40
 	dst := func(i int) [4]byte { return [4]byte{10, 77, 0, byte(100 + i)} }
 	for i := 0; i < n; i++ {
@@ -768,17 +769,17 @@ func TestLabAnswerBatch(t *testing.T) {
 	}
 	for i := 0; i < n; i++ {
 		r := reqs[dst(i)]
-		if err := d.answer(&r, labCacheMAC[:]); err != nil {
+		if err := a.add(&r, labCacheMAC[:]); err != nil {
 			t.Fatalf("answer %d: %v", i, err)
 		}
-		if i == answerBatch-1 && d.batchN != 0 {
-			t.Errorf("after %d answers, %d are still queued: a full batch should have been sent", answerBatch, d.batchN)
+		if i == answerBatchMax-1 && a.n != 0 {
+			t.Errorf("after %d answers, %d are still queued: a full batch should have been sent", answerBatchMax, a.n)
 		}
 	}
-	if d.batchN != n-answerBatch {
-		t.Errorf("%d answers queued before the flush, want %d", d.batchN, n-answerBatch)
+	if a.n != n-answerBatchMax {
+		t.Errorf("%d answers queued before the flush, want %d", a.n, n-answerBatchMax)
 	}
-	d.flushAnswers()
+	a.flush()
 	if got := c.Counter(ctrAppSuccess); got != n {
 		t.Errorf("app_success = %d, want %d", got, n)
 	}
@@ -791,10 +792,10 @@ func TestLabAnswerBatch(t *testing.T) {
 	// Queuing and sending answers allocates nothing.
 	r := reqs[dst(0)]
 	if allocs := testing.AllocsPerRun(100, func() {
-		d.answer(&r, labCacheMAC[:])
-		d.flushAnswers()
+		a.add(&r, labCacheMAC[:])
+		a.flush()
 	}); allocs != 0 {
-		t.Errorf("answer and flushAnswers: %v allocations, want 0", allocs)
+		t.Errorf("answers.add and flush: %v allocations, want 0", allocs)
 	}
 }
 

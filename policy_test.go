@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+
+	"arpd/internal/afpacket"
 	"arpd/internal/frame"
 	"arpd/internal/rtnl"
 
@@ -13,35 +16,78 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// policyRig is a daemon with a real cache and test hooks in place of the
+// policyRig is a daemon with a real cache and fakes in place of the
 // sockets, watching interface "lan0" with index 2.
 type policyRig struct {
-	d       *daemon
-	clk     *testClock
-	answers []string // "10.0.0.1=02:..:01"
-	probes  [][4]byte
-	sources [][4]byte // the sender IP of each probe
+	d    *daemon
+	clk  *testClock
+	req  *fakeRequester // the answers sent
+	wire *fakeWire      // the probes sent
 }
 
 func newPolicyRig(t *testing.T, active int) *policyRig {
 	t.Helper()
 	c, clk := newTestCache(t, 1024)
 	o := &options{active: active, negTimeout: 60, rate: 1, burst: 3}
-	r := &policyRig{clk: clk}
-	w := &watchedIf{name: "lan0", index: 2, named: true}
+	r := &policyRig{clk: clk, req: &fakeRequester{}, wire: &fakeWire{}}
+	w := &watchedIf{name: "lan0", index: 2, named: true,
+		info: afpacket.Iface{Name: "lan0", Index: 2, MAC: [6]byte{2, 0, 0, 0, 0, 1}}, infoOK: true}
 	w.addrs.Add(ifAddr{Local: [4]byte{10, 0, 0, 1}, Peer: [4]byte{10, 0, 0, 1}, PrefixLen: 24})
 	r.d = &daemon{o: o, c: c, log: newLogger("", nil), start: time.Now(), bucket: newTokenBucket(o.rate, o.burst),
-		named: []*watchedIf{w}, links: map[int32]*watchedIf{2: w}, ready: true}
-	r.d.answerHook = func(req *rtnl.Neigh, ll []byte) error {
-		r.answers = append(r.answers, string(req.DstAddr())+"="+string(ll))
-		return nil
-	}
-	r.d.probeHook = func(w *watchedIf, src, target [4]byte) error {
-		r.probes = append(r.probes, target)
-		r.sources = append(r.sources, src)
-		return nil
-	}
+		ifs:     interfaces{named: []*watchedIf{w}, links: map[int32]*watchedIf{2: w}},
+		answers: answers{out: r.req, c: c}, probes: r.wire, ready: true}
 	return r
+}
+
+// handleNeigh hands n to the daemon and sends the answers it queued, as
+// the loop does after each read.
+func (r *policyRig) handleNeigh(n *rtnl.Neigh) {
+	r.d.handleNeigh(n)
+	r.d.answers.flush()
+}
+
+// fakeRequester stands in for the request socket: it decodes each batch of
+// answers the daemon sends and records them.
+type fakeRequester struct {
+	seq     uint32
+	quiet   bool     // record nothing (for the allocation tests)
+	answers []string // string(dst) + "=" + string(lladdr)
+}
+
+func (f *fakeRequester) NextSeq() uint32 { f.seq++; return f.seq }
+
+func (f *fakeRequester) Send(b []byte) error {
+	if f.quiet {
+		return nil
+	}
+	it := rtnl.Messages(b)
+	var m rtnl.Msg
+	for it.Next(&m) {
+		var n rtnl.Neigh
+		if err := rtnl.DecodeNeigh(&m, &n); err != nil {
+			return err
+		}
+		if m.Type != unix.RTM_NEWNEIGH || n.State != unix.NUD_STALE {
+			return fmt.Errorf("not an answer: type %d state %#x", m.Type, n.State)
+		}
+		f.answers = append(f.answers, string(n.DstAddr())+"="+string(n.HWAddr()))
+	}
+	return it.Err()
+}
+
+// fakeWire stands in for the packet socket: it records the target and the
+// sender IP of each ARP probe the daemon sends.
+type fakeWire struct {
+	targets, sources [][4]byte
+}
+
+func (f *fakeWire) Send(p []byte, ifindex int32, dst [6]byte) error {
+	if len(p) != frame.ARPLen || dst != frame.BroadcastMAC {
+		return fmt.Errorf("not a broadcast ARP probe: %x to %x", p, dst)
+	}
+	f.targets = append(f.targets, [4]byte(p[frame.ARPOffTpa:]))
+	f.sources = append(f.sources, [4]byte(p[frame.ARPOffSpa:]))
+	return nil
 }
 
 // request is the kernel's app_solicit request for 10.0.0.x on ifindex.
@@ -64,27 +110,27 @@ func notice(x byte, state uint16, pid, probes uint32, mac ...byte) *rtnl.Neigh {
 func TestPolicyAnswersFromCache(t *testing.T) {
 	r := newPolicyRig(t, 3)
 	mac := []byte{2, 0, 0, 0, 0, 7}
-	r.d.handleNeigh(notice(7, unix.NUD_REACHABLE, 0, 0, mac...))
-	r.d.handleNeigh(request(2, 7, unix.NUD_INCOMPLETE))
-	if len(r.answers) != 1 || r.answers[0] != string([]byte{10, 0, 0, 7})+"="+string(mac) {
-		t.Fatalf("answers %q", r.answers)
+	r.handleNeigh(notice(7, unix.NUD_REACHABLE, 0, 0, mac...))
+	r.handleNeigh(request(2, 7, unix.NUD_INCOMPLETE))
+	if len(r.req.answers) != 1 || r.req.answers[0] != string([]byte{10, 0, 0, 7})+"="+string(mac) {
+		t.Fatalf("answers %q", r.req.answers)
 	}
-	if len(r.probes) != 0 {
-		t.Fatalf("probed a known host: %v", r.probes)
+	if len(r.wire.targets) != 0 {
+		t.Fatalf("probed a known host: %v", r.wire.targets)
 	}
 	if r.d.c.Counter(ctrAppSuccess) != 1 || r.d.c.Counter(ctrKernNew) != 1 {
 		t.Fatalf("app_success %d kern_new %d", r.d.c.Counter(ctrAppSuccess), r.d.c.Counter(ctrKernNew))
 	}
 	// Not ours: an unwatched interface, a non-request, a non-unicast type.
-	r.d.handleNeigh(request(9, 7, unix.NUD_INCOMPLETE))
+	r.handleNeigh(request(9, 7, unix.NUD_INCOMPLETE))
 	notReq := request(2, 7, unix.NUD_INCOMPLETE)
 	notReq.MsgFlags = 0
-	r.d.handleNeigh(notReq)
+	r.handleNeigh(notReq)
 	vxlan := request(2, 7, unix.NUD_STALE)
 	vxlan.Type = unix.RTN_MULTICAST
-	r.d.handleNeigh(vxlan)
-	if len(r.answers) != 1 {
-		t.Fatalf("answered a request that is not ours: %q", r.answers)
+	r.handleNeigh(vxlan)
+	if len(r.req.answers) != 1 {
+		t.Fatalf("answered a request that is not ours: %q", r.req.answers)
 	}
 	if r.d.c.Counter(ctrOtherIf) != 1 {
 		t.Fatalf("other_if = %d", r.d.c.Counter(ctrOtherIf))
@@ -94,39 +140,39 @@ func TestPolicyAnswersFromCache(t *testing.T) {
 func TestPolicyProbesUnknownAndStaysSilentOnDead(t *testing.T) {
 	r := newPolicyRig(t, 2)
 	// Unknown host: probed (the rate limit allows the first three).
-	r.d.handleNeigh(request(2, 9, unix.NUD_INCOMPLETE))
-	if len(r.probes) != 1 || r.probes[0] != [4]byte{10, 0, 0, 9} {
-		t.Fatalf("probes %v", r.probes)
+	r.handleNeigh(request(2, 9, unix.NUD_INCOMPLETE))
+	if len(r.wire.targets) != 1 || r.wire.targets[0] != [4]byte{10, 0, 0, 9} {
+		t.Fatalf("probes %v", r.wire.targets)
 	}
 	// The kernel gives up: a negative entry.
-	r.d.handleNeigh(notice(9, unix.NUD_FAILED, 0, 3))
+	r.handleNeigh(notice(9, unix.NUD_FAILED, 0, 3))
 	k := keyV4(2, [4]byte{10, 0, 0, 9})
 	if e, ok := r.d.c.Lookup(&k); !ok || e.Kind != KindNegative {
 		t.Fatalf("after FAILED: %+v %v", e, ok)
 	}
 	// While it lives: probes until -a are spent, then silence.
-	r.probes = nil
+	r.wire.targets = nil
 	for i := 0; i < 5; i++ {
 		r.d.bucket = newTokenBucket(1, 3) // the rate limit is not under test here
-		r.d.handleNeigh(request(2, 9, unix.NUD_INCOMPLETE))
+		r.handleNeigh(request(2, 9, unix.NUD_INCOMPLETE))
 	}
-	if len(r.probes) != 2 {
-		t.Fatalf("%d probes for a dead host with -a 2, want 2", len(r.probes))
+	if len(r.wire.targets) != 2 {
+		t.Fatalf("%d probes for a dead host with -a 2, want 2", len(r.wire.targets))
 	}
 	if got := r.d.c.Counter(ctrAppSuppressed); got != 3 {
 		t.Fatalf("app_suppressed = %d, want 3", got)
 	}
 	// A second FAILED while the entry lives keeps the probes spent.
-	r.d.handleNeigh(notice(9, unix.NUD_FAILED, 0, 3))
+	r.handleNeigh(notice(9, unix.NUD_FAILED, 0, 3))
 	if e, _ := r.d.c.Lookup(&k); e.Probes != 2 {
 		t.Fatalf("probes spent reset to %d", e.Probes)
 	}
 	// Expired: probed again.
 	r.clk.set(1_000_000 + 61)
-	r.probes = nil
-	r.d.handleNeigh(request(2, 9, unix.NUD_INCOMPLETE))
-	if len(r.probes) != 1 {
-		t.Fatalf("expired negative entry: %d probes, want 1", len(r.probes))
+	r.wire.targets = nil
+	r.handleNeigh(request(2, 9, unix.NUD_INCOMPLETE))
+	if len(r.wire.targets) != 1 {
+		t.Fatalf("expired negative entry: %d probes, want 1", len(r.wire.targets))
 	}
 	// A sign of life replaces it.
 	r.d.handleFrame(&frame.ARP{Ifindex: 2, SenderIP: [4]byte{10, 0, 0, 9}, SenderMAC: [6]byte{2, 0, 0, 0, 0, 9}})
@@ -137,8 +183,8 @@ func TestPolicyProbesUnknownAndStaysSilentOnDead(t *testing.T) {
 
 func TestPolicyWithoutActiveProbing(t *testing.T) {
 	r := newPolicyRig(t, 0)
-	r.d.handleNeigh(request(2, 9, unix.NUD_INCOMPLETE))
-	if len(r.probes) != 0 {
+	r.handleNeigh(request(2, 9, unix.NUD_INCOMPLETE))
+	if len(r.wire.targets) != 0 {
 		t.Fatal("probed without -a")
 	}
 }
@@ -146,11 +192,11 @@ func TestPolicyWithoutActiveProbing(t *testing.T) {
 func TestPolicyRateLimit(t *testing.T) {
 	r := newPolicyRig(t, 3)
 	for x := byte(1); x <= 100; x++ {
-		r.d.handleNeigh(request(2, x, unix.NUD_INCOMPLETE))
+		r.handleNeigh(request(2, x, unix.NUD_INCOMPLETE))
 	}
 	// -R 1 -B 3, all within a few milliseconds: the burst only.
-	if len(r.probes) != 3 {
-		t.Fatalf("%d probes in a burst of 100 with -B 3", len(r.probes))
+	if len(r.wire.targets) != 3 {
+		t.Fatalf("%d probes in a burst of 100 with -B 3", len(r.wire.targets))
 	}
 	if got := r.d.c.Counter(ctrProbesSuppressed); got != 97 {
 		t.Fatalf("probes_suppressed = %d, want 97", got)
@@ -163,9 +209,9 @@ func TestPolicyRateLimit(t *testing.T) {
 func TestPolicyFlushIsNotDeath(t *testing.T) {
 	r := newPolicyRig(t, 3)
 	mac := []byte{2, 0, 0, 0, 0, 5}
-	r.d.handleNeigh(notice(5, unix.NUD_REACHABLE, 0, 0, mac...))
-	r.d.handleNeigh(notice(5, unix.NUD_FAILED, 4242, 4))
-	r.d.handleNeigh(notice(6, unix.NUD_FAILED, 4242, 0))
+	r.handleNeigh(notice(5, unix.NUD_REACHABLE, 0, 0, mac...))
+	r.handleNeigh(notice(5, unix.NUD_FAILED, 4242, 4))
+	r.handleNeigh(notice(6, unix.NUD_FAILED, 4242, 0))
 	k5, k6 := keyV4(2, [4]byte{10, 0, 0, 5}), keyV4(2, [4]byte{10, 0, 0, 6})
 	if e, ok := r.d.c.Lookup(&k5); !ok || e.Kind != KindPositive {
 		t.Fatalf("a flush changed a known host: %+v %v", e, ok)
@@ -177,7 +223,7 @@ func TestPolicyFlushIsNotDeath(t *testing.T) {
 		t.Fatalf("flush_ignored = %d, want 2", got)
 	}
 	// The kernel's own failure with no probe counted is not death either.
-	r.d.handleNeigh(notice(6, unix.NUD_FAILED, 0, 0))
+	r.handleNeigh(notice(6, unix.NUD_FAILED, 0, 0))
 	if _, ok := r.d.c.Lookup(&k6); ok {
 		t.Fatal("FAILED with NDA_PROBES = 0 made a negative entry")
 	}
@@ -185,8 +231,8 @@ func TestPolicyFlushIsNotDeath(t *testing.T) {
 
 func TestPolicyProbeStateDropsEntry(t *testing.T) {
 	r := newPolicyRig(t, 3)
-	r.d.handleNeigh(notice(8, unix.NUD_STALE, 0, 0, 2, 0, 0, 0, 0, 8))
-	r.d.handleNeigh(request(2, 8, unix.NUD_PROBE))
+	r.handleNeigh(notice(8, unix.NUD_STALE, 0, 0, 2, 0, 0, 0, 0, 8))
+	r.handleNeigh(request(2, 8, unix.NUD_PROBE))
 	k := keyV4(2, [4]byte{10, 0, 0, 8})
 	if _, ok := r.d.c.Lookup(&k); ok {
 		t.Fatal("a PROBE request left the entry")
@@ -213,7 +259,7 @@ func TestPolicyLearnsAndCountsChanges(t *testing.T) {
 		t.Fatal("learned from an unwatched interface")
 	}
 	// Without names every interface is watched.
-	r.d.named = nil
+	r.d.ifs.named = nil
 	r.d.handleFrame(&f)
 	if _, ok := r.d.c.Lookup(&k); !ok {
 		t.Fatal("without interface names, a frame on index 5 was not learned")
@@ -224,14 +270,14 @@ func TestPolicyLearnsAndCountsChanges(t *testing.T) {
 // notification and an ARP frame allocate nothing.
 func TestPolicyZeroAllocs(t *testing.T) {
 	r := newPolicyRig(t, 3)
-	r.d.answerHook = func(*rtnl.Neigh, []byte) error { return nil }
-	r.d.handleNeigh(notice(7, unix.NUD_REACHABLE, 0, 0, 2, 0, 0, 0, 0, 7))
+	r.req.quiet = true
+	r.handleNeigh(notice(7, unix.NUD_REACHABLE, 0, 0, 2, 0, 0, 0, 0, 7))
 	req := request(2, 7, unix.NUD_INCOMPLETE)
-	if a := testing.AllocsPerRun(1000, func() { r.d.handleNeigh(req) }); a != 0 {
+	if a := testing.AllocsPerRun(1000, func() { r.handleNeigh(req) }); a != 0 {
 		t.Errorf("answering a request allocates %v times", a)
 	}
 	n := notice(9, unix.NUD_STALE, 0, 0, 2, 0, 0, 0, 0, 9)
-	if a := testing.AllocsPerRun(1000, func() { r.d.handleNeigh(n) }); a != 0 {
+	if a := testing.AllocsPerRun(1000, func() { r.handleNeigh(n) }); a != 0 {
 		t.Errorf("a notification allocates %v times", a)
 	}
 	f := frame.ARP{Ifindex: 2, SenderIP: [4]byte{10, 0, 0, 3}, SenderMAC: [6]byte{2, 0, 0, 0, 0, 3}}
@@ -303,10 +349,10 @@ func TestPolicyProbeSource(t *testing.T) {
 
 	step := func(target, want [4]byte) {
 		t.Helper()
-		n := len(r.probes)
-		r.d.handleNeigh(requestFor(target))
-		if len(r.probes) != n+1 || r.probes[n] != target || r.sources[n] != want {
-			t.Fatalf("request for %s: probes %v from %v, want one more from %s", ipString(target), r.probes, r.sources, ipString(want))
+		n := len(r.wire.targets)
+		r.handleNeigh(requestFor(target))
+		if len(r.wire.targets) != n+1 || r.wire.targets[n] != target || r.wire.sources[n] != want {
+			t.Fatalf("request for %s: probes %v from %v, want one more from %s", ipString(target), r.wire.targets, r.wire.sources, ipString(want))
 		}
 	}
 	step([4]byte{10, 62, 0, 7}, [4]byte{10, 62, 0, 1}) // the second subnet
@@ -320,9 +366,9 @@ func TestPolicyProbeSource(t *testing.T) {
 	// No address left: no probe, a probe error, and no token spent.
 	r.d.handleAddr(addrMsg(unix.RTM_DELADDR, 2, [4]byte{10, 0, 0, 1}, 24))
 	errs, suppressed := r.d.c.Counter(ctrProbeErrors), r.d.c.Counter(ctrProbesSuppressed)
-	r.d.handleNeigh(requestFor([4]byte{10, 0, 0, 9}))
-	if len(r.probes) != 4 || r.d.c.Counter(ctrProbeErrors) != errs+1 || r.d.c.Counter(ctrProbesSuppressed) != suppressed {
-		t.Fatalf("without an address: probes %v, probe_errors %d (was %d)", r.probes, r.d.c.Counter(ctrProbeErrors), errs)
+	r.handleNeigh(requestFor([4]byte{10, 0, 0, 9}))
+	if len(r.wire.targets) != 4 || r.d.c.Counter(ctrProbeErrors) != errs+1 || r.d.c.Counter(ctrProbesSuppressed) != suppressed {
+		t.Fatalf("without an address: probes %v, probe_errors %d (was %d)", r.wire.targets, r.d.c.Counter(ctrProbeErrors), errs)
 	}
 
 	// An address added later is used at once.
@@ -333,7 +379,7 @@ func TestPolicyProbeSource(t *testing.T) {
 	// with the old one.
 	r.d.ready = false // no sysctls, no packet socket in the rig
 	r.d.handleLink(&rtnl.Link{MsgType: unix.RTM_NEWLINK, Ifindex: 5, Name: [16]byte{'l', 'a', 'n', '0'}, NameLen: 4})
-	if w := r.d.links[5]; w == nil || w.addrs.Len() != 0 {
+	if w := r.d.ifs.links[5]; w == nil || w.addrs.Len() != 0 {
 		t.Fatalf("lan0 as index 5: %+v", w)
 	}
 }
@@ -349,7 +395,8 @@ func BenchmarkRequest(b *testing.B) {
 	o := &options{active: 3, negTimeout: 60, rate: 1, burst: 3}
 	w := &watchedIf{name: "lan0", index: 2, named: true}
 	d := &daemon{o: o, c: c, log: newLogger("", nil), start: time.Now(), bucket: newTokenBucket(o.rate, o.burst),
-		named: []*watchedIf{w}, links: map[int32]*watchedIf{2: w}, ready: true, req: &rtnl.Conn{}}
+		ifs:     interfaces{named: []*watchedIf{w}, links: map[int32]*watchedIf{2: w}},
+		answers: answers{out: &fakeRequester{quiet: true}, c: c}, ready: true}
 	const n = 58000
 	for i := 0; i < n; i++ {
 		e := Entry{Key: keyV4(2, [4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), Kind: KindPositive,
@@ -378,7 +425,7 @@ func BenchmarkRequest(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		j := i % reqs
 		d.handleMessages(dgrams[j][:lens[j]])
-		d.batchLen, d.batchN = 0, 0
+		d.answers.used, d.answers.n = 0, 0
 	}
 	b.StopTimer()
 	if got := c.Counter(ctrAppRecv) - before; got != uint64(b.N) {

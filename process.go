@@ -19,7 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	fmt "arpd/internal/fmtlite"
+	"arpd/internal/fmtlite"
 )
 
 // childEnv marks the detached child, which reports on fd 3 when it is
@@ -68,10 +68,10 @@ func runDaemon(o *options, args []string, stderr io.Writer) int {
 	d, err := newDaemon(o, log)
 	if err != nil {
 		if status != nil {
-			fmt.Fprintf(status, "arpd: %v\n", err)
+			fmtlite.Fprintf(status, "arpd: %v\n", err)
 			status.Close()
 		} else {
-			fmt.Fprintf(stderr, "arpd: %v\n", err)
+			fmtlite.Fprintf(stderr, "arpd: %v\n", err)
 		}
 		log.logf(logErr, "not started: %v", err)
 		return 1
@@ -96,7 +96,7 @@ func runDaemon(o *options, args []string, stderr io.Writer) int {
 			unix.Write(d.wakeFd, one[:])
 		}
 	}()
-	log.logf(logInfo, "ready: %d entries of %d in %s, watching %s", d.c.Entries(), d.c.Capacity(), o.db, d.watching())
+	log.logf(logInfo, "ready: %d entries of %d in %s, watching %s", d.c.Entries(), d.c.Capacity(), o.db, d.ifs.String())
 	if status != nil {
 		status.WriteString("ok\n")
 		status.Close()
@@ -111,28 +111,13 @@ func runDaemon(o *options, args []string, stderr io.Writer) int {
 	return 0
 }
 
-// watching describes the served interfaces for the log.
-func (d *daemon) watching() string {
-	if len(d.named) == 0 {
-		return "all interfaces"
-	}
-	s := ""
-	for i, w := range d.named {
-		if i > 0 {
-			s += " "
-		}
-		s += w.name
-	}
-	return s
-}
-
 // newDaemon opens everything, loads the kernel's table into the cache and
 // then adjusts the sysctls. On error, everything it did is undone.
 func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 	// NB: d is not the named result: "return nil, err" must not clear it
 	// before the deferred cleanup runs.
-	d := &daemon{o: o, log: log, start: time.Now(), links: map[int32]*watchedIf{}, wakeFd: -1,
-		bucket: newTokenBucket(o.rate, o.burst)}
+	d := &daemon{o: o, log: log, start: time.Now(), wakeFd: -1,
+		ifs: interfaces{links: map[int32]*watchedIf{}}, bucket: newTokenBucket(o.rate, o.burst)}
 	defer func() {
 		if err != nil {
 			d.close()
@@ -144,76 +129,30 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 		}
 		// NB: a name given twice is served once. Two entries would
 		// both wait for the same link, and only one gets its index.
-		if !d.isNamed(name) {
-			d.named = append(d.named, &watchedIf{name: name, named: true})
+		if !d.ifs.isNamed(name) {
+			d.ifs.named = append(d.ifs.named, &watchedIf{name: name, named: true})
 		}
 	}
 	if d.c, err = openWritable(o); err != nil {
 		return nil, err
 	}
+	d.answers.c = d.c
 	// Values saved by an earlier run for interfaces this one does not
 	// adjust are that run's leftovers after a crash: put them back.
-	if err := restoreSysctls(d.c, d.isNamed); err != nil {
+	if err := restoreSysctls(d.c, d.ifs.isNamed); err != nil {
 		log.logf(logWarning, "%v", err)
 	}
-	if d.nl, err = rtnl.Dial(unix.RTMGRP_NEIGH|unix.RTMGRP_LINK|unix.RTMGRP_IPV4_IFADDR, netlinkRcvBuf); err != nil {
-		return nil, fmt.Errorf("netlink socket: %w", err)
-	}
-	if d.req, err = rtnl.Dial(0, 1<<20); err != nil {
-		return nil, fmt.Errorf("netlink socket: %w", err)
-	}
-	// Without the filter the daemon reads the echo of every answer it
-	// gives, which is slower but still right.
-	if err := d.nl.IgnorePort(d.req.Port()); err != nil {
-		log.logf(logWarning, "netlink socket filter: %v", err)
-	}
-	if d.wakeFd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
-		return nil, fmt.Errorf("eventfd: %w", err)
-	}
-	if err := d.dumpNow(dumpLinks); err != nil {
+	if err := d.openNetlink(); err != nil {
 		return nil, err
 	}
-	var bind int32
-	for _, w := range d.named {
-		if w.index == 0 {
-			return nil, fmt.Errorf("interface %s: no such interface", w.name)
-		}
-		bind = w.index
-	}
-	// NB: after the links, so that every address finds its interface.
-	// A change between the two dumps arrives as a notification.
-	if err := d.dumpNow(dumpAddrs); err != nil {
+	if err := d.loadKernelTables(); err != nil {
 		return nil, err
 	}
-	if len(d.named) != 1 {
-		bind = 0
-	}
-	if d.pkt, err = afpacket.Open(bind, 0); err != nil {
-		if errors.Is(err, unix.EPERM) {
-			return nil, fmt.Errorf("packet socket: %w (arpd needs CAP_NET_RAW and CAP_NET_ADMIN)", err)
-		}
-		return nil, fmt.Errorf("packet socket: %w", err)
-	}
-	if d.poll, err = newPoller(); err != nil {
-		return nil, fmt.Errorf("epoll: %w", err)
-	}
-	for _, w := range [...]struct {
-		fd  int
-		tag uint32
-	}{{d.nl.Fd(), pollNL}, {d.req.Fd(), pollReq}, {d.pkt.Fd(), pollPkt}, {d.wakeFd, pollWake}} {
-		if err := d.poll.add(w.fd, w.tag); err != nil {
-			return nil, fmt.Errorf("epoll: %w", err)
-		}
-	}
-	if err := d.dumpNow(dumpNeighs); err != nil {
-		return nil, err
-	}
-	d.again = 0 // anything lost during the dumps shows as an overrun later
 	// Now the cache mirrors the kernel's table: take over resolution.
-	for _, w := range d.named {
+	for _, w := range d.ifs.named {
 		if err := adjustSysctls(d.c, w.name, o.active, o.noKernel); err != nil {
 			restoreSysctls(d.c, nil)
-			return nil, fmt.Errorf("adjust sysctls of %s: %w", w.name, err)
+			return nil, fmtlite.Errorf("adjust sysctls of %s: %w", w.name, err)
 		}
 	}
 	d.ready = true
@@ -221,14 +160,72 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 	return d, nil
 }
 
-// isNamed reports whether name was given on the command line.
-func (d *daemon) isNamed(name string) bool {
-	for _, w := range d.named {
-		if w.name == name {
-			return true
+// openNetlink opens the two rtnetlink sockets and the loop's wakeup
+// descriptor.
+func (d *daemon) openNetlink() (err error) {
+	if d.nl, err = rtnl.Dial(unix.RTMGRP_NEIGH|unix.RTMGRP_LINK|unix.RTMGRP_IPV4_IFADDR, netlinkRcvBuf); err != nil {
+		return fmtlite.Errorf("netlink socket: %w", err)
+	}
+	if d.req, err = rtnl.Dial(0, 1<<20); err != nil {
+		return fmtlite.Errorf("netlink socket: %w", err)
+	}
+	d.answers.out = d.req
+	// Without the filter the daemon reads the echo of every answer it
+	// gives, which is slower but still right.
+	if err := d.nl.IgnorePort(d.req.Port()); err != nil {
+		d.log.logf(logWarning, "netlink socket filter: %v", err)
+	}
+	if d.wakeFd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
+		return fmtlite.Errorf("eventfd: %w", err)
+	}
+	return nil
+}
+
+// loadKernelTables dumps the kernel's links and addresses, opens the
+// packet socket and the poller, and then dumps the kernel's neighbours
+// into the cache, so that nothing learned in between is missed.
+func (d *daemon) loadKernelTables() (err error) {
+	if err := d.dumpNow(dumpLinks); err != nil {
+		return err
+	}
+	var bind int32
+	for _, w := range d.ifs.named {
+		if w.index == 0 {
+			return fmtlite.Errorf("interface %s: no such interface", w.name)
+		}
+		bind = w.index
+	}
+	// NB: after the links, so that every address finds its interface.
+	// A change between the two dumps arrives as a notification.
+	if err := d.dumpNow(dumpAddrs); err != nil {
+		return err
+	}
+	if len(d.ifs.named) != 1 {
+		bind = 0
+	}
+	if d.pkt, err = afpacket.Open(bind, 0); err != nil {
+		if errors.Is(err, unix.EPERM) {
+			return fmtlite.Errorf("packet socket: %w (arpd needs CAP_NET_RAW and CAP_NET_ADMIN)", err)
+		}
+		return fmtlite.Errorf("packet socket: %w", err)
+	}
+	d.probes = d.pkt
+	if d.poll, err = newPoller(); err != nil {
+		return fmtlite.Errorf("epoll: %w", err)
+	}
+	for _, w := range [...]struct {
+		fd  int
+		tag uint32
+	}{{d.nl.Fd(), pollNL}, {d.req.Fd(), pollReq}, {d.pkt.Fd(), pollPkt}, {d.wakeFd, pollWake}} {
+		if err := d.poll.add(w.fd, w.tag); err != nil {
+			return fmtlite.Errorf("epoll: %w", err)
 		}
 	}
-	return false
+	if err := d.dumpNow(dumpNeighs); err != nil {
+		return err
+	}
+	d.dumps.again = 0 // anything lost during the dumps shows as an overrun later
+	return nil
 }
 
 // shutdown restores the sysctls, saves and syncs the cache and closes
@@ -276,12 +273,12 @@ func detach(args []string, stderr io.Writer) int {
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
-		fmt.Fprintf(stderr, "arpd: %v\n", err)
+		fmtlite.Fprintf(stderr, "arpd: %v\n", err)
 		return 1
 	}
 	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
-		fmt.Fprintf(stderr, "arpd: %v\n", err)
+		fmtlite.Fprintf(stderr, "arpd: %v\n", err)
 		return 1
 	}
 	argv := append([]string{exe}, args...)
@@ -294,7 +291,7 @@ func detach(args []string, stderr io.Writer) int {
 	w.Close()
 	null.Close()
 	if err != nil {
-		fmt.Fprintf(stderr, "arpd: start daemon: %v\n", err)
+		fmtlite.Fprintf(stderr, "arpd: start daemon: %v\n", err)
 		return 1
 	}
 	msg, _ := io.ReadAll(r)
@@ -303,7 +300,7 @@ func detach(args []string, stderr io.Writer) int {
 	case string(msg) == "ok\n":
 		return 0
 	case len(msg) == 0:
-		fmt.Fprintln(stderr, "arpd: the daemon exited during startup")
+		fmtlite.Fprintln(stderr, "arpd: the daemon exited during startup")
 	default:
 		stderr.Write(msg)
 	}
@@ -314,11 +311,11 @@ func detach(args []string, stderr io.Writer) int {
 func writePidFile(path string) error {
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-		return fmt.Errorf("pid file: %w", err)
+		return fmtlite.Errorf("pid file: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("pid file: %w", err)
+		return fmtlite.Errorf("pid file: %w", err)
 	}
 	return nil
 }

@@ -13,7 +13,7 @@ import (
 	"os"
 	"strconv"
 
-	fmt "arpd/internal/fmtlite"
+	"arpd/internal/fmtlite"
 )
 
 // sysctlRoot is where the neighbour sysctls live; tests point it elsewhere.
@@ -36,7 +36,7 @@ func readSysctl(family uint8, ifname, key string) (int32, error) {
 	}
 	v, err := strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 32)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w", sysctlPath(family, ifname, key), err)
+		return 0, fmtlite.Errorf("%s: %w", sysctlPath(family, ifname, key), err)
 	}
 	return int32(v), nil
 }
@@ -129,7 +129,7 @@ func restoreSysctls(c *Cache, keep func(name string) bool) error {
 		}
 		if err != nil && !os.IsNotExist(err) {
 			if first == nil {
-				first = fmt.Errorf("restore sysctls of %s: %w", o.Name, err)
+				first = fmtlite.Errorf("restore sysctls of %s: %w", o.Name, err)
 			}
 			continue
 		}

@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	fmt "arpd/internal/fmtlite"
+	"arpd/internal/fmtlite"
 )
 
 // Syslog priorities (facility daemon).
@@ -89,16 +89,16 @@ func (l *logger) connect() {
 
 // logf formats and writes one message at priority pri.
 func (l *logger) logf(pri int, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
+	msg := fmtlite.Sprintf(format, args...)
 	switch {
 	case l.journal:
-		fmt.Fprintf(l.stderr, "<%d>arpd: %s\n", pri&7, msg)
+		fmtlite.Fprintf(l.stderr, "<%d>arpd: %s\n", pri&7, msg)
 		return
 	case l.stderr != nil:
-		fmt.Fprintf(l.stderr, "arpd: %s\n", msg)
+		fmtlite.Fprintf(l.stderr, "arpd: %s\n", msg)
 	}
 	// RFC 3164 as syslog(3) writes it locally: <PRI>TIMESTAMP TAG[PID]: MSG
-	l.buf = fmt.Appendf(l.buf[:0], "<%d>%s arpd[%d]: %s\n", pri, time.Now().Format(time.Stamp), l.pid, msg)
+	l.buf = fmtlite.Appendf(l.buf[:0], "<%d>%s arpd[%d]: %s\n", pri, time.Now().Format(time.Stamp), l.pid, msg)
 	for try := 0; try < 2; try++ {
 		if l.fd < 0 {
 			l.connect()

@@ -1,0 +1,61 @@
+package main
+
+// The daemon's answers to the kernel, sent in batches.
+
+import "arpd/internal/rtnl"
+
+// answerBatchMax is the most answers sent in one write. A batch is also
+// sent whenever the notification socket has nothing more queued, so an
+// answer waits at most for the requests read after it in the same burst
+// (about 1 µs each); the first datagram after the loop wakes up is
+// answered on its own, at once.
+const answerBatchMax = 32
+
+// requester is the request socket as the answer batch uses it: an
+// *rtnl.Conn in the daemon, a fake in tests.
+type requester interface {
+	Send(b []byte) error
+	NextSeq() uint32
+}
+
+// answers holds answers to the kernel not yet sent. A burst of requests is
+// answered with one write per answerBatchMax answers, not one each: the
+// kernel handles the messages of a datagram one after the other, as if
+// sent apart.
+type answers struct {
+	out  requester // where batches go
+	c    *Cache    // where answers sent and refused are counted
+	buf  [answerBatchMax * rtnl.NeighMsgMax]byte
+	used int // bytes of buf in use
+	n    int // answers in buf
+}
+
+// add queues the answer to req, the link-layer address lladdr, and sends
+// the batch once it is full.
+func (a *answers) add(req *rtnl.Neigh, lladdr []byte) error {
+	m, err := rtnl.PutNeighAnswer(a.buf[a.used:], a.out.NextSeq(), req, lladdr)
+	if err != nil {
+		return err
+	}
+	a.used += m
+	a.n++
+	if a.n == answerBatchMax {
+		a.flush()
+	}
+	return nil
+}
+
+// flush sends the queued answers, in one write, and counts them. The
+// kernel reports an answer it refuses (ENOENT: the entry went away) on the
+// request socket, where handleMessages counts it.
+func (a *answers) flush() {
+	if a.n == 0 {
+		return
+	}
+	if err := a.out.Send(a.buf[:a.used]); err != nil {
+		a.c.Count(ctrAnswerErrors, uint64(a.n))
+	} else {
+		a.c.Count(ctrAppSuccess, uint64(a.n))
+	}
+	a.used, a.n = 0, 0
+}

@@ -1,0 +1,176 @@
+package main
+
+// The interfaces the daemon serves: those named on the command line, or
+// every link the kernel reports, followed as they come, go, come back with
+// a new index and change addresses.
+
+import (
+	"golang.org/x/sys/unix"
+
+	"arpd/internal/afpacket"
+	"arpd/internal/rtnl"
+)
+
+// watchedIf is an interface the daemon serves: a named one, or, without
+// names, any link the kernel reported.
+type watchedIf struct {
+	name   string
+	index  int32 // 0 while the interface does not exist
+	info   afpacket.Iface
+	infoOK bool    // info holds its current MAC
+	named  bool    // given on the command line (its sysctls are adjusted)
+	addrs  ifAddrs // its IPv4 addresses, where probes are sent from
+}
+
+// interfaces is the set of interfaces the daemon serves.
+type interfaces struct {
+	named    []*watchedIf         // interfaces on the command line; none: all
+	links    map[int32]*watchedIf // every watched interface that exists, by index
+	addrFull bool                 // an interface had more than ifAddrMax addresses (logged once)
+}
+
+// watched reports whether the daemon serves interface ifindex.
+func (s *interfaces) watched(ifindex int32) bool {
+	if len(s.named) == 0 {
+		return true
+	}
+	_, ok := s.links[ifindex]
+	return ok
+}
+
+// isNamed reports whether name was given on the command line.
+func (s *interfaces) isNamed(name string) bool {
+	return s.byName(name) != nil
+}
+
+// byName returns the named interface called name, or nil.
+func (s *interfaces) byName(name string) *watchedIf {
+	for _, w := range s.named {
+		if w.name == name {
+			return w
+		}
+	}
+	return nil
+}
+
+// resetAddrs forgets every address, before a dump of them all.
+func (s *interfaces) resetAddrs() {
+	for _, w := range s.links {
+		w.addrs.Reset()
+	}
+}
+
+// String describes the served interfaces for the log.
+func (s *interfaces) String() string {
+	if len(s.named) == 0 {
+		return "all interfaces"
+	}
+	t := ""
+	for i, w := range s.named {
+		if i > 0 {
+			t += " "
+		}
+		t += w.name
+	}
+	return t
+}
+
+// handleLink follows interfaces that appear, change index or go away.
+func (d *daemon) handleLink(l *rtnl.Link) {
+	idx := l.Ifindex
+	if len(d.ifs.named) == 0 {
+		d.anyLink(l)
+		return
+	}
+	w := d.ifs.byName(string(l.IfName()))
+	switch {
+	case w == nil:
+	case l.MsgType == unix.RTM_DELLINK:
+		if w.index == idx {
+			delete(d.ifs.links, idx)
+			w.index, w.infoOK = 0, false
+			w.addrs.Reset()
+			d.log.logf(logWarning, "interface %s is gone", w.name)
+		}
+	case w.index == idx:
+		w.infoOK = false // its MAC may have changed
+	default:
+		d.newIndex(w, idx)
+	}
+}
+
+// anyLink follows the links when every interface is served.
+func (d *daemon) anyLink(l *rtnl.Link) {
+	idx := l.Ifindex
+	if l.MsgType == unix.RTM_DELLINK {
+		delete(d.ifs.links, idx)
+	} else if w := d.ifs.links[idx]; w == nil {
+		d.ifs.links[idx] = &watchedIf{name: string(l.IfName()), index: idx}
+	} else if w.name != string(l.IfName()) {
+		// A rename keeps the index and the addresses.
+		w.name, w.infoOK = string(l.IfName()), false
+	}
+}
+
+// newIndex takes named interface w, which appeared or came back, at its
+// new index idx.
+func (d *daemon) newIndex(w *watchedIf, idx int32) {
+	if w.index != 0 {
+		delete(d.ifs.links, w.index)
+	}
+	// NB: a new index is a new device: the addresses of the old one went
+	// with it, and the new one's arrive as RTM_NEWADDR after this message.
+	w.index, w.infoOK = idx, false
+	w.addrs.Reset()
+	d.ifs.links[idx] = w
+	if !d.ready {
+		return // the initial link dump: newDaemon sets it up
+	}
+	d.log.logf(logInfo, "interface %s is back as index %d", w.name, idx)
+	// NB: a new index is a new device, whose sysctls start from the
+	// kernel's defaults and were never adjusted; the values saved for the
+	// device that went away are no longer its originals. Forget them so
+	// that adjustSysctls saves the new device's own (also when the
+	// RTM_DELLINK was lost in an overrun).
+	if err := d.c.ClearOriginal(w.name, familyIPv4); err != nil {
+		d.log.logf(logErr, "%v", err)
+	}
+	if err := adjustSysctls(d.c, w.name, d.o.active, d.o.noKernel); err != nil {
+		d.log.logf(logErr, "adjust sysctls of %s: %v", w.name, err)
+	}
+	if len(d.ifs.named) == 1 && d.pkt != nil {
+		d.reopenPacketSocket(w)
+	}
+	d.dumps.redo(dumpNeighs) // learn what the kernel already knows about it
+}
+
+// handleAddr keeps the address lists of the watched interfaces current,
+// from the startup dump and the kernel's RTM_NEWADDR and RTM_DELADDR.
+func (d *daemon) handleAddr(m *rtnl.Addr) {
+	if m.Family != unix.AF_INET || (!m.HasLocal && !m.HasAddress) {
+		return
+	}
+	w := d.ifs.links[m.Ifindex]
+	if w == nil {
+		return
+	}
+	a := ifAddr{Local: m.Local, Peer: m.Address, PrefixLen: m.PrefixLen, Scope: m.Scope,
+		Secondary: m.Flags&unix.IFA_F_SECONDARY != 0}
+	// NB: the kernel sends IFA_LOCAL and IFA_ADDRESS for every IPv4
+	// address, equal unless the link is point-to-point; either alone
+	// stands for both.
+	if !m.HasLocal {
+		a.Local = m.Address
+	}
+	if !m.HasAddress {
+		a.Peer = m.Local
+	}
+	if m.MsgType == unix.RTM_DELADDR {
+		w.addrs.Delete(&a)
+		return
+	}
+	if !w.addrs.Add(a) && !d.ifs.addrFull {
+		d.ifs.addrFull = true
+		d.log.logf(logWarning, "interface %s has more than %d IPv4 addresses: probes are sent only from the first %d", w.name, ifAddrMax, ifAddrMax)
+	}
+}

@@ -1,0 +1,102 @@
+package main
+
+// The daemon's kernel side: reading the rtnetlink sockets and handing each
+// message to the code that owns it.
+
+import (
+	"golang.org/x/sys/unix"
+
+	"arpd/internal/rtnl"
+)
+
+// drainNetlink handles what is queued on conn, at most max datagrams. The
+// answers it queues are sent after the first datagram (the first request
+// after a quiet moment is answered at once, not after the read that finds
+// nothing more) and when it stops; in between, a burst is answered in
+// batches.
+func (d *daemon) drainNetlink(conn *rtnl.Conn, max int) {
+	for i := 0; i < max; i++ {
+		b, err := conn.Recv()
+		more := d.netlinkRead(b, err)
+		if i == 0 || !more || i == max-1 {
+			d.answers.flush()
+		}
+		if !more {
+			return
+		}
+	}
+}
+
+// netlinkRead handles the outcome of one read of a netlink socket, and
+// reports whether the socket may hold more.
+func (d *daemon) netlinkRead(b []byte, err error) (more bool) {
+	switch {
+	case err == nil:
+		d.handleMessages(b)
+		d.dirty = true
+	case err == unix.EAGAIN || err == unix.EINTR:
+		return false
+	case err == rtnl.ErrOverrun || err == rtnl.ErrTruncated:
+		// Messages were lost: what the kernel told us is incomplete,
+		// so dump its table again.
+		d.c.Count(ctrNlOverruns, 1)
+		d.dumps.redo(dumpAll)
+	case err == rtnl.ErrForeign:
+	default:
+		d.log.logf(logErr, "netlink receive: %v", err)
+		return false
+	}
+	return true
+}
+
+// handleMessages handles every message of one netlink datagram.
+func (d *daemon) handleMessages(b []byte) {
+	s := &d.scratch
+	it := rtnl.Messages(b)
+	for it.Next(&s.msg) {
+		m := &s.msg
+		d.dumps.reply(m)
+		var err error
+		switch m.Type {
+		case unix.RTM_NEWNEIGH, unix.RTM_DELNEIGH, unix.RTM_GETNEIGH:
+			if err = rtnl.DecodeNeigh(m, &s.neigh); err == nil {
+				d.handleNeigh(&s.neigh)
+			}
+		case unix.RTM_NEWLINK, unix.RTM_DELLINK:
+			if err = rtnl.DecodeLink(m, &s.link); err == nil {
+				d.handleLink(&s.link)
+			}
+		case unix.RTM_NEWADDR, unix.RTM_DELADDR:
+			if err = rtnl.DecodeAddr(m, &s.addr); err == nil {
+				d.handleAddr(&s.addr)
+			}
+		case unix.NLMSG_DONE:
+			d.dumps.end(m.Seq)
+		case unix.NLMSG_ERROR:
+			if err = rtnl.DecodeError(m, &s.nlerr); err == nil {
+				d.handleError(&s.nlerr)
+			}
+		case unix.NLMSG_OVERRUN:
+			d.dumps.redo(dumpAll)
+		}
+		if err != nil {
+			d.c.Count(ctrNlBad, 1)
+		}
+	}
+	if it.Err() != nil {
+		d.c.Count(ctrNlBad, 1)
+	}
+}
+
+// handleError handles the kernel's acknowledgement of one of our requests:
+// a refused dump is made again; a refused answer is counted (ENOENT: the
+// entry went away first).
+func (d *daemon) handleError(e *rtnl.ErrorMsg) {
+	if e.Errno == 0 {
+		return
+	}
+	if d.dumps.refused(e.Seq) {
+		return // EBUSY and the like: it is made again
+	}
+	d.c.Count(ctrAnswerErrors, 1)
+}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"arpd/internal/afpacket"
+	"arpd/internal/fmtlite"
+	"arpd/internal/netiplite"
+)
+
+// The daemon's use of the cache file outside the daemon: opening it, and
+// the offline jobs -f (load), -l (list) and -s (statistics).
+
+// offline does what iproute2's arpd does with -f and -l: load the file
+// into the database, then list the database, then exit.
+func offline(o *options, stdin io.Reader, stdout, stderr io.Writer) error {
+	if o.load != "" {
+		n, dropped, err := loadFile(o, stdin)
+		if err != nil {
+			return err
+		}
+		if dropped > 0 {
+			fmtlite.Fprintf(stderr, "arpd: %s: %d of %d loaded entries did not fit in the database; raise its capacity with -C\n", o.db, dropped, n)
+		}
+	}
+	if o.list {
+		return listDB(o, stdout, stderr)
+	}
+	return nil
+}
+
+// openWritable opens the database for writing, creating the default
+// directory when the default path is used (as iproute2 does).
+func openWritable(o *options) (*Cache, error) {
+	if o.dbDefault {
+		if err := os.MkdirAll(filepath.Dir(o.db), 0o755); err != nil {
+			return nil, fmtlite.Errorf("create database directory: %w", err)
+		}
+	}
+	return OpenCache(o.db, CacheOptions{Capacity: o.capacity, NegativeTTL: uint32(o.negTimeout)})
+}
+
+// loadFile loads the -f file into the database, all or nothing. The whole
+// file is read and checked before the database is opened, so a bad line
+// leaves the database byte for byte as it was (and creates none); the
+// entries then go into a copy of the database that replaces it only when
+// every write succeeded. It returns the number of entries read and how
+// many of them did not fit.
+func loadFile(o *options, stdin io.Reader) (n, dropped int, err error) {
+	name := o.load
+	var r io.Reader = stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return 0, 0, err
+		}
+		defer f.Close()
+		r = f
+	}
+	// NB: Entry is 48 bytes; a million-line file needs 48 MB here, which
+	// is the price of leaving the database untouched by a bad last line.
+	var entries []Entry
+	err = parseLoad(r, name, func(line int, rec loadRecord) error {
+		e := Entry{Key: keyOf(rec.Ifindex, rec.Addr), Kind: KindPositive, Source: SourceLoad, LLLen: 6}
+		copy(e.LLAddr[:], rec.MAC[:])
+		entries = append(entries, e)
+		return nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	c, err := openWritable(o)
+	if err != nil {
+		return 0, 0, err
+	}
+	err = c.Rebuild(0, func(nc *Cache) error {
+		before := nc.Counter(ctrEvictions)
+		for i := range entries {
+			res, err := nc.Put(&entries[i])
+			if err != nil {
+				return err
+			}
+			if res == PutDropped {
+				dropped++
+			}
+		}
+		dropped += int(nc.Counter(ctrEvictions) - before)
+		nc.Count(ctrLoaded, uint64(len(entries)))
+		return nil
+	})
+	if cerr := c.Close(); err == nil {
+		err = cerr
+	}
+	return len(entries), dropped, err
+}
+
+// keyOf returns the cache key of addr on interface ifindex.
+func keyOf(ifindex uint32, addr netiplite.Addr) Key {
+	if addr.Is4() {
+		return keyV4(ifindex, addr.As4())
+	}
+	return Key{Family: familyIPv6, Ifindex: ifindex, Addr: addr.As16()}
+}
+
+// addrOf returns the address of a cache key.
+func addrOf(k *Key) netiplite.Addr {
+	if k.Family == familyIPv4 {
+		return netiplite.AddrFrom4([4]byte(k.Addr[:4]))
+	}
+	return netiplite.AddrFrom16(k.Addr)
+}
+
+// listDB writes the database in iproute2's -l format. With interfaces on
+// the command line, only their entries are listed. It reads a running
+// daemon's file without disturbing it.
+func listDB(o *options, stdout, stderr io.Writer) error {
+	only := map[uint32]bool{}
+	for _, name := range o.interfaces {
+		idx, err := afpacket.IndexByName(name)
+		if err != nil {
+			return err
+		}
+		only[idx] = true
+	}
+	w := bufio.NewWriter(stdout)
+	w.WriteString(listHeader)
+	c, err := OpenCacheReadOnly(o.db)
+	if errors.Is(err, unix.ENOENT) {
+		// Like iproute2's empty database: a header and no rows.
+		fmtlite.Fprintf(stderr, "arpd: %s does not exist yet\n", o.db)
+		return w.Flush()
+	}
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	now := time.Now().Unix()
+	row := make([]byte, 0, 128)
+	damaged := c.Range(func(e *Entry) bool {
+		if len(only) > 0 && !only[e.Ifindex] {
+			return true
+		}
+		if e.Kind == KindNegative {
+			row = appendFailedRow(row[:0], e.Ifindex, addrOf(&e.Key), now-int64(e.Updated))
+		} else {
+			row = appendListRow(row[:0], e.Ifindex, addrOf(&e.Key), e.LLAddr[:e.LLLen])
+		}
+		w.Write(row)
+		return true
+	})
+	if damaged > 0 {
+		fmtlite.Fprintf(stderr, "arpd: %s: skipped %d damaged entries\n", o.db, damaged)
+	}
+	return w.Flush()
+}
+
+// printStats prints the statistics that the daemon owning the database
+// saved in it, without signalling the daemon.
+func printStats(o *options, stdout io.Writer) error {
+	c, err := OpenCacheReadOnly(o.db)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	w := bufio.NewWriter(stdout)
+	pid, started, open := c.Owner()
+	fmtlite.Fprintf(w, "database %s\n", o.db)
+	switch {
+	case open && pid != 0 && unix.Kill(int(pid), 0) == nil:
+		fmtlite.Fprintf(w, "owner pid %d, running since %s\n", pid, started.UTC().Format(time.RFC3339))
+	case open:
+		fmtlite.Fprintf(w, "owner pid %d, not running: it did not close the database cleanly\n", pid)
+	default:
+		fmtlite.Fprintf(w, "owner none: closed cleanly\n")
+	}
+	fmtlite.Fprintf(w, "capacity %d\nentries %d\n", c.Capacity(), c.Entries())
+	for i, name := range counterNames {
+		fmtlite.Fprintf(w, "%s %d\n", name, c.Counter(i))
+	}
+	return w.Flush()
+}

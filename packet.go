@@ -1,0 +1,101 @@
+package main
+
+// The daemon's wire side: the ARP frames it receives, and the probes it
+// broadcasts under the rate limit.
+
+import (
+	"golang.org/x/sys/unix"
+
+	"arpd/internal/afpacket"
+	"arpd/internal/frame"
+)
+
+// frameSender sends a frame's payload to a link-layer address on an
+// interface: an *afpacket.Conn in the daemon, a fake in tests.
+type frameSender interface {
+	Send(payload []byte, ifindex int32, dst [6]byte) error
+}
+
+// drainPackets handles the queued ARP frames, at most max.
+func (d *daemon) drainPackets(max int) {
+	f := &d.scratch.frame
+	for i := 0; i < max; i++ {
+		b, ll, err := d.pkt.Recv()
+		if err != nil {
+			if err != unix.EAGAIN && err != unix.EINTR {
+				d.log.logf(logErr, "packet receive: %v", err)
+			}
+			return
+		}
+		drop := frame.DecodeARP(f, b, ll)
+		d.dirty = true
+		d.c.Count(ctrDropBase+int(drop), 1)
+		if drop == frame.DropNone {
+			d.handleFrame(f)
+		}
+	}
+}
+
+// probe broadcasts an ARP request for target on interface ifindex if the
+// rate limit allows, and reports whether it was sent. The request comes
+// from the interface's address that the kernel itself would send it from
+// (ifAddrs.Source); an interface without an IPv4 address cannot probe.
+func (d *daemon) probe(ifindex int32, target [4]byte) bool {
+	w := d.ifs.links[ifindex]
+	if w == nil {
+		d.c.Count(ctrProbeErrors, 1)
+		return false
+	}
+	src, ok := w.addrs.Source(target)
+	if !ok {
+		d.c.Count(ctrProbeErrors, 1)
+		return false
+	}
+	if !d.bucket.allow(d.monotonic()) {
+		d.c.Count(ctrProbesSuppressed, 1)
+		return false
+	}
+	var err error
+	if !w.infoOK {
+		if w.info, err = afpacket.LookupIface(w.name); err == nil {
+			w.infoOK = true
+		}
+	}
+	if err == nil {
+		frame.BuildARPProbe(&d.scratch.probe, w.info.MAC, src, target)
+		err = d.probes.Send(d.scratch.probe[:], w.info.Index, frame.BroadcastMAC)
+	}
+	if err != nil {
+		d.c.Count(ctrProbeErrors, 1)
+		return false
+	}
+	d.c.Count(ctrProbesSent, 1)
+	return true
+}
+
+// reopenPacketSocket binds a new packet socket to interface w, which came
+// back with a new index, in place of the socket bound to the old one.
+func (d *daemon) reopenPacketSocket(w *watchedIf) {
+	p, err := afpacket.Open(w.index, 0)
+	if err != nil {
+		d.log.logf(logErr, "packet socket on %s: %v", w.name, err)
+		return
+	}
+	d.countKernelDrops() // the old socket's last reading
+	d.pkt.Close()        // which also takes it out of the poller
+	d.pkt, d.probes = p, p
+	if err := d.poll.add(p.Fd(), pollPkt); err != nil {
+		d.log.logf(logErr, "packet socket on %s: %v", w.name, err)
+	}
+}
+
+// countKernelDrops adds the frames the kernel dropped for want of room in
+// the packet socket since the last reading to pkt_kernel_drops.
+func (d *daemon) countKernelDrops() {
+	if d.pkt == nil {
+		return
+	}
+	if st, err := d.pkt.Stats(); err == nil {
+		d.c.Count(ctrPktKernelDrops, st.Drops)
+	}
+}
