@@ -15,16 +15,13 @@ import (
 // poller waits until one of a few file descriptors is readable, or until
 // a deadline passes.
 //
-// NB: a blocking poll(2) is a system call the Go runtime cannot see into:
-// while the loop sat in it, the runtime's monitor handed the processor to
-// another thread and woke threads back and forth around every request
-// (futex and nanosleep calls, two to three times iproute2's CPU time per
-// answer). Instead, the descriptors are registered, level-triggered, with
-// an epoll instance of their own, and that epoll descriptor, which is
-// readable whenever one of them is, is handed to the runtime's network
-// poller through os.NewFile. The loop's goroutine then parks like any
-// goroutine waiting on a socket, and the thread that finds it runnable
-// runs it: no hand-off, and deadlines come from the runtime's timers.
+// NB: the descriptors are registered, level-triggered, with an epoll
+// instance of their own, and that epoll descriptor, which is readable
+// whenever one of them is, is handed to the runtime's network poller
+// through os.NewFile. The loop's goroutine then parks like any goroutine
+// waiting on a socket, and the thread that finds it runnable runs it: no
+// hand-off between threads, as a blocking poll(2) would cause, and
+// deadlines come from the runtime's timers (doc/DESIGN.md has the figures).
 type poller struct {
 	ep     int
 	file   *os.File
@@ -62,22 +59,15 @@ func (p *poller) add(fd int, tag uint32) error {
 	return unix.EpollCtl(p.ep, unix.EPOLL_CTL_ADD, fd, &ev)
 }
 
-// remove stops watching fd.
-func (p *poller) remove(fd int) error {
-	return unix.EpollCtl(p.ep, unix.EPOLL_CTL_DEL, fd, nil)
-}
-
 // poll collects the readable descriptors without blocking, and reports
 // whether there were any (if not, the runtime parks the caller until the
 // epoll descriptor is readable).
 //
 // NB: epoll_pwait with a zero timeout and no signal mask, as a raw system
-// call: it never waits, and an ordinary system call's entersyscall wakes
-// the runtime's monitor thread when it sleeps, which it does whenever the
-// daemon was idle. On a virtual machine that wake-up (a futex and an
-// interrupt to the other CPU) cost about 20 µs on the way to every answer
-// after a quiet moment. (epoll_pwait rather than epoll_wait because arm64
-// and riscv64 have only the former.)
+// call: it never waits, and an ordinary system call's entersyscall would
+// wake the runtime's monitor thread, which sleeps whenever the daemon was
+// idle, on the way to every answer after a quiet moment. (epoll_pwait
+// rather than epoll_wait because arm64 and riscv64 have only the former.)
 func (p *poller) poll(uintptr) bool {
 	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(p.ep), uintptr(unsafe.Pointer(&p.events[0])),
 		uintptr(len(p.events)), 0, 0, 0)

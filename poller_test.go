@@ -111,3 +111,9 @@ func TestPoller(t *testing.T) {
 		t.Fatalf("wait to its deadline allocates %.1f times", n)
 	}
 }
+
+// remove stops watching fd (the daemon never needs to: closing a
+// descriptor takes it out of the epoll set).
+func (p *poller) remove(fd int) error {
+	return unix.EpollCtl(p.ep, unix.EPOLL_CTL_DEL, fd, nil)
+}

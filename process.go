@@ -49,10 +49,8 @@ func runDaemon(o *options, args []string, stderr io.Writer) int {
 	defer log.Close()
 
 	// NB: the daemon is one event loop (and a goroutine that turns signals
-	// into wakeups). With a second processor the runtime keeps a thread
-	// spinning for work each time the loop parks and wakes, which in a
-	// burst of 20,000 requests cost about 40% more CPU per answer (make
-	// labbench). One processor, unless the administrator set GOMAXPROCS.
+	// into wakeups): one processor, unless the administrator set
+	// GOMAXPROCS. A second one costs CPU per answer (doc/DESIGN.md).
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
 	}
@@ -82,20 +80,7 @@ func runDaemon(o *options, args []string, stderr io.Writer) int {
 		}
 		defer removePidFile(o.pidFile)
 	}
-	go func() {
-		one := [8]byte{1}
-		for s := range sigs {
-			switch s {
-			case syscall.SIGINT, syscall.SIGTERM:
-				d.signals.Or(sigExit)
-			case syscall.SIGHUP:
-				d.signals.Or(sigSync)
-			case syscall.SIGUSR1:
-				d.signals.Or(sigStats)
-			}
-			unix.Write(d.wakeFd, one[:])
-		}
-	}()
+	go d.forwardSignals(sigs)
 	log.logf(logInfo, "ready: %d entries of %d in %s, watching %s", d.c.Entries(), d.c.Capacity(), o.db, d.ifs.String())
 	if status != nil {
 		status.WriteString("ok\n")
@@ -109,6 +94,23 @@ func runDaemon(o *options, args []string, stderr io.Writer) int {
 	}
 	log.logf(logInfo, "exiting")
 	return 0
+}
+
+// forwardSignals turns the signals that arrive on sigs into bits for the
+// loop, and wakes it.
+func (d *daemon) forwardSignals(sigs <-chan os.Signal) {
+	one := [8]byte{1}
+	for s := range sigs {
+		switch s {
+		case syscall.SIGINT, syscall.SIGTERM:
+			d.signals.Or(sigExit)
+		case syscall.SIGHUP:
+			d.signals.Or(sigSync)
+		case syscall.SIGUSR1:
+			d.signals.Or(sigStats)
+		}
+		unix.Write(d.wakeFd, one[:])
+	}
 }
 
 // newDaemon opens everything, loads the kernel's table into the cache and

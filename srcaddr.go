@@ -60,9 +60,6 @@ type ifAddrs struct {
 	a [ifAddrMax]ifAddr
 }
 
-// Len returns the number of addresses kept.
-func (t *ifAddrs) Len() int { return t.n }
-
 // Reset forgets every address.
 func (t *ifAddrs) Reset() { t.n = 0 }
 

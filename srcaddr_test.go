@@ -160,3 +160,6 @@ func TestPrefixMask(t *testing.T) {
 		}
 	}
 }
+
+// Len returns the number of addresses kept (the daemon never asks).
+func (t *ifAddrs) Len() int { return t.n }
