@@ -68,11 +68,11 @@ func (f *File) makeRoom(b1, b2 int64, updated, now uint32) (slotRef, error) {
 // otherBucket returns the bucket of the entry in slot r other than r's
 // own.
 func (f *File) otherBucket(r slotRef) int64 {
-	p := f.locate(slotKey(f.slotBytes(r)))
-	if p.b1 == r.bucket() {
-		return p.b2
+	b1, b2, _ := f.locate(slotKey(f.slotBytes(r)))
+	if b1 == r.bucket() {
+		return b2
 	}
-	return p.b1
+	return b1
 }
 
 // displace frees a slot in bucket b1 or b2, both full of valid entries,

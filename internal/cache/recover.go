@@ -52,10 +52,11 @@ func (f *File) recover() error {
 // duplicateBefore reports whether the valid entry in slot r also sits in
 // a slot with a lower offset in one of its two buckets.
 func (f *File) duplicateBefore(r slotRef) bool {
-	p := f.locate(slotKey(f.slotBytes(r)))
-	for m := f.candidates(&p); m != 0; m &= m - 1 {
-		q := p.slot(m)
-		if q.off() < r.off() && p.holds(f.slotBytes(q)) && f.status(q) == slotValid {
+	w0, w1, w2 := slotKey(f.slotBytes(r))
+	b1, b2, tag := f.locate(w0, w1, w2)
+	for m := f.candidates(b1, b2, tag); m != 0; m &= m - 1 {
+		q := slotIn(m, b1, b2)
+		if q.off() < r.off() && keyMatches(f.slotBytes(q), w0, w1, w2) && f.status(q) == slotValid {
 			return true
 		}
 	}

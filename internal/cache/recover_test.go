@@ -87,13 +87,14 @@ func TestCacheInterruptedMove(t *testing.T) {
 	c, clk := NewTestFile(t, 256)
 	k := V4(0, 1, 1)
 	MustPut(t, c, Positive(k, 1))
-	p := c.locate(k.words())
+	w0, w1, w2 := k.words()
+	b1, b2, tag := c.locate(w0, w1, w2)
 	// find returns the slot holding k and the other of its buckets.
 	find := func() (slotRef, int64) {
 		t.Helper()
-		for _, pair := range [][2]int64{{p.b1, p.b2}, {p.b2, p.b1}} {
-			for m := c.match(pair[0], p.tag); m != 0; m &= m - 1 {
-				if r := ref(pair[0], firstLane(m)); p.holds(c.slotBytes(r)) {
+		for _, pair := range [][2]int64{{b1, b2}, {b2, b1}} {
+			for m := c.match(pair[0], tag); m != 0; m &= m - 1 {
+				if r := ref(pair[0], firstLane(m)); keyMatches(c.slotBytes(r), w0, w1, w2) {
 					return r, pair[1]
 				}
 			}

@@ -44,14 +44,14 @@ func TestTagLanes(t *testing.T) {
 		for x := merged; x != 0; x &= x - 1 {
 			got2[firstLane(x)]++
 		}
-		// And probe.slot takes each bit to its bucket: b1 for odd bits.
-		p := probe{b1: headerSize + bucketSize, b2: headerSize}
+		// And slotIn takes each bit to its bucket: b1 for odd bits.
+		const b1, b2 = headerSize + bucketSize, headerSize
 		var inB1, inB2 [slotWays]int
 		for x := merged; x != 0; x &= x - 1 {
-			switch r := p.slot(x); r.bucket() {
-			case p.b1:
+			switch r := slotIn(x, b1, b2); r.bucket() {
+			case b1:
 				inB1[r.way()]++
-			case p.b2:
+			case b2:
 				inB2[r.way()]++
 			default:
 				t.Fatalf("slot %#x in neither bucket", r)

@@ -17,22 +17,15 @@ import (
 // precision is plenty for choosing what to evict.
 const refreshGrace = 60
 
-// A probe is where a key may be stored: the key's words, its two buckets
-// and its tag.
-type probe struct {
-	w0, w1, w2 uint64
-	b1, b2     int64
-	tag        uint16
-}
-
-// locate returns the probe of the key with words (w0, w1, w2).
+// locate returns the file offsets of the two buckets where the key with
+// words (w0, w1, w2) may live, and its tag.
 //
 // One SipHash gives all three: the high half of h·n picks the first
 // bucket, and the low half, scaled by n again, the second (uniform in
 // [0, n) without a division); the tag is h's low 16 bits. A key that draws
 // the same bucket twice takes the next one as its second, so every key has
 // two distinct buckets when n > 1.
-func (f *File) locate(w0, w1, w2 uint64) probe {
+func (f *File) locate(w0, w1, w2 uint64) (b1, b2 int64, tag uint16) {
 	var h uint64
 	if uint8(w0) == FamilyIPv4 {
 		h = sipHash24x12(f.k0, f.k1, w0, uint32(w1))
@@ -44,40 +37,37 @@ func (f *File) locate(w0, w1, w2 uint64) probe {
 	if y == x {
 		y = (x + 1) % f.buckets
 	}
-	return probe{w0, w1, w2, headerSize + int64(x)*bucketSize, headerSize + int64(y)*bucketSize, tagOf(h)}
+	return headerSize + int64(x)*bucketSize, headerSize + int64(y)*bucketSize, tagOf(h)
 }
 
-// candidates returns the mask of the slots of p's two buckets whose tag
-// is p's: the only slots that can hold p's key. Every walk over a key's
-// slots goes through it:
+// candidates returns the mask of the slots of buckets b1 and b2 whose tag
+// is tag: for a key's buckets and tag, the only slots that can hold the
+// key. Every walk over a key's slots goes through it:
 //
-//	for m := f.candidates(&p); m != 0; m &= m - 1 {
-//		r := p.slot(m)
+//	for m := f.candidates(b1, b2, tag); m != 0; m &= m - 1 {
+//		r := slotIn(m, b1, b2)
 //		...
 //	}
 //
 // NB: written for the CPU's out-of-order engine. Both buckets' tags are
 // loaded before either is compared, so their two cache (and TLB) misses
 // overlap; and the lanes of both buckets go into one mask (b1's the odd
-// bits, b2's the even ones), from which p.slot computes the slot without
+// bits, b2's the even ones), from which slotIn computes the slot without
 // a branch on which bucket matched. That branch would be a coin toss, and
 // each misprediction throws away the work the CPU has begun on the next
 // lookups.
-func (f *File) candidates(p *probe) uint64 {
-	l1, h1 := f.tags(p.b1)
-	l2, h2 := f.tags(p.b2)
-	return lanes(l1, h1, p.tag) | lanes(l2, h2, p.tag)>>1
+func (f *File) candidates(b1, b2 int64, tag uint16) uint64 {
+	l1, h1 := f.tags(b1)
+	l2, h2 := f.tags(b2)
+	return lanes(l1, h1, tag) | lanes(l2, h2, tag)>>1
 }
 
-// slot returns the slot of the lowest bit set in m, a mask from
-// candidates with its lower bits cleared.
-func (p *probe) slot(m uint64) slotRef {
-	base := p.b2 + int64(bits.TrailingZeros64(m)&1)*(p.b1-p.b2)
+// slotIn returns the slot of the lowest bit set in m, a mask from
+// candidates(b1, b2, ...) with its lower bits cleared.
+func slotIn(m uint64, b1, b2 int64) slotRef {
+	base := b2 + int64(bits.TrailingZeros64(m)&1)*(b1-b2)
 	return ref(base, firstLane(m))
 }
-
-// holds reports whether slot bytes s hold p's key.
-func (p *probe) holds(s []byte) bool { return keyMatches(s, p.w0, p.w1, p.w2) }
 
 // readSlot copies slot r into buf, checks it and returns its tag and
 // status. A read-only File races with the writer, so a slot that fails
@@ -99,33 +89,34 @@ func (f *File) readSlot(r slotRef, buf *[slotSize]byte) (tag uint16, st int) {
 // Lookup returns the entry for k, whatever its kind and age, and whether
 // there is one. It allocates nothing.
 func (f *File) Lookup(k *Key) (e Entry, ok bool) {
-	p := f.locate(k.words())
-	for m := f.candidates(&p); m != 0; m &= m - 1 {
-		if f.serve(p.slot(m), &p, &e) {
+	w0, w1, w2 := k.words()
+	b1, b2, tag := f.locate(w0, w1, w2)
+	for m := f.candidates(b1, b2, tag); m != 0; m &= m - 1 {
+		if f.serve(slotIn(m, b1, b2), tag, w0, w1, w2, &e) {
 			return e, true
 		}
 	}
 	return e, false
 }
 
-// serve decodes slot r, whose tag is p's, into e if it holds p's key and
-// passes its check.
-func (f *File) serve(r slotRef, p *probe, e *Entry) bool {
+// serve decodes slot r, whose tag is tag, into e if it holds the key with
+// words (w0, w1, w2) and passes its check.
+func (f *File) serve(r slotRef, tag uint16, w0, w1, w2 uint64, e *Entry) bool {
 	s := f.slotBytes(r)
-	if !p.holds(s) {
+	if !keyMatches(s, w0, w1, w2) {
 		return false
 	}
 	if !f.readOnly {
 		// The writer's own slots cannot change under it: check and decode
 		// them in place, and check each only once between writes.
-		if f.checked(r, p.tag, s) != slotValid {
+		if f.checked(r, tag, s) != slotValid {
 			return false
 		}
 		decodeSlot(s, e)
 		return true
 	}
 	buf := &f.rslot
-	if t, st := f.readSlot(r, buf); st != slotValid || t != p.tag || !p.holds(buf[:]) {
+	if t, st := f.readSlot(r, buf); st != slotValid || t != tag || !keyMatches(buf[:], w0, w1, w2) {
 		return false
 	}
 	decodeSlot(buf[:], e)
@@ -165,13 +156,14 @@ func (f *File) Put(e *Entry) (PutResult, error) {
 	if e.Updated == 0 {
 		e.Updated = now
 	}
-	p := f.locate(e.Key.words())
-	match, dropped, err := f.stored(&p)
+	w0, w1, w2 := e.Key.words()
+	b1, b2, tag := f.locate(w0, w1, w2)
+	match, dropped, err := f.stored(b1, b2, tag, w0, w1, w2)
 	if err != nil {
 		return 0, err
 	}
 	if match != noSlot {
-		return f.update(match, p.tag, e, now)
+		return f.update(match, tag, e, now)
 	}
 	if dropped && f.state.entries > 0 {
 		f.state.entries-- // the key's only copies were damaged
@@ -179,21 +171,22 @@ func (f *File) Put(e *Entry) (PutResult, error) {
 	if e.First == 0 {
 		e.First = now
 	}
-	return f.insert(&p, e, now)
+	return f.insert(b1, b2, tag, e, now)
 }
 
-// stored returns the slot holding the valid stored copy of p's key, or
-// noSlot. Any other copy, a duplicate left by an interrupted move or a
-// damaged one, is cleared; dropped says whether there was one.
-func (f *File) stored(p *probe) (match slotRef, dropped bool, err error) {
+// stored returns the slot of buckets b1 and b2 holding the valid stored
+// copy of the key with tag tag and words (w0, w1, w2), or noSlot. Any
+// other copy, a duplicate left by an interrupted move or a damaged one, is
+// cleared; dropped says whether there was one.
+func (f *File) stored(b1, b2 int64, tag uint16, w0, w1, w2 uint64) (match slotRef, dropped bool, err error) {
 	match = noSlot
-	for m := f.candidates(p); m != 0; m &= m - 1 {
-		r := p.slot(m)
+	for m := f.candidates(b1, b2, tag); m != 0; m &= m - 1 {
+		r := slotIn(m, b1, b2)
 		s := f.slotBytes(r)
-		if !p.holds(s) {
+		if !keyMatches(s, w0, w1, w2) {
 			continue
 		}
-		st := f.checked(r, p.tag, s)
+		st := f.checked(r, tag, s)
 		if match == noSlot && st == slotValid {
 			match = r
 			continue
@@ -235,16 +228,16 @@ func (f *File) update(r slotRef, tag uint16, e *Entry, now uint32) (PutResult, e
 	return PutRefreshed, nil
 }
 
-// insert stores e, a new key with probe p, in a free slot of the emptier
-// of its buckets, or in one makeRoom frees.
-func (f *File) insert(p *probe, e *Entry, now uint32) (PutResult, error) {
+// insert stores e, a new key with tag tag, in a free slot of the emptier
+// of its buckets b1 and b2, or in one makeRoom frees.
+func (f *File) insert(b1, b2 int64, tag uint16, e *Entry, now uint32) (PutResult, error) {
 	target := noSlot
-	f1, f2 := f.match(p.b1, 0), f.match(p.b2, 0)
+	f1, f2 := f.match(b1, 0), f.match(b2, 0)
 	switch {
 	case f1 != 0 && bits.OnesCount64(f1) >= bits.OnesCount64(f2):
-		target = ref(p.b1, firstLane(f1))
+		target = ref(b1, firstLane(f1))
 	case f2 != 0:
-		target = ref(p.b2, firstLane(f2))
+		target = ref(b2, firstLane(f2))
 	}
 	if target != noSlot {
 		if !isZeroSlot(f.slotBytes(target)) {
@@ -252,14 +245,14 @@ func (f *File) insert(p *probe, e *Entry, now uint32) (PutResult, error) {
 		}
 	} else {
 		var err error
-		if target, err = f.makeRoom(p.b1, p.b2, e.Updated, now); err != nil {
+		if target, err = f.makeRoom(b1, b2, e.Updated, now); err != nil {
 			return 0, err
 		}
 		if target == noSlot {
 			return PutDropped, nil
 		}
 	}
-	if err := f.writeEntry(target, p.tag, e); err != nil {
+	if err := f.writeEntry(target, tag, e); err != nil {
 		return 0, err
 	}
 	f.state.entries++
@@ -272,11 +265,12 @@ func (f *File) Delete(k *Key) (bool, error) {
 	if f.readOnly {
 		return false, ErrReadOnly
 	}
-	p := f.locate(k.words())
+	w0, w1, w2 := k.words()
+	b1, b2, tag := f.locate(w0, w1, w2)
 	found := false
-	for m := f.candidates(&p); m != 0; m &= m - 1 {
-		r := p.slot(m)
-		if !p.holds(f.slotBytes(r)) {
+	for m := f.candidates(b1, b2, tag); m != 0; m &= m - 1 {
+		r := slotIn(m, b1, b2)
+		if !keyMatches(f.slotBytes(r), w0, w1, w2) {
 			continue
 		}
 		if err := f.clearSlot(r); err != nil {

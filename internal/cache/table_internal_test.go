@@ -16,12 +16,12 @@ import (
 func sameBuckets(t testing.TB, c *File, n int) []Key {
 	t.Helper()
 	first := V4(0, 0, 0)
-	p := c.locate(first.words())
+	a, b, _ := c.locate(first.words())
 	keys := []Key{first}
 	for i := 1; i < 1<<22 && len(keys) < n; i++ {
 		k := V4(byte(i>>16), byte(i>>8), byte(i))
-		q := c.locate(k.words())
-		if q.b1 == p.b1 && q.b2 == p.b2 || q.b1 == p.b2 && q.b2 == p.b1 {
+		x, y, _ := c.locate(k.words())
+		if x == a && y == b || x == b && y == a {
 			keys = append(keys, k)
 		}
 	}
@@ -116,10 +116,11 @@ func TestCacheMappingIsReadOnly(t *testing.T) {
 
 // slotOf returns the slot holding k in c, or noSlot.
 func slotOf(c *File, k Key) slotRef {
-	p := c.locate(k.words())
-	for _, base := range []int64{p.b1, p.b2} {
+	w0, w1, w2 := k.words()
+	b1, b2, _ := c.locate(w0, w1, w2)
+	for _, base := range []int64{b1, b2} {
 		for i := 0; i < slotWays; i++ {
-			if r := ref(base, i); c.tagAt(r) != 0 && p.holds(c.slotBytes(r)) {
+			if r := ref(base, i); c.tagAt(r) != 0 && keyMatches(c.slotBytes(r), w0, w1, w2) {
 				return r
 			}
 		}
@@ -137,14 +138,14 @@ func TestCacheSharedTag(t *testing.T) {
 	found := false
 	for i := 0; i < 1<<22 && !found; i++ {
 		k := KeyV4(3, [4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
-		p := c.locate(k.words())
-		for _, o := range seen[p.tag] {
-			q := c.locate(o.words())
-			if q.b1 == p.b1 && q.b2 == p.b2 {
+		b1, b2, tag := c.locate(k.words())
+		for _, o := range seen[tag] {
+			o1, o2, _ := c.locate(o.words())
+			if o1 == b1 && o2 == b2 {
 				a, b, found = o, k, true
 			}
 		}
-		seen[p.tag] = append(seen[p.tag], k)
+		seen[tag] = append(seen[tag], k)
 	}
 	if !found {
 		t.Fatal("no two keys with the same tag and buckets")
