@@ -2,10 +2,8 @@ package cache
 
 import "encoding/binary"
 
-// maxKicks bounds the displacement path of one insert. With two 8-way
-// buckets per key, 16 moves let a table of random keys fill to about 95%
-// before the first entry is lost; at 90% load about one insert in eight
-// needs a move, and almost never more than one.
+// maxKicks bounds the displacement path of one insert: the number of
+// entries moved to make room for it.
 const maxKicks = 16
 
 // fullTable is the load, in percent, from which Put stops looking for

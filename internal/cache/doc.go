@@ -23,7 +23,7 @@
 //	offset 0      static header page (magic, version, geometry, seed, CRC)
 //	offset 4096   state page A  } the mutable header, written alternately so
 //	offset 8192   state page B  } that one valid copy always survives
-//	offset 12288  buckets of bucketSize (368) bytes
+//	offset 12288  buckets of 368 bytes
 //
 // The static header, written once when the file is made:
 //
@@ -55,8 +55,8 @@
 //
 // A bucket (368 bytes, 46 per slot):
 //
-//	0    tags        slotWays (8) uint16, one per slot; 0 marks an empty slot
-//	16   slot 0      } slotSize (44) bytes each
+//	0    tags        8 uint16, one per slot; 0 marks an empty slot
+//	16   slot 0      } 44 bytes each
 //	60   slot 1      }
 //	...
 //	324  slot 7      }

@@ -146,8 +146,9 @@ func (f *File) Owner() (pid uint32, started time.Time, open bool) {
 // (read-only) or as counted now.
 func (f *File) Counter(i int) uint64 { return f.state.counters[i] }
 
-// Add adds n to counter i, one of the program's (see CounterInserts). It
-// does not write; SaveState does.
+// Add adds n to counter i, one of the program's: 7, or 9 to
+// NumCounters-1 (the cache counts its own). It does not write; SaveState
+// does.
 func (f *File) Add(i int, n uint64) { f.state.counters[i] += n }
 
 // count adds 1 to the cache's counter i.

@@ -141,7 +141,7 @@ func (f *File) expiredAt(k Kind, updated, now uint32) bool {
 // A new key goes to a free slot of the emptier of its two buckets. When
 // both are full, a damaged slot or an expired negative entry is reused;
 // else entries are moved to their other buckets (cuckoo displacement, at
-// most maxKicks moves) to free a slot; else the least recently updated of
+// most 16 moves) to free a slot; else the least recently updated of
 // the sixteen entries is evicted, or e itself is dropped if it is older than
 // all of them. It allocates nothing, and a new key with room in its
 // buckets, or a changed entry, costs exactly one pwrite.
