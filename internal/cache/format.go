@@ -1,0 +1,149 @@
+package cache
+
+import (
+	"encoding/binary"
+	"hash/crc32"
+
+	"arpd/internal/fmtlite"
+)
+
+// File geometry. Changing any of these is a format change: bump
+// formatVersion.
+const (
+	formatMagic   = "ARPDHASH"
+	formatVersion = 2
+	pageSize      = 4096
+	headerSize    = 3 * pageSize
+	stateOffsetA  = 1 * pageSize
+	stateOffsetB  = 2 * pageSize
+	slotSize      = 44
+	slotWays      = 8
+	tagSize       = 2
+	tagsSize      = slotWays * tagSize // the tag words at the start of a bucket
+	bucketSize    = tagsSize + slotWays*slotSize
+	slotCheckOff  = 40
+	staticCRCOff  = 124
+	stateCRCOff   = pageSize - 4
+	originalsOff  = 64
+	originalSize  = 32
+	maxOriginals  = 64
+	countersOff   = originalsOff + maxOriginals*originalSize
+	ifNameSize    = 16
+	stateFlagOpen = 1 << 0 // a writer has the file open (or crashed)
+)
+
+// Capacity limits, in entries.
+const (
+	// DefaultCapacity is the capacity of a new file when Options.Capacity
+	// is 0.
+	DefaultCapacity = 65536
+	// MinCapacity is the smallest capacity Open accepts.
+	MinCapacity = 64
+	// MaxCapacity is the largest capacity Open accepts.
+	MaxCapacity = 1 << 24
+)
+
+// castagnoli is the CRC-32C table; hash/crc32 uses the CPU's CRC
+// instructions for it where there are any.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// geometry is what the static header says about the file.
+type geometry struct {
+	buckets uint64
+	k0, k1  uint64
+	created uint64
+}
+
+// bucketsFor returns the number of buckets for capacity entries.
+func bucketsFor(capacity int) uint64 {
+	if capacity <= 0 {
+		capacity = DefaultCapacity
+	}
+	return uint64((capacity + slotWays - 1) / slotWays)
+}
+
+// fileSizeFor returns the size of a cache file with n buckets.
+func fileSizeFor(n uint64) int64 { return headerSize + int64(n)*bucketSize }
+
+// parseStaticHeader checks the first bytes of a file (up to a page) and
+// the file's size, and returns the geometry they describe. Its errors say
+// what is wrong, without the file name.
+func parseStaticHeader(b []byte, size int64) (geometry, error) {
+	var g geometry
+	if isBerkeleyDB(b) {
+		return g, ErrBerkeleyDB
+	}
+	if len(b) < len(formatMagic) || string(b[:len(formatMagic)]) != formatMagic {
+		if size == 0 {
+			return g, fmtlite.Errorf("%w: the file is empty", ErrNotCache)
+		}
+		return g, fmtlite.Errorf("%w: unknown format (no %q magic)", ErrNotCache, formatMagic)
+	}
+	if len(b) < staticCRCOff+4 {
+		return g, fmtlite.Errorf("%w: truncated to %d bytes", ErrCorrupt, size)
+	}
+	if crc32.Checksum(b[:staticCRCOff], castagnoli) != binary.LittleEndian.Uint32(b[staticCRCOff:]) {
+		return g, fmtlite.Errorf("%w: header checksum mismatch", ErrCorrupt)
+	}
+	le := binary.LittleEndian
+	if v := le.Uint32(b[8:]); v != formatVersion {
+		return g, fmtlite.Errorf("%w: format version %d, this arpd reads version %d only%s", ErrNotCache, v, formatVersion, versionHint(v))
+	}
+	if hs, ss, w, bs := le.Uint32(b[12:]), le.Uint32(b[16:]), le.Uint32(b[20:]), le.Uint32(b[28:]); hs != headerSize || ss != slotSize || w != slotWays || bs != bucketSize {
+		return g, fmtlite.Errorf("%w: geometry header=%d slot=%d ways=%d bucket=%d, want %d/%d/%d/%d", ErrCorrupt, hs, ss, w, bs, headerSize, slotSize, slotWays, bucketSize)
+	}
+	g.buckets = uint64(le.Uint32(b[24:]))
+	if g.buckets == 0 || g.buckets*slotWays > MaxCapacity {
+		return g, fmtlite.Errorf("%w: %d buckets", ErrCorrupt, g.buckets)
+	}
+	if want := fileSizeFor(g.buckets); size != want {
+		return g, fmtlite.Errorf("%w: size %d bytes, its header says %d (truncated or extended)", ErrCorrupt, size, want)
+	}
+	g.k0 = le.Uint64(b[32:])
+	g.k1 = le.Uint64(b[40:])
+	g.created = le.Uint64(b[48:])
+	return g, nil
+}
+
+// versionHint says what to do with a cache file of format version v that
+// this arpd does not read.
+func versionHint(v uint32) string {
+	if v < formatVersion {
+		return "; it was made by an older arpd. Stop that arpd cleanly (it restores the " +
+			"sysctls it changed), list the file with its -l to keep the entries, move " +
+			"the file aside, and load the list with this arpd's -f"
+	}
+	return "; it was made by a newer arpd"
+}
+
+// isBerkeleyDB reports whether b starts like a Berkeley DB file, as
+// iproute2's arpd writes: a hash, btree or queue magic number at offset 12
+// in either byte order.
+func isBerkeleyDB(b []byte) bool {
+	if len(b) < 16 {
+		return false
+	}
+	for _, m := range [...]uint32{0x061561, 0x053162, 0x042253} {
+		if binary.LittleEndian.Uint32(b[12:]) == m || binary.BigEndian.Uint32(b[12:]) == m {
+			return true
+		}
+	}
+	return false
+}
+
+// encodeStaticHeader writes the static header for g into b (a page).
+func encodeStaticHeader(b []byte, g geometry) {
+	clear(b)
+	le := binary.LittleEndian
+	copy(b, formatMagic)
+	le.PutUint32(b[8:], formatVersion)
+	le.PutUint32(b[12:], headerSize)
+	le.PutUint32(b[16:], slotSize)
+	le.PutUint32(b[20:], slotWays)
+	le.PutUint32(b[24:], uint32(g.buckets))
+	le.PutUint32(b[28:], bucketSize)
+	le.PutUint64(b[32:], g.k0)
+	le.PutUint64(b[40:], g.k1)
+	le.PutUint64(b[48:], g.created)
+	le.PutUint32(b[staticCRCOff:], crc32.Checksum(b[:staticCRCOff], castagnoli))
+}
