@@ -51,12 +51,15 @@ fmt-check:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./...
 
-# Each fuzz target for FUZZTIME (default 5m), one after another.
+# Each fuzz target of every package for FUZZTIME (default 5m), one after
+# another.
 FUZZTIME ?= 5m
 fuzz:
-	@for f in $$($(GO) test -list '^Fuzz' . | grep '^Fuzz'); do \
-		echo "== $$f ($(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s . || exit 1; \
+	@for p in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \
+			echo "== $$p $$f ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$p || exit 1; \
+		done; \
 	done
 
 # need-root fails, saying why ($(1)), unless make runs as root.

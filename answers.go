@@ -2,7 +2,10 @@ package main
 
 // The daemon's answers to the kernel, sent in batches.
 
-import "arpd/internal/rtnl"
+import (
+	"arpd/internal/cache"
+	"arpd/internal/rtnl"
+)
 
 // answerBatchMax is the most answers sent in one write. A batch is also
 // sent whenever the notification socket has nothing more queued, so an
@@ -23,8 +26,8 @@ type requester interface {
 // kernel handles the messages of a datagram one after the other, as if
 // sent apart.
 type answers struct {
-	out  requester // where batches go
-	c    *Cache    // where answers sent and refused are counted
+	out  requester   // where batches go
+	c    *cache.File // where answers sent and refused are counted
 	buf  [answerBatchMax * rtnl.NeighMsgMax]byte
 	used int // bytes of buf in use
 	n    int // answers in buf
@@ -53,9 +56,9 @@ func (a *answers) flush() {
 		return
 	}
 	if err := a.out.Send(a.buf[:a.used]); err != nil {
-		a.c.Count(ctrAnswerErrors, uint64(a.n))
+		a.c.Add(ctrAnswerErrors, uint64(a.n))
 	} else {
-		a.c.Count(ctrAppSuccess, uint64(a.n))
+		a.c.Add(ctrAppSuccess, uint64(a.n))
 	}
 	a.used, a.n = 0, 0
 }

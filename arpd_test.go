@@ -13,10 +13,9 @@ import (
 )
 
 // TestMain runs the tests, then removes what they leave for the whole test
-// binary: the benchmarks' tables and the arpd binary the lab tests built.
+// binary: the arpd binary the lab tests built.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	removeBenchDir()
 	labtest.RemoveBinary()
 	os.Exit(code)
 }
@@ -161,14 +160,14 @@ func TestCapacityFlag(t *testing.T) {
 	if code, _, errs := runArpd(t, sampleLoad, "-C", "128", "-b", db, "-f", "-"); code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	if st, _ := os.Stat(db); st.Size() != fileSizeFor(bucketsFor(128)) {
-		t.Fatalf("size %d, want %d for 128 entries", st.Size(), fileSizeFor(bucketsFor(128)))
+	if st, _ := os.Stat(db); st.Size() != newCacheSize(t, 128) {
+		t.Fatalf("size %d, want %d for 128 entries", st.Size(), newCacheSize(t, 128))
 	}
 	// Another -C rebuilds it, keeping its entries.
 	if code, _, errs := runArpd(t, "", "-C", "4096", "-b", db, "-f", "/dev/null"); code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	if st, _ := os.Stat(db); st.Size() != fileSizeFor(bucketsFor(4096)) {
+	if st, _ := os.Stat(db); st.Size() != newCacheSize(t, 4096) {
 		t.Fatalf("size %d after -C 4096", st.Size())
 	}
 	if _, out, _ := runArpd(t, "", "-l", "-b", db); len(sortedRows(t, out)) != 4 {

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"arpd/internal/afpacket"
+	"arpd/internal/cache"
 	"arpd/internal/fmtlite"
 	"arpd/internal/frame"
 	"arpd/internal/rtnl"
@@ -26,7 +27,7 @@ const (
 // or frame. Its fields are grouped by concern.
 type daemon struct {
 	o     *options
-	c     *Cache
+	c     *cache.File
 	log   *logger
 	start time.Time // for the rate limit's monotonic clock
 

@@ -6,8 +6,6 @@ package main
 // injects frames. Each test builds its own lab, so they run in parallel.
 
 import (
-	"arpd/internal/afpacket"
-	"arpd/internal/frame"
 	"bytes"
 	"encoding/binary"
 	"fmt"
@@ -20,6 +18,9 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"arpd/internal/afpacket"
+	"arpd/internal/frame"
 
 	"arpd/internal/labtest"
 

@@ -99,7 +99,7 @@ func (d *daemon) dumpAgain() {
 	if err := d.requestDump(k); err != nil {
 		d.log.logf(logErr, "%v", err)
 	} else if k == dumpNeighs {
-		d.c.Count(ctrRedumps, 1)
+		d.c.Add(ctrRedumps, 1)
 	}
 }
 

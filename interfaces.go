@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"arpd/internal/afpacket"
+	"arpd/internal/cache"
 	"arpd/internal/rtnl"
 )
 
@@ -132,7 +133,7 @@ func (d *daemon) newIndex(w *watchedIf, idx int32) {
 	// device that went away are no longer its originals. Forget them so
 	// that adjustSysctls saves the new device's own (also when the
 	// RTM_DELLINK was lost in an overrun).
-	if err := d.c.ClearOriginal(w.name, familyIPv4); err != nil {
+	if err := d.c.ClearOriginal(w.name, cache.FamilyIPv4); err != nil {
 		d.log.logf(logErr, "%v", err)
 	}
 	if err := adjustSysctls(d.c, w.name, d.o.active, d.o.noKernel); err != nil {

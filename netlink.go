@@ -39,7 +39,7 @@ func (d *daemon) netlinkRead(b []byte, err error) (more bool) {
 	case err == rtnl.ErrOverrun || err == rtnl.ErrTruncated:
 		// Messages were lost: what the kernel told us is incomplete,
 		// so dump its table again.
-		d.c.Count(ctrNlOverruns, 1)
+		d.c.Add(ctrNlOverruns, 1)
 		d.dumps.redo(dumpAll)
 	case err == rtnl.ErrForeign:
 	default:
@@ -80,11 +80,11 @@ func (d *daemon) handleMessages(b []byte) {
 			d.dumps.redo(dumpAll)
 		}
 		if err != nil {
-			d.c.Count(ctrNlBad, 1)
+			d.c.Add(ctrNlBad, 1)
 		}
 	}
 	if it.Err() != nil {
-		d.c.Count(ctrNlBad, 1)
+		d.c.Add(ctrNlBad, 1)
 	}
 }
 
@@ -98,5 +98,5 @@ func (d *daemon) handleError(e *rtnl.ErrorMsg) {
 	if d.dumps.refused(e.Seq) {
 		return // EBUSY and the like: it is made again
 	}
-	d.c.Count(ctrAnswerErrors, 1)
+	d.c.Add(ctrAnswerErrors, 1)
 }

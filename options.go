@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"arpd/internal/cache"
 )
 
 // usageText is the usage line printed to stderr after a command-line error
@@ -28,7 +30,7 @@ const (
 	minSync = 100 * time.Millisecond
 )
 
-// -C is bounded by minCapacity and maxCapacity, which cache.go defines.
+// -C is bounded by cache.MinCapacity and cache.MaxCapacity, which cache.go defines.
 
 // errHelp is returned by parseArgs for -h and -?: the caller prints
 // usageText and exits.
@@ -210,7 +212,7 @@ func (o *options) setValue(c byte, val string) error {
 			err = errors.New("invalid ARP burst: " + err.Error())
 		}
 	case 'C':
-		o.capacity, err = parseIntOpt(c, val, minCapacity, maxCapacity)
+		o.capacity, err = parseIntOpt(c, val, cache.MinCapacity, cache.MaxCapacity)
 	case 'p':
 		o.syncEvery, err = parseSyncOpt(val)
 	case 'R':

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"arpd/internal/cache"
 	"arpd/internal/labtest"
 
 	"golang.org/x/sys/unix"
@@ -97,7 +98,7 @@ func TestDaemonOverflowRedumps(t *testing.T) {
 	d.start()
 
 	// Watch the file from a reader of its own while the daemon works.
-	r, err := OpenCacheReadOnly(d.db)
+	r, err := cache.OpenReadOnly(d.db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +107,7 @@ func TestDaemonOverflowRedumps(t *testing.T) {
 	missing := func() int {
 		m := 0
 		for i := 0; i < n; i++ {
-			k := keyV4(ifindex, [4]byte{10, 91, byte(1 + i/250), byte(1 + i%250)})
+			k := cache.KeyV4(ifindex, [4]byte{10, 91, byte(1 + i/250), byte(1 + i%250)})
 			if e, ok := r.Lookup(&k); !ok || e.LLAddr[4] != byte(i>>8) || e.LLAddr[5] != byte(i&0xff) {
 				m++
 			}

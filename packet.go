@@ -29,7 +29,7 @@ func (d *daemon) drainPackets(max int) {
 		}
 		drop := frame.DecodeARP(f, b, ll)
 		d.dirty = true
-		d.c.Count(ctrDropBase+int(drop), 1)
+		d.c.Add(ctrDropBase+int(drop), 1)
 		if drop == frame.DropNone {
 			d.handleFrame(f)
 		}
@@ -43,16 +43,16 @@ func (d *daemon) drainPackets(max int) {
 func (d *daemon) probe(ifindex int32, target [4]byte) bool {
 	w := d.ifs.links[ifindex]
 	if w == nil {
-		d.c.Count(ctrProbeErrors, 1)
+		d.c.Add(ctrProbeErrors, 1)
 		return false
 	}
 	src, ok := w.addrs.Source(target)
 	if !ok {
-		d.c.Count(ctrProbeErrors, 1)
+		d.c.Add(ctrProbeErrors, 1)
 		return false
 	}
 	if !d.bucket.allow(d.monotonic()) {
-		d.c.Count(ctrProbesSuppressed, 1)
+		d.c.Add(ctrProbesSuppressed, 1)
 		return false
 	}
 	var err error
@@ -66,10 +66,10 @@ func (d *daemon) probe(ifindex int32, target [4]byte) bool {
 		err = d.probes.Send(d.scratch.probe[:], w.info.Index, frame.BroadcastMAC)
 	}
 	if err != nil {
-		d.c.Count(ctrProbeErrors, 1)
+		d.c.Add(ctrProbeErrors, 1)
 		return false
 	}
-	d.c.Count(ctrProbesSent, 1)
+	d.c.Add(ctrProbesSent, 1)
 	return true
 }
 
@@ -96,6 +96,6 @@ func (d *daemon) countKernelDrops() {
 		return
 	}
 	if st, err := d.pkt.Stats(); err == nil {
-		d.c.Count(ctrPktKernelDrops, st.Drops)
+		d.c.Add(ctrPktKernelDrops, st.Drops)
 	}
 }

@@ -4,8 +4,6 @@ package main
 // of the frames in testdata/packet that the unit tests decode.
 
 import (
-	"arpd/internal/afpacket"
-	"arpd/internal/frame"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -15,6 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"arpd/internal/afpacket"
+	"arpd/internal/frame"
 
 	"arpd/internal/labtest"
 

@@ -6,6 +6,7 @@ package main
 import (
 	"golang.org/x/sys/unix"
 
+	"arpd/internal/cache"
 	"arpd/internal/frame"
 	"arpd/internal/rtnl"
 )
@@ -16,10 +17,10 @@ func (d *daemon) handleNeigh(n *rtnl.Neigh) {
 		return // IPv6 and bridge entries are not ours (yet)
 	}
 	if !d.ifs.watched(n.Ifindex) {
-		d.c.Count(ctrOtherIf, 1)
+		d.c.Add(ctrOtherIf, 1)
 		return
 	}
-	k := keyV4(uint32(n.Ifindex), [4]byte(n.Dst[:4]))
+	k := cache.KeyV4(uint32(n.Ifindex), [4]byte(n.Dst[:4]))
 	switch n.MsgType {
 	case unix.RTM_GETNEIGH:
 		// The kernel's app_solicit requests. Other RTM_GETNEIGH on the
@@ -37,23 +38,23 @@ func (d *daemon) handleNeigh(n *rtnl.Neigh) {
 }
 
 // kernelRequest answers the kernel's request to resolve k.
-func (d *daemon) kernelRequest(n *rtnl.Neigh, k *Key) {
+func (d *daemon) kernelRequest(n *rtnl.Neigh, k *cache.Key) {
 	switch {
 	case n.State&unix.NUD_INCOMPLETE != 0:
-		d.c.Count(ctrAppRecv, 1)
+		d.c.Add(ctrAppRecv, 1)
 		e, ok := d.c.Lookup(k)
-		if ok && e.Kind == KindPositive {
+		if ok && e.Kind == cache.KindPositive {
 			// NB: a slice of d.scratch.ll, not of e: e would escape through
 			// the answer and cost an allocation per request.
 			d.scratch.ll = e.LLAddr
 			if err := d.answers.add(n, d.scratch.ll[:e.LLLen]); err != nil {
-				d.c.Count(ctrAnswerErrors, 1)
+				d.c.Add(ctrAnswerErrors, 1)
 			}
 			return
 		}
-		liveNegative := ok && e.Kind == KindNegative && !d.c.Expired(&e)
+		liveNegative := ok && e.Kind == cache.KindNegative && !d.c.Expired(&e)
 		if liveNegative && int(e.Probes) >= d.o.active {
-			d.c.Count(ctrAppSuppressed, 1)
+			d.c.Add(ctrAppSuppressed, 1)
 			return
 		}
 		if d.o.active > 0 && d.probe(n.Ifindex, [4]byte(k.Addr[:4])) && liveNegative {
@@ -63,59 +64,59 @@ func (d *daemon) kernelRequest(n *rtnl.Neigh, k *Key) {
 	case n.State&unix.NUD_PROBE != 0:
 		// Unicast probes of a known entry failed: the host may have
 		// moved. Forget what we knew.
-		if e, ok := d.c.Lookup(k); ok && e.Kind == KindPositive {
-			d.c.Count(ctrAppNeg, 1)
+		if e, ok := d.c.Lookup(k); ok && e.Kind == cache.KindPositive {
+			d.c.Add(ctrAppNeg, 1)
 		}
 		d.c.Delete(k)
 	default:
-		d.c.Count(ctrAppBad, 1)
+		d.c.Add(ctrAppBad, 1)
 	}
 }
 
 // kernelNotice learns from a kernel notification or dump entry.
-func (d *daemon) kernelNotice(n *rtnl.Neigh, k *Key) {
+func (d *daemon) kernelNotice(n *rtnl.Neigh, k *cache.Key) {
 	if n.State&unix.NUD_FAILED != 0 {
 		// NB: an administrator's delete or flush also notifies FAILED,
 		// with NDA_PROBES > 0 on this kernel; only the kernel's own
 		// resolution failure (nlmsg_pid 0) means the host is dead.
 		if !rtnl.ResolutionFailed(n) {
-			d.c.Count(ctrFlushIgnored, 1)
+			d.c.Add(ctrFlushIgnored, 1)
 			return
 		}
-		if e, ok := d.c.Lookup(k); ok && e.Kind == KindNegative && !d.c.Expired(&e) {
+		if e, ok := d.c.Lookup(k); ok && e.Kind == cache.KindNegative && !d.c.Expired(&e) {
 			return // still dead; keep the probes already spent
 		}
-		e := Entry{Key: *k, Kind: KindNegative, Source: SourceKernel}
+		e := cache.Entry{Key: *k, Kind: cache.KindNegative, Source: cache.SourceKernel}
 		if _, err := d.c.Put(&e); err == nil {
-			d.c.Count(ctrKernNeg, 1)
+			d.c.Add(ctrKernNeg, 1)
 		}
 		return
 	}
 	if n.LLAddrLen != 6 || n.State&^unix.NUD_NOARP == 0 || n.State&unix.NUD_INCOMPLETE != 0 {
 		return
 	}
-	e := Entry{Key: *k, Kind: KindPositive, Source: SourceKernel, LLLen: 6}
+	e := cache.Entry{Key: *k, Kind: cache.KindPositive, Source: cache.SourceKernel, LLLen: 6}
 	copy(e.LLAddr[:], n.LLAddr[:6])
 	switch r, _ := d.c.Put(&e); r {
-	case PutNew:
-		d.c.Count(ctrKernNew, 1)
-	case PutChanged:
-		d.c.Count(ctrKernChange, 1)
+	case cache.PutNew:
+		d.c.Add(ctrKernNew, 1)
+	case cache.PutChanged:
+		d.c.Add(ctrKernChange, 1)
 	}
 }
 
 // handleFrame learns the sender of an accepted ARP frame.
 func (d *daemon) handleFrame(f *frame.ARP) {
 	if !d.ifs.watched(f.Ifindex) {
-		d.c.Count(ctrOtherIf, 1)
+		d.c.Add(ctrOtherIf, 1)
 		return
 	}
-	e := Entry{Key: keyV4(uint32(f.Ifindex), f.SenderIP), Kind: KindPositive, Source: SourceARP, LLLen: 6}
+	e := cache.Entry{Key: cache.KeyV4(uint32(f.Ifindex), f.SenderIP), Kind: cache.KindPositive, Source: cache.SourceARP, LLLen: 6}
 	copy(e.LLAddr[:], f.SenderMAC[:])
 	switch r, _ := d.c.Put(&e); r {
-	case PutNew:
-		d.c.Count(ctrArpNew, 1)
-	case PutChanged:
-		d.c.Count(ctrArpChange, 1)
+	case cache.PutNew:
+		d.c.Add(ctrArpNew, 1)
+	case cache.PutChanged:
+		d.c.Add(ctrArpChange, 1)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"arpd/internal/afpacket"
+	"arpd/internal/cache"
 	"arpd/internal/frame"
 	"arpd/internal/rtnl"
 
@@ -146,8 +147,8 @@ func TestPolicyProbesUnknownAndStaysSilentOnDead(t *testing.T) {
 	}
 	// The kernel gives up: a negative entry.
 	r.handleNeigh(notice(9, unix.NUD_FAILED, 0, 3))
-	k := keyV4(2, [4]byte{10, 0, 0, 9})
-	if e, ok := r.d.c.Lookup(&k); !ok || e.Kind != KindNegative {
+	k := cache.KeyV4(2, [4]byte{10, 0, 0, 9})
+	if e, ok := r.d.c.Lookup(&k); !ok || e.Kind != cache.KindNegative {
 		t.Fatalf("after FAILED: %+v %v", e, ok)
 	}
 	// While it lives: probes until -a are spent, then silence.
@@ -176,7 +177,7 @@ func TestPolicyProbesUnknownAndStaysSilentOnDead(t *testing.T) {
 	}
 	// A sign of life replaces it.
 	r.d.handleFrame(&frame.ARP{Ifindex: 2, SenderIP: [4]byte{10, 0, 0, 9}, SenderMAC: [6]byte{2, 0, 0, 0, 0, 9}})
-	if e, _ := r.d.c.Lookup(&k); e.Kind != KindPositive || e.Source != SourceARP {
+	if e, _ := r.d.c.Lookup(&k); e.Kind != cache.KindPositive || e.Source != cache.SourceARP {
 		t.Fatalf("after an ARP reply: %+v", e)
 	}
 }
@@ -212,8 +213,8 @@ func TestPolicyFlushIsNotDeath(t *testing.T) {
 	r.handleNeigh(notice(5, unix.NUD_REACHABLE, 0, 0, mac...))
 	r.handleNeigh(notice(5, unix.NUD_FAILED, 4242, 4))
 	r.handleNeigh(notice(6, unix.NUD_FAILED, 4242, 0))
-	k5, k6 := keyV4(2, [4]byte{10, 0, 0, 5}), keyV4(2, [4]byte{10, 0, 0, 6})
-	if e, ok := r.d.c.Lookup(&k5); !ok || e.Kind != KindPositive {
+	k5, k6 := cache.KeyV4(2, [4]byte{10, 0, 0, 5}), cache.KeyV4(2, [4]byte{10, 0, 0, 6})
+	if e, ok := r.d.c.Lookup(&k5); !ok || e.Kind != cache.KindPositive {
 		t.Fatalf("a flush changed a known host: %+v %v", e, ok)
 	}
 	if _, ok := r.d.c.Lookup(&k6); ok {
@@ -233,7 +234,7 @@ func TestPolicyProbeStateDropsEntry(t *testing.T) {
 	r := newPolicyRig(t, 3)
 	r.handleNeigh(notice(8, unix.NUD_STALE, 0, 0, 2, 0, 0, 0, 0, 8))
 	r.handleNeigh(request(2, 8, unix.NUD_PROBE))
-	k := keyV4(2, [4]byte{10, 0, 0, 8})
+	k := cache.KeyV4(2, [4]byte{10, 0, 0, 8})
 	if _, ok := r.d.c.Lookup(&k); ok {
 		t.Fatal("a PROBE request left the entry")
 	}
@@ -254,7 +255,7 @@ func TestPolicyLearnsAndCountsChanges(t *testing.T) {
 	}
 	f.Ifindex = 5
 	r.d.handleFrame(&f)
-	k := keyV4(5, f.SenderIP)
+	k := cache.KeyV4(5, f.SenderIP)
 	if _, ok := r.d.c.Lookup(&k); ok {
 		t.Fatal("learned from an unwatched interface")
 	}
@@ -399,8 +400,8 @@ func BenchmarkRequest(b *testing.B) {
 		answers: answers{out: &fakeRequester{quiet: true}, c: c}, ready: true}
 	const n = 58000
 	for i := 0; i < n; i++ {
-		e := Entry{Key: keyV4(2, [4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), Kind: KindPositive,
-			Source: SourceARP, LLLen: 6, LLAddr: [8]byte{2, 0, 0, byte(i >> 16), byte(i >> 8), byte(i)}}
+		e := cache.Entry{Key: cache.KeyV4(2, [4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), Kind: cache.KindPositive,
+			Source: cache.SourceARP, LLLen: 6, LLAddr: [8]byte{2, 0, 0, byte(i >> 16), byte(i >> 8), byte(i)}}
 		if _, err := c.Put(&e); err != nil {
 			b.Fatal(err)
 		}

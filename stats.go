@@ -1,49 +1,46 @@
 package main
 
+// The counters the program keeps in the cache file's state pages, so that
+// arpd -s can show the statistics of the daemon that owns a file without a
+// signal, and their names.
+
 import (
 	"strings"
 
+	"arpd/internal/cache"
 	"arpd/internal/frame"
 )
 
-// Counters kept in the cache file's state pages, so that arpd -s can show
-// the statistics of the daemon that owns a file without a signal.
-//
-// NB: a counter's index is its place in the file. Add new counters at the
-// end (before numCounters is reached) and never reorder or reuse them.
-const (
-	ctrInserts          = iota // new keys stored
-	ctrUpdates                 // stored keys rewritten
-	ctrDeletes                 // entries removed
-	ctrEvictions               // entries pushed out of a full bucket
-	ctrEvictedNegatives        // of which expired negative entries
-	ctrCorruptSlots            // damaged slots dropped
-	ctrWriteErrors             // failed writes to the file
-	ctrLoaded                  // entries loaded with -f
-	ctrMoves                   // entries moved to their other bucket to make room
+// NB: a counter's index is its place in the file. The cache owns indices
+// 0 to 6 and 8 (cache.Counter*); the program owns 7 and 9 onwards. Add new
+// counters at the end (below cache.NumCounters) and never reorder or
+// reuse them.
+const ctrLoaded = 7 // entries loaded with -f
 
-	// The daemon's, named as in iproute2's statistics where it has them.
-	ctrArpNew           // ARP frames that taught a new binding
-	ctrArpChange        // ARP frames that changed a binding
-	ctrAppRecv          // kernel requests (INCOMPLETE) for watched interfaces
-	ctrAppSuccess       // of which answered from the cache
-	ctrAppBad           // kernel requests in a state we do not serve
-	ctrAppNeg           // PROBE requests that dropped a positive entry
-	ctrAppSuppressed    // requests left unanswered: a live negative entry
-	ctrKernNeg          // negative entries made from resolution failures
-	ctrKernNew          // new bindings from kernel notifications
-	ctrKernChange       // bindings changed by kernel notifications
-	ctrProbesSent       // broadcast probes sent
-	ctrProbesSuppressed // probes the rate limit held back
-	ctrProbeErrors      // probes that could not be sent
-	ctrFlushIgnored     // FAILED notices from an administrator's delete or flush
-	ctrNlOverruns       // netlink receive queue overruns (ENOBUFS)
-	ctrRedumps          // neighbour table dumps after an overrun
-	ctrNlBad            // netlink messages rejected as malformed
-	ctrAnswerErrors     // answers the kernel refused
-	ctrOtherIf          // messages and frames about unwatched interfaces
-	ctrPktKernelDrops   // frames the kernel dropped: packet socket full
-	ctrDropBase         // first of the frame.DropCount per-reason frame counters
+// The daemon's counters, named as in iproute2's statistics where it has
+// them.
+const (
+	ctrArpNew           = cache.CounterMoves + 1 + iota // ARP frames that taught a new binding
+	ctrArpChange                                        // ARP frames that changed a binding
+	ctrAppRecv                                          // kernel requests (INCOMPLETE) for watched interfaces
+	ctrAppSuccess                                       // of which answered from the cache
+	ctrAppBad                                           // kernel requests in a state we do not serve
+	ctrAppNeg                                           // PROBE requests that dropped a positive entry
+	ctrAppSuppressed                                    // requests left unanswered: a live negative entry
+	ctrKernNeg                                          // negative entries made from resolution failures
+	ctrKernNew                                          // new bindings from kernel notifications
+	ctrKernChange                                       // bindings changed by kernel notifications
+	ctrProbesSent                                       // broadcast probes sent
+	ctrProbesSuppressed                                 // probes the rate limit held back
+	ctrProbeErrors                                      // probes that could not be sent
+	ctrFlushIgnored                                     // FAILED notices from an administrator's delete or flush
+	ctrNlOverruns                                       // netlink receive queue overruns (ENOBUFS)
+	ctrRedumps                                          // neighbour table dumps after an overrun
+	ctrNlBad                                            // netlink messages rejected as malformed
+	ctrAnswerErrors                                     // answers the kernel refused
+	ctrOtherIf                                          // messages and frames about unwatched interfaces
+	ctrPktKernelDrops                                   // frames the kernel dropped: packet socket full
+	ctrDropBase                                         // first of the frame.DropCount per-reason frame counters
 
 	numCountersUsed = ctrDropBase + int(frame.DropCount)
 )
@@ -51,35 +48,35 @@ const (
 // counterNames are the names arpd -s and SIGUSR1 print, by index.
 var counterNames = func() [numCountersUsed]string {
 	n := [numCountersUsed]string{
-		ctrInserts:          "inserts",
-		ctrUpdates:          "updates",
-		ctrDeletes:          "deletes",
-		ctrEvictions:        "evictions",
-		ctrEvictedNegatives: "evicted_negative",
-		ctrCorruptSlots:     "corrupt_slots",
-		ctrWriteErrors:      "write_errors",
-		ctrLoaded:           "loaded",
-		ctrMoves:            "moves",
-		ctrArpNew:           "arp_new",
-		ctrArpChange:        "arp_change",
-		ctrAppRecv:          "app_recv",
-		ctrAppSuccess:       "app_success",
-		ctrAppBad:           "app_bad",
-		ctrAppNeg:           "app_neg",
-		ctrAppSuppressed:    "app_suppressed",
-		ctrKernNeg:          "kern_neg",
-		ctrKernNew:          "kern_new",
-		ctrKernChange:       "kern_change",
-		ctrProbesSent:       "probes_sent",
-		ctrProbesSuppressed: "probes_suppressed",
-		ctrProbeErrors:      "probe_errors",
-		ctrFlushIgnored:     "flush_ignored",
-		ctrNlOverruns:       "nl_overruns",
-		ctrRedumps:          "redumps",
-		ctrNlBad:            "nl_bad",
-		ctrAnswerErrors:     "answer_errors",
-		ctrOtherIf:          "other_if",
-		ctrPktKernelDrops:   "pkt_kernel_drops",
+		cache.CounterInserts:          "inserts",
+		cache.CounterUpdates:          "updates",
+		cache.CounterDeletes:          "deletes",
+		cache.CounterEvictions:        "evictions",
+		cache.CounterEvictedNegatives: "evicted_negative",
+		cache.CounterCorruptSlots:     "corrupt_slots",
+		cache.CounterWriteErrors:      "write_errors",
+		ctrLoaded:                     "loaded",
+		cache.CounterMoves:            "moves",
+		ctrArpNew:                     "arp_new",
+		ctrArpChange:                  "arp_change",
+		ctrAppRecv:                    "app_recv",
+		ctrAppSuccess:                 "app_success",
+		ctrAppBad:                     "app_bad",
+		ctrAppNeg:                     "app_neg",
+		ctrAppSuppressed:              "app_suppressed",
+		ctrKernNeg:                    "kern_neg",
+		ctrKernNew:                    "kern_new",
+		ctrKernChange:                 "kern_change",
+		ctrProbesSent:                 "probes_sent",
+		ctrProbesSuppressed:           "probes_suppressed",
+		ctrProbeErrors:                "probe_errors",
+		ctrFlushIgnored:               "flush_ignored",
+		ctrNlOverruns:                 "nl_overruns",
+		ctrRedumps:                    "redumps",
+		ctrNlBad:                      "nl_bad",
+		ctrAnswerErrors:               "answer_errors",
+		ctrOtherIf:                    "other_if",
+		ctrPktKernelDrops:             "pkt_kernel_drops",
 	}
 	for d := frame.Drop(0); d < frame.DropCount; d++ {
 		n[ctrDropBase+int(d)] = "drop_" + strings.ReplaceAll(d.String(), "-", "_")
@@ -89,4 +86,4 @@ var counterNames = func() [numCountersUsed]string {
 }()
 
 // Compile-time check that the used counters fit the file's table.
-var _ = [numCounters - numCountersUsed]struct{}{}
+var _ = [cache.NumCounters - numCountersUsed]struct{}{}

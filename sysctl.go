@@ -13,6 +13,7 @@ import (
 	"os"
 	"strconv"
 
+	"arpd/internal/cache"
 	"arpd/internal/fmtlite"
 )
 
@@ -22,7 +23,7 @@ var sysctlRoot = "/proc/sys/net"
 // sysctlPath returns the path of neighbour sysctl key of interface ifname.
 func sysctlPath(family uint8, ifname, key string) string {
 	proto := "ipv4"
-	if family == familyIPv6 {
+	if family == cache.FamilyIPv6 {
 		proto = "ipv6"
 	}
 	return sysctlRoot + "/" + proto + "/neigh/" + ifname + "/" + key
@@ -80,22 +81,22 @@ const notAdjusted = -1
 // adjustSysctls saves the current values of ifname's sysctls in the cache
 // (unless values saved by an earlier run are there: those are the true
 // originals) and then writes the adjusted ones.
-func adjustSysctls(c *Cache, ifname string, active int, noKernel bool) error {
+func adjustSysctls(c *cache.File, ifname string, active int, noKernel bool) error {
 	app, mcast, setMcast := adjustedSysctls(active, noKernel)
 	saved := false
 	for _, o := range c.Originals() {
-		if o.Family == familyIPv4 && o.Name == ifname {
+		if o.Family == cache.FamilyIPv4 && o.Name == ifname {
 			saved = true
 		}
 	}
 	if !saved {
-		orig := SysctlOriginal{Name: ifname, Family: familyIPv4, McastSolicit: notAdjusted}
+		orig := cache.SysctlOriginal{Name: ifname, Family: cache.FamilyIPv4, McastSolicit: notAdjusted}
 		var err error
-		if orig.AppSolicit, err = readSysctl(familyIPv4, ifname, "app_solicit"); err != nil {
+		if orig.AppSolicit, err = readSysctl(cache.FamilyIPv4, ifname, "app_solicit"); err != nil {
 			return err
 		}
 		if setMcast {
-			if orig.McastSolicit, err = readSysctl(familyIPv4, ifname, "mcast_solicit"); err != nil {
+			if orig.McastSolicit, err = readSysctl(cache.FamilyIPv4, ifname, "mcast_solicit"); err != nil {
 				return err
 			}
 		}
@@ -106,21 +107,21 @@ func adjustSysctls(c *Cache, ifname string, active int, noKernel bool) error {
 		}
 	}
 	if setMcast {
-		if err := writeSysctl(familyIPv4, ifname, "mcast_solicit", mcast); err != nil {
+		if err := writeSysctl(cache.FamilyIPv4, ifname, "mcast_solicit", mcast); err != nil {
 			return err
 		}
 	}
-	return writeSysctl(familyIPv4, ifname, "app_solicit", app)
+	return writeSysctl(cache.FamilyIPv4, ifname, "app_solicit", app)
 }
 
 // restoreSysctls writes back the saved original values of every interface
 // for which keep returns false (nil keeps none), and forgets them. An
 // interface that no longer exists has nothing to restore. It returns the
 // first error, after trying them all.
-func restoreSysctls(c *Cache, keep func(name string) bool) error {
+func restoreSysctls(c *cache.File, keep func(name string) bool) error {
 	var first error
 	for _, o := range c.Originals() {
-		if o.Family != familyIPv4 || keep != nil && keep(o.Name) {
+		if o.Family != cache.FamilyIPv4 || keep != nil && keep(o.Name) {
 			continue
 		}
 		err := writeSysctl(o.Family, o.Name, "app_solicit", o.AppSolicit)

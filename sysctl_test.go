@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"arpd/internal/cache"
 )
 
 func TestAdjustedSysctls(t *testing.T) {
@@ -49,11 +51,11 @@ func fakeSysctls(t *testing.T, ifs map[string][2]int) {
 // sysctlValues reads back an interface's two values.
 func sysctlValues(t *testing.T, name string) [2]int32 {
 	t.Helper()
-	a, err := readSysctl(familyIPv4, name, "app_solicit")
+	a, err := readSysctl(cache.FamilyIPv4, name, "app_solicit")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := readSysctl(familyIPv4, name, "mcast_solicit")
+	m, err := readSysctl(cache.FamilyIPv4, name, "mcast_solicit")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,16 +68,24 @@ func sysctlValues(t *testing.T, name string) [2]int32 {
 // ones the restart found.
 func TestSysctlsSurviveCrash(t *testing.T) {
 	fakeSysctls(t, map[string][2]int{"lan0": {0, 5}, "lan1": {4, 7}})
-	c, _ := newTestCache(t, 64)
+	c, _, path := newTestCacheAt(t, 64)
 	if err := adjustSysctls(c, "lan0", 3, true); err != nil {
 		t.Fatal(err)
 	}
 	if got := sysctlValues(t, "lan0"); got != [2]int32{3, 0} {
 		t.Fatalf("adjusted lan0 = %v, want [3 0]", got)
 	}
-	path := c.Path()
-	c.closeFiles() // kill -9: nothing restored, nothing closed
-	c2, err := OpenCache(path, CacheOptions{})
+	// kill -9: nothing restored, nothing closed. A copy of the file taken
+	// now is what the crash leaves: the open flag set, the state written.
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crashed := filepath.Join(t.TempDir(), "crashed.db")
+	if err := os.WriteFile(crashed, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c2, err := cache.Open(crashed, cache.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +96,7 @@ func TestSysctlsSurviveCrash(t *testing.T) {
 	if err := adjustSysctls(c2, "lan1", 0, false); err != nil { // no -a: mcast untouched
 		t.Fatal(err)
 	}
-	os.WriteFile(sysctlPath(familyIPv4, "lan1", "mcast_solicit"), []byte("9\n"), 0o644) // the admin's change
+	os.WriteFile(sysctlPath(cache.FamilyIPv4, "lan1", "mcast_solicit"), []byte("9\n"), 0o644) // the admin's change
 	if err := restoreSysctls(c2, nil); err != nil {
 		t.Fatal(err)
 	}
