@@ -1,4 +1,4 @@
-package main
+package lab
 
 // Tools shared by the demo (TestDemo) and the lab benchmark (TestLabBench):
 // a lab with many hosts on the far side, a monitor that records the
@@ -25,8 +25,6 @@ import (
 	"time"
 	"unsafe"
 
-	"arpd/internal/afpacket"
-	"arpd/internal/frame"
 	"arpd/internal/labtest"
 	"arpd/internal/rtnl"
 
@@ -802,72 +800,6 @@ func demoCPU(t testing.TB, d *labtest.Daemon) time.Duration {
 	stime, _ := strconv.ParseInt(f[12], 10, 64) // field 15
 	const userHZ = 100                          // sysconf(_SC_CLK_TCK) on Linux
 	return time.Duration(utime+stime) * time.Second / userHZ
-}
-
-// demoListed counts the positive entries for hosts [0, n) in a -l listing
-// (both daemons print the same format), and says which hosts are missing.
-func demoListed(out string, n int) (count int, have []bool) {
-	have = make([]bool, n)
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 3 || strings.HasPrefix(f[0], "#") || f[2] == "FAILED:" {
-			continue
-		}
-		var a [4]byte
-		if _, err := fmt.Sscanf(f[1], "%d.%d.%d.%d", &a[0], &a[1], &a[2], &a[3]); err != nil {
-			continue
-		}
-		if h := demoHostIndex(a[:]); h >= 0 && h < n && !have[h] {
-			have[h] = true
-			count++
-		}
-	}
-	return count, have
-}
-
-// demoAnnounce sends a gratuitous ARP reply (sender = target = the host's
-// address, from the far interface's MAC, to broadcast) for each host in
-// hosts from the far side, paced in small batches so that no packet socket
-// on the near side overflows. Both daemons learn senders of replies; the
-// near kernel ignores gratuitous replies for addresses it has no entry for
-// (arp_accept=0), so its table stays empty.
-func demoAnnounce(t testing.TB, l *demoLab, hosts []int) {
-	t.Helper()
-	var mac [6]byte
-	var fd int
-	ifindex := l.Ifindex(l.Far, l.FarIf)
-	if err := l.Do(l.Far, func() (err error) {
-		ifc, err := pktIfaceLookup(l.FarIf)
-		if err != nil {
-			return err
-		}
-		mac = ifc.MAC
-		fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, int(afpacket.Htons(unix.ETH_P_ARP)))
-		return err
-	}); err != nil {
-		t.Fatalf("announce socket: %v", err)
-	}
-	defer unix.Close(fd)
-	to := &unix.SockaddrLinklayer{Protocol: afpacket.Htons(unix.ETH_P_ARP), Ifindex: ifindex, Halen: 6,
-		Addr: [8]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}
-	var f [frame.ARPLen]byte
-	f[0], f[1] = 0, frame.ARPHWEther
-	f[2], f[3] = frame.ARPProtoIPv4>>8, frame.ARPProtoIPv4&0xff
-	f[4], f[5] = frame.ARPHLenEther, frame.ARPPLenIPv4
-	f[6], f[7] = 0, frame.ARPOpReply
-	copy(f[frame.ARPOffSha:], mac[:])
-	copy(f[frame.ARPOffTha:], frame.BroadcastMAC[:])
-	for i, h := range hosts {
-		a := demoHostAddr(h)
-		copy(f[frame.ARPOffSpa:], a[:])
-		copy(f[frame.ARPOffTpa:], a[:])
-		if err := unix.Sendto(fd, f[:], 0, to); err != nil {
-			t.Fatalf("announce %s: %v", demoIPString(a), err)
-		}
-		if i%100 == 99 {
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
 }
 
 // TestDemoAnalyze checks how the demo and the benchmark read the monitor's

@@ -1,4 +1,4 @@
-package main
+package lab
 
 // make bench-lab: this arpd and iproute2's arpd, one after the other, each
 // in a lab of its own with the same hosts, flags and traffic, and one table

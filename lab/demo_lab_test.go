@@ -1,4 +1,4 @@
-package main
+package lab
 
 // make demo: this arpd as the resolver of a segment of 5,000 hosts, behind
 // a kernel table capped at gc_thresh3 (1024 by default, left alone).

@@ -1,4 +1,4 @@
-package main
+package lab
 
 // Kernel timestamps of neighbour events, from the neigh tracepoints, for
 // the lab benchmark's request-to-valid figures.
