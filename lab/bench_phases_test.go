@@ -71,7 +71,7 @@ func blRun(t *testing.T, in *interrupt, dm blDaemon, n, paced int, pin bool) blR
 		time.Sleep(1100 * time.Millisecond) // the daemon saves its counters every second
 		r.counters = dm.counters(t, db)
 	}
-	_, r.monitorOverruns = mon.snapshot()
+	_, r.monitorOverruns = mon.snapshot(t)
 	if d.Exited() {
 		t.Errorf("%s is no longer running after the benchmark; its output: %s", dm.name, d.Output())
 	}
@@ -186,7 +186,7 @@ func (ph *blPhaser) finish(p *blPhase, cpu0, from time.Duration, sentWall, retWa
 	t := ph.t
 	t.Helper()
 	n := p.hosts
-	events, _ := ph.mon.snapshot()
+	events, _ := ph.mon.snapshot(t)
 	p.mon = analyze(events, from, ph.mon.now(), 0, n)
 	p.delivered = ph.sink.delivered(0, n)
 	p.sendValid = ph.sink.latencies(0, n, sentWall)

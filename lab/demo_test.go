@@ -70,7 +70,7 @@ func TestDemo(t *testing.T) {
 	}
 	p2 := r.pass(t)
 	final := r.d.Stats()
-	_, overruns := r.mon.snapshot()
+	_, overruns := r.mon.snapshot(t)
 	if r.d.Exited() {
 		t.Fatalf("arpd exited during the demo; its output: %s", r.d.Output())
 	}
@@ -178,7 +178,7 @@ func (r *demoRig) pass(t *testing.T) demoPassResult {
 	r.in.check(t)
 	time.Sleep(100 * time.Millisecond) // the last answers' notifications
 	p.took = time.Since(start)
-	events, _ := r.mon.snapshot()
+	events, _ := r.mon.snapshot(t)
 	p.hostStats = analyze(events, from, r.mon.now(), 0, n)
 	if r.tr != nil {
 		// The kernel's own stamps, instead of the monitor's read times.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"arpd/internal/labtest"
 	"arpd/internal/rtnl"
 
 	"golang.org/x/sys/unix"
@@ -51,6 +52,10 @@ type monitor struct {
 	start   time.Time
 	stop    atomic.Bool
 	done    chan struct{}
+
+	// caughtUp is the monitor's clock when the reader last found
+	// nothing queued on the socket.
+	caughtUp atomic.Int64
 
 	mu       sync.Mutex
 	events   []neighEvent
@@ -134,6 +139,7 @@ func (m *monitor) read() {
 		at := m.now()
 		if err != nil {
 			if err == unix.EAGAIN {
+				m.caughtUp.Store(int64(at))
 				time.Sleep(time.Millisecond)
 			}
 			if err == unix.ENOBUFS {
@@ -202,8 +208,20 @@ func (m *monitor) record(e neighEvent, pending map[int32]bool) {
 	}
 }
 
-// snapshot returns a copy of the events so far and the overrun count.
-func (m *monitor) snapshot() ([]neighEvent, int) {
+// snapshot returns a copy of the events so far and the overrun count,
+// once the reader has read everything the kernel queued before the call
+// (or after 10 s without that).
+//
+// NB: the reader runs SCHED_IDLE (idleThread), so on a busy machine (go
+// test ./... builds and runs other packages beside this one) it can be
+// seconds behind the kernel; without the wait, a pass's last requests and
+// answers were missing from its figures.
+func (m *monitor) snapshot(t testing.TB) ([]neighEvent, int) {
+	t.Helper()
+	since := m.now()
+	if !labtest.WaitFor(10*time.Second, func() bool { return time.Duration(m.caughtUp.Load()) > since }) {
+		t.Logf("the neighbour monitor is still behind after 10 s: its figures are incomplete")
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return slices.Clone(m.events), m.overruns
