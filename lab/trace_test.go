@@ -17,7 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// tracefsDir is where tracefs is, or is mounted for the test.
+// tracefsDir is where tracefs is usually mounted.
 const tracefsDir = "/sys/kernel/tracing"
 
 // neighTrace records, in a tracing instance of its own, two tracepoints of
@@ -35,18 +35,16 @@ type neighTrace struct {
 	dir string // the instance's directory
 }
 
-// newNeighTrace makes the instance (mounting tracefs if it is not mounted,
-// unmounting it again at the end) or returns nil with the reason.
+// newNeighTrace makes the instance (in a tracefs mount of its own, see
+// mountTracefs) or returns nil with the reason.
 func newNeighTrace(t testing.TB, ifname string) (*neighTrace, error) {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join(tracefsDir, "instances")); err != nil {
-		if err := unix.Mount("nodev", tracefsDir, "tracefs", 0, ""); err != nil {
-			return nil, fmt.Errorf("mount tracefs: %w", err)
-		}
-		t.Cleanup(func() { unix.Unmount(tracefsDir, 0) })
+	mnt, err := mountTracefs(t)
+	if err != nil {
+		return nil, err
 	}
-	removeStaleTraces()
-	dir := filepath.Join(tracefsDir, "instances", fmt.Sprintf("arpd-lab-%d", os.Getpid()))
+	removeStaleTraces(mnt)
+	dir := filepath.Join(mnt, "instances", fmt.Sprintf("arpd-lab-%d", os.Getpid()))
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("tracing instance: %w", err)
 	}
@@ -74,11 +72,46 @@ func newNeighTrace(t testing.TB, ifname string) (*neighTrace, error) {
 	return tr, nil
 }
 
-// removeStaleTraces removes the tracing instances of test processes
-// that are gone (killed before their cleanup ran), which would otherwise
-// keep their buffers, 16 MiB a CPU, until the next boot.
-func removeStaleTraces() {
-	dirs, _ := filepath.Glob(filepath.Join(tracefsDir, "instances", "arpd-lab-*"))
+// mountTracefs mounts tracefs on a temporary directory until t ends, and
+// returns the directory; where it cannot, it returns tracefsDir if tracefs
+// is mounted there.
+//
+// NB: a mount of its own, because tracefs is one for the whole machine
+// and a test that finds it unmounted at tracefsDir and mounts it there
+// unmounts it again when it ends, under any other test process on the
+// machine that is using it meanwhile. Each mount shows the same
+// instances.
+func mountTracefs(t testing.TB) (string, error) {
+	t.Helper()
+	mnt, err := os.MkdirTemp("", "arpd-lab-tracefs-")
+	if err != nil {
+		return "", err
+	}
+	if err := unix.Mount("nodev", mnt, "tracefs", 0, ""); err != nil {
+		os.Remove(mnt)
+		if _, serr := os.Stat(filepath.Join(tracefsDir, "instances")); serr == nil {
+			return tracefsDir, nil
+		}
+		return "", fmt.Errorf("mount tracefs: %w", err)
+	}
+	t.Cleanup(func() {
+		// NB: Remove, not RemoveAll: should the unmount fail, the
+		// directory still shows every tracing instance on the machine.
+		if err := unix.Unmount(mnt, 0); err != nil {
+			t.Logf("unmount tracefs from %s: %v", mnt, err)
+			return
+		}
+		os.Remove(mnt)
+	})
+	return mnt, nil
+}
+
+// removeStaleTraces removes, from tracefs mounted at mnt, the tracing
+// instances of test processes that are gone (killed before their cleanup
+// ran), which would otherwise keep their buffers, 16 MiB a CPU, until the
+// next boot.
+func removeStaleTraces(mnt string) {
+	dirs, _ := filepath.Glob(filepath.Join(mnt, "instances", "arpd-lab-*"))
 	for _, dir := range dirs {
 		pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(dir), "arpd-lab-"))
 		if err != nil || pid == os.Getpid() || unix.Kill(pid, 0) != unix.ESRCH {
