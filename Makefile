@@ -73,7 +73,7 @@ endef
 demo:
 	$(call need-root,it makes network namespaces with 5000 addresses and runs arpd in them)
 	@$(MAKE) --no-print-directory build
-	ARPD_DEMO=1 ARPD_BIN=$(CURDIR)/arpd $(GO) test -run '^TestDemo$$' -count=1 -timeout 15m -v .
+	ARPD_DEMO=1 ARPD_BIN=$(CURDIR)/arpd $(GO) test -run '^TestDemo$$' -count=1 -timeout 15m -v ./lab
 
 # The lab benchmark (as root): this arpd, then iproute2's (/usr/sbin/arpd)
 # when installed, each in a lab of its own with BENCH_HOSTS hosts (default
@@ -84,7 +84,7 @@ BENCH_HOSTS ?= 20000
 bench-lab:
 	$(call need-root,it makes network namespaces and runs both daemons in them)
 	@$(MAKE) --no-print-directory build
-	ARPD_BENCHLAB=1 ARPD_BENCH_HOSTS=$(BENCH_HOSTS) ARPD_BIN=$(CURDIR)/arpd $(GO) test -run '^TestBenchLab$$' -count=1 -timeout 30m -v .
+	ARPD_BENCHLAB=1 ARPD_BENCH_HOSTS=$(BENCH_HOSTS) ARPD_BIN=$(CURDIR)/arpd $(GO) test -run '^TestBenchLab$$' -count=1 -timeout 30m -v ./lab
 
 # The name it had before.
 labbench: bench-lab

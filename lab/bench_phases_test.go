@@ -1,0 +1,248 @@
+package lab
+
+// The benchmark's phases, run in one lab against one daemon.
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"arpd/internal/labtest"
+)
+
+// blRun runs every phase for one daemon, in a lab of its own.
+func blRun(t *testing.T, in *interrupt, dm blDaemon, n, paced int, pin bool) blResult {
+	t.Helper()
+	in.check(t)
+	r := blResult{name: dm.name}
+	// NB: delay_first_probe_time of 60 s keeps the entries the daemon
+	// answered in DELAY for the whole run, so that no unicast
+	// confirmation traffic mixes into the measurement.
+	l := newHostLab(t, n, map[string]string{"delay_first_probe_time": "60"})
+	mon := newMonitor(t, l)
+	sink := newFarSink(t, l)
+	snd := newNearSender(t, l)
+	db := filepath.Join(t.TempDir(), "arpd.db")
+	d := dm.start(t, l, db)
+	defer func() { d.Close() }()
+	if pin {
+		pinTasks(t, d.Pid(), 1)
+	}
+	ph := &blPhaser{t: t, in: in, l: l, mon: mon, sink: sink, snd: snd, db: db}
+	var err error
+	if ph.tr, err = newNeighTrace(t, l.NearIf); err != nil {
+		t.Logf("no kernel tracing (%v): request to valid is timed from sendto's return to the arrival", err)
+		ph.tr = nil
+	}
+
+	ph.d = d
+	r.phase[blCold] = ph.burst(n, 12*time.Second, nil)
+
+	blEmptyTable(t, l)
+	r.phase[blWarm] = ph.burst(n, 8*time.Second, nil)
+
+	blEmptyTable(t, l)
+	r.phase[blPacedPhase] = ph.oneAtATime(paced)
+
+	// Restart on the same file, into an empty kernel table.
+	d.Close()
+	first := d.Output()
+	blEmptyTable(t, l)
+	d = dm.start(t, l, db)
+	ph.d = d
+	if pin {
+		pinTasks(t, d.Pid(), 1)
+	}
+	r.phase[blRestart] = ph.burst(n, 8*time.Second, nil)
+	r.phase[blRestart].startup = d.Startup()
+
+	r.phase[blFlushed] = ph.burst(n, 8*time.Second, func() {
+		l.flush(t)
+		if !labtest.WaitFor(10*time.Second, func() bool { return l.kernelTable(t) == 0 }) {
+			t.Logf("the near table still has %d entries after ip neigh flush", l.kernelTable(t))
+		}
+		time.Sleep(300 * time.Millisecond) // the daemon reads the flush's notifications
+	})
+
+	if dm.counters != nil {
+		time.Sleep(1100 * time.Millisecond) // the daemon saves its counters every second
+		r.counters = dm.counters(t, db)
+	}
+	_, r.monitorOverruns = mon.snapshot(t)
+	if d.Exited() {
+		t.Errorf("%s is no longer running after the benchmark; its output: %s", dm.name, d.Output())
+	}
+	r.out = first + d.Output()
+	return r
+}
+
+// blPhaser runs the phases in one lab, against its current daemon d.
+type blPhaser struct {
+	t    testing.TB
+	in   *interrupt
+	l    *hostLab
+	mon  *monitor
+	sink *farSink
+	snd  *nearSender
+	d    *labtest.Daemon
+	db   string
+	tr   *neighTrace // nil: no tracing here, request to valid from the sink
+}
+
+// reset forgets the previous phase's traffic and starts tracing.
+func (ph *blPhaser) reset() {
+	for len(ph.mon.settled) > 0 {
+		<-ph.mon.settled
+	}
+	ph.sink.reset()
+	ph.snd.reset()
+	if ph.tr != nil {
+		if err := ph.tr.start(); err != nil {
+			ph.t.Fatal(err)
+		}
+	}
+}
+
+// burst sends a datagram to each of hosts [0, n) as fast as one socket
+// can, waits up to limit until all that were sent have arrived, and
+// returns what happened. before, if set, runs after the daemon's CPU time
+// was read and before the first send.
+func (ph *blPhaser) burst(n int, limit time.Duration, before func()) blPhase {
+	// A host nobody answers is asked about three times, 1 s apart, and
+	// given up 3 s after the first request; cold, the daemon's probes go
+	// out once per request.
+	return ph.pass(n, false, limit, before)
+}
+
+// oneAtATime sends a datagram to each of hosts [0, n), the next only once
+// the monitor saw the previous one settled, and 2 ms after that, so that
+// every request finds the daemon idle.
+func (ph *blPhaser) oneAtATime(n int) blPhase {
+	return ph.pass(n, true, 4*time.Second, nil)
+}
+
+// pass is burst, or with paced oneAtATime.
+func (ph *blPhaser) pass(n int, paced bool, limit time.Duration, before func()) blPhase {
+	t := ph.t
+	t.Helper()
+	ph.in.check(t)
+	ph.reset()
+	// ARPD_BENCH_SCHEDTRACE=file: for the requests one at a time, the
+	// scheduler's events and the daemon's system calls too, to see where
+	// a request's time goes; the raw trace is kept in file.<daemon>.
+	schedTrace := os.Getenv("ARPD_BENCH_SCHEDTRACE")
+	if !paced || ph.tr == nil {
+		schedTrace = ""
+	}
+	var comm string
+	if schedTrace != "" {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", ph.d.Pid()))
+		comm = strings.TrimSpace(string(b))
+		ph.tr.schedEvents(true, comm)
+	}
+	p := blPhase{hosts: n}
+	cpu0 := daemonCPU(t, ph.d)
+	if before != nil {
+		before()
+	}
+	sentWall := make([]int64, n)
+	retWall := make([]int64, n)
+	from := ph.mon.now()
+	t0 := time.Now()
+	for h := 0; h < n; h++ {
+		sentWall[h] = time.Now().UnixNano()
+		if ph.snd.send(h) {
+			p.sent++
+		}
+		retWall[h] = time.Now().UnixNano()
+		if paced {
+			awaitSettled(ph.in, ph.mon, h, 4*time.Second)
+			ph.in.check(t)
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	p.sendTook = time.Since(t0)
+	ph.in.waitFor(limit, func() bool { return ph.sink.delivered(0, n) == p.sent })
+	ph.in.check(t)
+	time.Sleep(300 * time.Millisecond) // the last answers' notifications
+	if schedTrace != "" {
+		ph.tr.write("tracing_on", "0")
+		if b, err := os.ReadFile(filepath.Join(ph.tr.dir, "trace")); err == nil {
+			os.WriteFile(schedTrace+"."+strings.ReplaceAll(ph.d.Name(), " ", "_"), b, 0o644)
+			p.breakdown, p.followed = schedBreakdown(b, comm)
+		}
+		ph.tr.schedEvents(false, comm)
+	}
+	ph.finish(&p, cpu0, from, sentWall, retWall)
+	return p
+}
+
+// finish fills in p from what the monitor and the sink saw of hosts
+// [0, p.hosts) and from the daemon's process.
+func (ph *blPhaser) finish(p *blPhase, cpu0, from time.Duration, sentWall, retWall []int64) {
+	t := ph.t
+	t.Helper()
+	n := p.hosts
+	events, _ := ph.mon.snapshot(t)
+	p.mon = analyze(events, from, ph.mon.now(), 0, n)
+	p.delivered = ph.sink.delivered(0, n)
+	p.sendValid = ph.sink.latencies(0, n, sentWall)
+	if ph.tr == nil {
+		p.turnaround = ph.sink.latencies(0, n, retWall)
+	} else {
+		tr, err := ph.tr.stop(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.traceLost = tr.lost
+		p.turnaround, p.traced = tr.turnarounds(), true
+	}
+	if last := ph.sink.lastArrival(0, n); last > 0 {
+		p.took = time.Duration(last - sentWall[0])
+	}
+	p.sendErrors = ph.snd.sendErrors()
+	p.cpu = daemonCPU(t, ph.d) - cpu0
+	p.hwm, p.anon = daemonMemory(t, ph.d)
+	if st, err := os.Stat(ph.db); err == nil {
+		p.fileSize = st.Size()
+	}
+}
+
+// blEmptyTable empties the near side's neighbour table by taking its link
+// down and up again, as a router's interface flap would, and waits until
+// the link is up again.
+func blEmptyTable(t testing.TB, l *hostLab) {
+	t.Helper()
+	l.IP(l.Near, "link", "set", "dev", l.NearIf, "down")
+	if !labtest.WaitFor(10*time.Second, func() bool { return l.kernelTable(t) == 0 }) {
+		t.Logf("the near table still has %d entries with its link down", l.kernelTable(t))
+	}
+	l.IP(l.Near, "link", "set", "dev", l.NearIf, "up")
+	if !labtest.WaitFor(10*time.Second, func() bool {
+		return strings.Contains(l.IP(l.Near, "link", "show", "dev", l.NearIf), "LOWER_UP")
+	}) {
+		t.Fatalf("%s did not come up again", l.NearIf)
+	}
+	time.Sleep(300 * time.Millisecond) // the daemon reads the link's notifications
+}
+
+// awaitSettled waits until the monitor says host h's request was settled.
+func awaitSettled(in *interrupt, mon *monitor, h int, limit time.Duration) bool {
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	for !in.hit.Load() {
+		select {
+		case got := <-mon.settled:
+			if got == h {
+				return true
+			}
+		case <-timer.C:
+			return false
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return false
+}

@@ -1,0 +1,250 @@
+package lab
+
+// The benchmark's table: one column per daemon, their ratio, and the
+// targets.
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// blRow is one row of the report: a label and, for a phase, the value to
+// show and the number its ratio is taken of (ok false: no ratio).
+type blRow struct {
+	label string
+	phase int
+	f     func(p *blPhase) (show string, v float64, ok bool)
+}
+
+// blReport prints the table: one column per daemon and, with both, the
+// ratio of this arpd's value to iproute2's; then the targets.
+func blReport(w io.Writer, rs []blResult, n, paced int, pin bool) {
+	fmt.Fprintf(w, "\nlab benchmark (make bench-lab): %d hosts; each daemon run as `arpd %s -b <file> vnear`\n", n, strings.Join(blFlags, " "))
+	fmt.Fprintf(w, "in a lab of its own (this arpd with -F added); machine: %d CPUs, load average %s, kernel %s\n\n",
+		runtime.NumCPU(), loadAvg(), kernelRelease())
+	blTable(w, rs, n, paced)
+	fmt.Fprintln(w)
+	blCounters(w, rs)
+	blNotes(w, rs, pin)
+	blBreakdowns(w, rs)
+	fmt.Fprintln(w)
+	if len(rs) > 0 && rs[0].name == "this arpd" {
+		blTargets(w, rs, n)
+	}
+}
+
+// blDur returns a row's value for a duration: how it is shown, the number
+// its ratio is taken of, and whether it has one (the f of a blRow).
+func blDur(d time.Duration) (string, float64, bool) { return formatDur(d), d.Seconds(), d > 0 }
+
+// blPct is blDur for the q-th percentile of d, with none for no samples.
+func blPct(d []time.Duration, q float64) (string, float64, bool) {
+	if len(d) == 0 {
+		return "-", 0, false
+	}
+	return blDur(percentile(d, q))
+}
+
+// blCount is blDur for a count.
+func blCount(v int) (string, float64, bool) { return strconv.Itoa(v), float64(v), true }
+
+// blKiB is blDur for a size in KiB, shown in MiB.
+func blKiB(v int64) (string, float64, bool) {
+	return fmt.Sprintf("%.1f MiB", float64(v)/1024), float64(v), v > 0
+}
+
+// blRows returns the table's rows, phase by phase.
+func blRows() []blRow {
+	var rows []blRow
+	for ph := range blPhases {
+		if ph == blRestart {
+			rows = append(rows, blRow{"startup (exec to app_solicit set)", ph, func(p *blPhase) (string, float64, bool) { return blDur(p.startup) }})
+		}
+		rows = append(rows, blPhaseRows(ph, ph != blPacedPhase)...)
+	}
+	return rows
+}
+
+// blPhaseRows returns the rows every phase has, for phase ph; a burst
+// also has its sending time and rate.
+func blPhaseRows(ph int, burst bool) []blRow {
+	rows := []blRow{
+		{"datagrams delivered", ph, func(p *blPhase) (string, float64, bool) {
+			return fmt.Sprintf("%d of %d", p.delivered, p.hosts), float64(p.delivered), true
+		}},
+		{"resolution failed (kernel gave up)", ph, func(p *blPhase) (string, float64, bool) { return blCount(p.mon.failed) }},
+		{"answered from the cache", ph, func(p *blPhase) (string, float64, bool) { return blCount(p.mon.answered) }},
+		{"hosts asked about more than once", ph, func(p *blPhase) (string, float64, bool) { return blCount(p.mon.askedAgain) }},
+	}
+	if burst {
+		rows = append(rows,
+			blRow{"sent in", ph, func(p *blPhase) (string, float64, bool) { return blDur(p.sendTook) }},
+			blRow{"first send to last arrival", ph, func(p *blPhase) (string, float64, bool) { return blDur(p.took) }},
+			blRow{"resolutions per second", ph, func(p *blPhase) (string, float64, bool) {
+				return fmt.Sprintf("%.0f", p.rate()), p.rate(), p.rate() > 0
+			}},
+		)
+	}
+	return append(rows,
+		blRow{"request to valid p50", ph, func(p *blPhase) (string, float64, bool) { return blPct(p.turnaround, 50) }},
+		blRow{"request to valid p99", ph, func(p *blPhase) (string, float64, bool) { return blPct(p.turnaround, 99) }},
+		blRow{"send to valid p99", ph, func(p *blPhase) (string, float64, bool) { return blPct(p.sendValid, 99) }},
+		blRow{"daemon CPU", ph, func(p *blPhase) (string, float64, bool) {
+			return p.cpu.String(), p.cpu.Seconds(), p.cpu > 0
+		}},
+		blRow{"peak RSS (VmHWM)", ph, func(p *blPhase) (string, float64, bool) { return blKiB(p.hwm) }},
+		blRow{"anonymous RSS (RssAnon)", ph, func(p *blPhase) (string, float64, bool) { return blKiB(p.anon) }},
+		blRow{"file size", ph, func(p *blPhase) (string, float64, bool) {
+			return fmt.Sprintf("%.1f MiB", float64(p.fileSize)/(1<<20)), float64(p.fileSize), p.fileSize > 0
+		}},
+	)
+}
+
+// blTable prints the rows, one column per daemon and, with two, their
+// ratio, under the title of each phase.
+func blTable(w io.Writer, rs []blResult, n, paced int) {
+	fmt.Fprintf(w, "  %-40s", "")
+	for _, r := range rs {
+		fmt.Fprintf(w, " %18s", r.name)
+	}
+	if len(rs) == 2 {
+		fmt.Fprintf(w, " %8s", "ratio")
+	}
+	fmt.Fprintln(w)
+	last := -1
+	for _, row := range blRows() {
+		if row.phase != last {
+			last = row.phase
+			fmt.Fprintf(w, "  %s\n", blPhaseTitle(row.phase, n, paced))
+		}
+		fmt.Fprintf(w, "    %-38s", row.label)
+		var vs []float64
+		oks := true
+		for i := range rs {
+			show, v, ok := row.f(&rs[i].phase[row.phase])
+			fmt.Fprintf(w, " %18s", show)
+			vs = append(vs, v)
+			oks = oks && ok
+		}
+		if len(rs) == 2 && oks && vs[1] != 0 {
+			fmt.Fprintf(w, " %7.2f×", vs[0]/vs[1])
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// blCounters prints, for each daemon, what the monitor and the trace lost
+// and the daemon's own counters where it has them.
+func blCounters(w io.Writer, rs []blResult) {
+	for _, r := range rs {
+		var lost int64
+		for i := range r.phase {
+			lost += r.phase[i].traceLost
+		}
+		fmt.Fprintf(w, "  %s: monitor overruns %d, trace events lost %d (figures incomplete if > 0)", r.name, r.monitorOverruns, lost)
+		if r.counters != nil {
+			fmt.Fprintf(w, "; own counters: app_recv=%d app_success=%d probes_sent=%d nl_overruns=%d redumps=%d kern_neg=%d answer_errors=%d",
+				r.counters["app_recv"], r.counters["app_success"], r.counters["probes_sent"], r.counters["nl_overruns"],
+				r.counters["redumps"], r.counters["kern_neg"], r.counters["answer_errors"])
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// blNotes prints what the figures mean.
+func blNotes(w io.Writer, rs []blResult, pin bool) {
+	how := "the kernel's own stamps: tracepoint neigh_create (made in the call that\n" +
+		"  makes the request, just before it) to neigh_update from INCOMPLETE to a valid state (the answer or\n" +
+		"  an ARP reply arrives), on the mono clock"
+	if len(rs) > 0 && !rs[0].phase[blPacedPhase].traced {
+		how = "sendto's return (the kernel makes its request inside that call) to the\n" +
+			"  far side's receive stamp (SO_TIMESTAMPNS) of the datagram, which leaves when the entry becomes\n" +
+			"  valid (no kernel tracing here)"
+	}
+	fmt.Fprintf(w, "\n  request to valid: %s. send to valid: from just before\n", how)
+	fmt.Fprintf(w, "  sendto to the far side's receive stamp of the datagram. Both count from the first request,\n")
+	fmt.Fprintf(w, "  so they include the kernel's 1 s retries. The counts of answers, retries and failures come from\n")
+	fmt.Fprintf(w, "  a netlink listener that polls (a waiting one would be woken inside each request). CPU: utime+stime of the\n")
+	fmt.Fprintf(w, "  daemon (10 ms ticks). Memory: /proc/<pid>/status at the end of the phase (VmHWM is the peak\n")
+	fmt.Fprintf(w, "  so far; a restart starts it again). ratio: this arpd's figure over iproute2's.\n")
+	if pin {
+		fmt.Fprintf(w, "  ARPD_BENCH_PIN=1: the test ran on CPU 0, each daemon on CPU 1.\n")
+	}
+}
+
+// blBreakdowns prints, for each daemon with a scheduler trace
+// (ARPD_BENCH_SCHEDTRACE), where a request's time went one at a time.
+func blBreakdowns(w io.Writer, rs []blResult) {
+	for _, r := range rs {
+		p := &r.phase[blPacedPhase]
+		if p.followed == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n  %s, one at a time, where a request's time went (p50 / p99 of %d requests, scheduler trace):\n", r.name, p.followed)
+		for k, what := range [4]string{
+			"the request's call, until the daemon is woken",
+			"woken, until it runs",
+			"the daemon's own work, until it sends the answer",
+			"the kernel on that send, until neigh_update",
+		} {
+			fmt.Fprintf(w, "    %-52s %s\n", what, pcts(p.breakdown[k]))
+		}
+	}
+}
+
+// blPhaseTitle describes phase ph.
+func blPhaseTitle(ph, n, paced int) string {
+	switch ph {
+	case blCold:
+		return fmt.Sprintf("cold: a datagram to each of %d hosts, empty cache", n)
+	case blWarm:
+		return "warm: link down and up, the daemon keeps its cache; the same burst"
+	case blPacedPhase:
+		return fmt.Sprintf("one at a time: link down and up; %d hosts, each once the previous arrived", paced)
+	case blRestart:
+		return "restart: SIGTERM, link down and up, started again on the same file; the same burst"
+	}
+	return "flushed: ip neigh flush while the daemon runs; the same burst"
+}
+
+// blTargets prints issue 5's targets and whether this arpd (rs[0]) met
+// them, beside iproute2's arpd (rs[1]) where a target is relative.
+func blTargets(w io.Writer, rs []blResult, n int) {
+	us := &rs[0]
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "MISSED"
+	}
+	line := func(what, got string, ok bool) {
+		fmt.Fprintf(w, "    %-52s %-24s %s\n", what, got, verdict(ok))
+	}
+	fmt.Fprintf(w, "  targets (this arpd):\n")
+	c := &us.phase[blCold]
+	line(fmt.Sprintf("cold: all %d resolved, none failed", n), fmt.Sprintf("%d resolved, %d failed", c.delivered, c.hosts-c.delivered),
+		c.delivered == n)
+	wm := &us.phase[blWarm]
+	if len(rs) == 2 {
+		them := rs[1].phase[blWarm].rate()
+		line("warm: at least 3x iproute2's resolutions per second", fmt.Sprintf("%.0f vs %.0f/s", wm.rate(), them), wm.rate() >= 3*them)
+	}
+	line("warm: no host asked about twice", strconv.Itoa(wm.mon.askedAgain), wm.mon.askedAgain == 0)
+	p99 := percentile(wm.sendValid, 99)
+	line("warm: send to valid p99 <= 50 ms", formatDur(p99), len(wm.sendValid) > 0 && p99 <= 50*time.Millisecond)
+	pc := &us.phase[blPacedPhase]
+	p50, p99 := percentile(pc.turnaround, 50), percentile(pc.turnaround, 99)
+	line("one at a time: request to valid p50 <= 50 µs", formatDur(p50), len(pc.turnaround) > 0 && p50 <= 50*time.Microsecond)
+	line("one at a time: request to valid p99 <= 150 µs", formatDur(p99), len(pc.turnaround) > 0 && p99 <= 150*time.Microsecond)
+	var anon, hwm int64
+	for i := range us.phase {
+		anon, hwm = max(anon, us.phase[i].anon), max(hwm, us.phase[i].hwm)
+	}
+	line("anonymous RSS <= 4 MB (largest at a phase's end)", fmt.Sprintf("%.2f MB", float64(anon)*1024/1e6), anon*1024 <= 4e6)
+	line("VmHWM <= 6 MB (largest)", fmt.Sprintf("%.2f MB", float64(hwm)*1024/1e6), hwm*1024 <= 6e6)
+	fmt.Fprintln(w)
+}
