@@ -184,7 +184,7 @@ func capCheckIdentity(t *testing.T, pid int) {
 // command line into the one run inside Near.
 func capLabRun(t *testing.T, wrap func([]string) []string) {
 	l := newCapLab(t)
-	appKey, mcastKey, farMAC := l.appKey, l.mcastKey, l.farMAC
+	appKey, mcastKey := l.appKey, l.mcastKey
 
 	// The receiver in Far.
 	var rx int
@@ -213,6 +213,25 @@ func capLabRun(t *testing.T, wrap func([]string) []string) {
 		t.Fatalf("sysctls not adjusted: app_solicit %d, mcast_solicit %d; daemon said:\n%s", a, m, d.Output())
 	}
 
+	neigh := capCheckAnswered(t, l, rx, d)
+
+	// SIGTERM: exit 0 with the originals back.
+	if code := d.Stop(unix.SIGTERM, 10*time.Second); code != 0 {
+		t.Fatalf("daemon exit status %d after SIGTERM; it said:\n%s", code, d.Output())
+	}
+	a, m := l.ReadSysctl(l.Near, appKey), l.ReadSysctl(l.Near, mcastKey)
+	if a != 0 || m != 5 {
+		t.Fatalf("after SIGTERM app_solicit %d, mcast_solicit %d; want the originals 0 and 5", a, m)
+	}
+	t.Logf("neighbour from the cache: %s", strings.TrimSpace(neigh))
+}
+
+// capCheckAnswered sends a datagram from Near to 10.77.0.50, which only
+// the daemon d's cache can resolve, and checks that the kernel got the
+// cached address and that the receiver rx in Far got the datagram. It
+// returns the kernel's entry.
+func capCheckAnswered(t *testing.T, l *capLab, rx int, d *labtest.Daemon) string {
+	t.Helper()
 	// The kernel asks arpd, arpd answers from the cache, the datagram
 	// leaves at once and Far receives it.
 	if err := l.Do(l.Near, func() error {
@@ -228,7 +247,7 @@ func capLabRun(t *testing.T, wrap func([]string) []string) {
 	var neigh string
 	if !labtest.WaitFor(10*time.Second, func() bool {
 		neigh = l.IP(l.Near, "neigh", "show", "10.77.0.50", "dev", l.NearIf)
-		return strings.Contains(neigh, "lladdr "+farMAC)
+		return strings.Contains(neigh, "lladdr "+l.farMAC)
 	}) {
 		t.Fatalf("the kernel never got the cached address: %q; daemon said:\n%s", neigh, d.Output())
 	}
@@ -242,14 +261,5 @@ func capLabRun(t *testing.T, wrap func([]string) []string) {
 	if !got {
 		t.Fatalf("Far never received the datagram (neighbour %q)", neigh)
 	}
-
-	// SIGTERM: exit 0 with the originals back.
-	if code := d.Stop(unix.SIGTERM, 10*time.Second); code != 0 {
-		t.Fatalf("daemon exit status %d after SIGTERM; it said:\n%s", code, d.Output())
-	}
-	a, m := l.ReadSysctl(l.Near, appKey), l.ReadSysctl(l.Near, mcastKey)
-	if a != 0 || m != 5 {
-		t.Fatalf("after SIGTERM app_solicit %d, mcast_solicit %d; want the originals 0 and 5", a, m)
-	}
-	t.Logf("neighbour from the cache: %s", strings.TrimSpace(neigh))
+	return neigh
 }

@@ -22,14 +22,18 @@ func defaultOptions() options {
 	}
 }
 
-// TestParseArgs checks every flag, clusters, attached and detached
-// arguments, permutation and "--" against the options they must produce.
-func TestParseArgs(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		mod  func(o *options)
-	}{
+// parseArgsCase is a command line and how its options differ from
+// defaultOptions.
+type parseArgsCase struct {
+	name string
+	args []string
+	mod  func(o *options)
+}
+
+// parseArgsFlagCases are each flag on its own, its argument attached and
+// detached, and operands.
+func parseArgsFlagCases() []parseArgsCase {
+	return []parseArgsCase{
 		{"empty", nil, func(o *options) {}},
 		{"-l", []string{"-l"}, func(o *options) { o.list = true }},
 		{"-k", []string{"-k"}, func(o *options) { o.noKernel = true }},
@@ -62,6 +66,13 @@ func TestParseArgs(t *testing.T) {
 		{"-C max", []string{"-C16777216"}, func(o *options) { o.capacity = 16777216 }},
 		{"-P", []string{"-P", "/run/arpd.pid"}, func(o *options) { o.pidFile = "/run/arpd.pid" }},
 		{"interfaces", []string{"eth0", "eth1"}, func(o *options) { o.interfaces = []string{"eth0", "eth1"} }},
+	}
+}
+
+// parseArgsCommandLineCases are clusters, permutation, "--" and whole
+// command lines.
+func parseArgsCommandLineCases() []parseArgsCase {
+	return []parseArgsCase{
 		{"cluster of flags", []string{"-lkFVs"}, func(o *options) {
 			o.list, o.noKernel, o.foreground, o.version, o.stats = true, true, true, true, true
 		}},
@@ -103,7 +114,12 @@ func TestParseArgs(t *testing.T) {
 			o.list, o.load, o.db, o.dbDefault = true, "-", "/tmp/a.db", false
 		}},
 	}
-	for _, tc := range tests {
+}
+
+// TestParseArgs checks every flag, clusters, attached and detached
+// arguments, permutation and "--" against the options they must produce.
+func TestParseArgs(t *testing.T) {
+	for _, tc := range append(parseArgsFlagCases(), parseArgsCommandLineCases()...) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := parseArgs(tc.args)
 			if err != nil {
@@ -118,16 +134,19 @@ func TestParseArgs(t *testing.T) {
 	}
 }
 
-// TestParseArgsErrors checks every error: its message, and whether it
-// calls for the usage line (errUsage) or is the help request (errHelp).
-func TestParseArgsErrors(t *testing.T) {
-	tests := []struct {
-		name  string
-		args  []string
-		want  string // exact message
-		usage bool   // wraps errUsage
-		help  bool   // is errHelp
-	}{
+// parseArgsErrorCase is a command line parseArgs refuses, and how.
+type parseArgsErrorCase struct {
+	name  string
+	args  []string
+	want  string // exact message
+	usage bool   // wraps errUsage
+	help  bool   // is errHelp
+}
+
+// parseArgsGetoptErrors are the help request and getopt's own errors:
+// unknown options, missing arguments, and a repeated -f.
+func parseArgsGetoptErrors() []parseArgsErrorCase {
+	return []parseArgsErrorCase{
 		{"-h", []string{"-h"}, errHelp.Error(), false, true},
 		{"-?", []string{"-?"}, errHelp.Error(), false, true},
 		{"-h in a cluster", []string{"-lh"}, errHelp.Error(), false, true},
@@ -143,6 +162,13 @@ func TestParseArgsErrors(t *testing.T) {
 		{"duplicate -f", []string{"-f", "a", "-f", "b"}, "duplicate option -f", true, false},
 		{"duplicate -f same file", []string{"-fa", "-fa"}, "duplicate option -f", true, false},
 		{"duplicate -f stdin", []string{"-f", "-", "-l", "-f-"}, "duplicate option -f", true, false},
+		{"first error wins", []string{"-Z", "-a"}, "invalid option -- 'Z'", true, false},
+	}
+}
+
+// parseArgsValueErrors are the arguments an option refuses.
+func parseArgsValueErrors() []parseArgsErrorCase {
+	return []parseArgsErrorCase{
 		{"empty -f", []string{"-f", ""}, "option -f: empty file name", false, false},
 		{"empty -b", []string{"-b", ""}, "option -b: empty file name", false, false},
 		{"empty -P", []string{"-P", ""}, "option -P: empty file name", false, false},
@@ -174,9 +200,13 @@ func TestParseArgsErrors(t *testing.T) {
 		{"-R garbage", []string{"-R", "1/s"}, `invalid ARP rate: option -R: invalid number "1/s"`, false, false},
 		{"-R infinite", []string{"-R", "+Inf"}, `invalid ARP rate: option -R: invalid number "+Inf"`, false, false},
 		{"-R underscore", []string{"-R", "1_000"}, `invalid ARP rate: option -R: invalid number "1_000"`, false, false},
-		{"first error wins", []string{"-Z", "-a"}, "invalid option -- 'Z'", true, false},
 	}
-	for _, tc := range tests {
+}
+
+// TestParseArgsErrors checks every error: its message, and whether it
+// calls for the usage line (errUsage) or is the help request (errHelp).
+func TestParseArgsErrors(t *testing.T) {
+	for _, tc := range append(parseArgsGetoptErrors(), parseArgsValueErrors()...) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := parseArgs(tc.args)
 			if err == nil {

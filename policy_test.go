@@ -6,6 +6,7 @@ import (
 	"arpd/internal/afpacket"
 	"arpd/internal/cache"
 	"arpd/internal/frame"
+	"arpd/internal/labtest"
 	"arpd/internal/rtnl"
 
 	"os"
@@ -338,7 +339,7 @@ func TestPolicyProbeSource(t *testing.T) {
 	r := newPolicyRig(t, 3)
 	r.d.bucket = newTokenBucket(1000, 1000) // the rate limit is not under test
 	// The captured RTM_NEWADDR of 10.62.0.1/24 on ifindex 2.
-	r.d.handleMessages(loadNetlinkHex(t, "newaddr"))
+	r.d.handleMessages(labtest.ReadNetlinkHex(t, filepath.Join("internal", "rtnl", "testdata", "newaddr.hex")))
 	// Not ours: another interface's address, an IPv6 one.
 	r.d.handleAddr(addrMsg(unix.RTM_NEWADDR, 9, [4]byte{10, 99, 0, 1}, 24))
 	v6 := addrMsg(unix.RTM_NEWADDR, 2, [4]byte{10, 99, 0, 1}, 24)

@@ -60,8 +60,20 @@ func TestIfAddrsSource(t *testing.T) {
 	}
 }
 
+// TestIfAddrsChanges checks the table through the changes the kernel
+// notifies, step by step on one table: additions and removals, a
+// secondary promoted, the kernel's order, and a full table.
 func TestIfAddrsChanges(t *testing.T) {
 	var tab ifAddrs
+	ifAddrsAddDelete(t, &tab)
+	ifAddrsPromotion(t, &tab)
+	ifAddrsOrder(t, &tab)
+	ifAddrsFull(t, &tab)
+}
+
+// ifAddrsAddDelete adds and removes addresses on the empty tab, and leaves
+// it empty.
+func ifAddrsAddDelete(t *testing.T, tab *ifAddrs) {
 	a, b := addr4(192, 168, 1, 1, 24), addr4(10, 0, 0, 1, 24)
 	tab.Add(a)
 	tab.Add(b)
@@ -71,7 +83,7 @@ func TestIfAddrsChanges(t *testing.T) {
 	}
 	target := [4]byte{10, 0, 0, 7}
 	tab.Delete(&b)
-	if got := sourceOf(&tab, target); got != "192.168.1.1" {
+	if got := sourceOf(tab, target); got != "192.168.1.1" {
 		t.Errorf("after removing 10.0.0.1/24: %s, want the first primary", got)
 	}
 	// Another prefix length is another address.
@@ -81,28 +93,35 @@ func TestIfAddrsChanges(t *testing.T) {
 		t.Errorf("removing %+v removed %+v", other, a)
 	}
 	tab.Delete(&a)
-	if got := sourceOf(&tab, target); got != "none" || tab.Len() != 0 {
+	if got := sourceOf(tab, target); got != "none" || tab.Len() != 0 {
 		t.Errorf("after removing every address: %s, %d left", got, tab.Len())
 	}
+}
 
-	// A secondary promoted when its primary goes is notified again as a
-	// primary: it replaces its secondary self.
+// ifAddrsPromotion: a secondary promoted when its primary goes is
+// notified again as a primary, and replaces its secondary self. tab must
+// be empty.
+func ifAddrsPromotion(t *testing.T, tab *ifAddrs) {
+	target := [4]byte{10, 0, 0, 7}
 	p, s := addr4(10, 0, 0, 1, 24), addr4(10, 0, 0, 2, 24)
 	s.Secondary = true
 	tab.Add(p)
 	tab.Add(s)
 	tab.Delete(&p)
-	if got := sourceOf(&tab, target); got != "none" {
+	if got := sourceOf(tab, target); got != "none" {
 		t.Errorf("only a secondary left: %s", got)
 	}
 	s.Secondary = false
 	tab.Add(s)
-	if got := sourceOf(&tab, target); got != "10.0.0.2" || tab.Len() != 1 {
+	if got := sourceOf(tab, target); got != "10.0.0.2" || tab.Len() != 1 {
 		t.Errorf("after the promotion: %s, %d addresses", got, tab.Len())
 	}
+}
 
-	// The kernel's order: a link-scope primary goes before universe ones,
-	// secondaries after every primary, so the fallback is the link one.
+// ifAddrsOrder: the kernel's order, a link-scope primary before universe
+// ones and secondaries after every primary, so the fallback is the link
+// one.
+func ifAddrsOrder(t *testing.T, tab *ifAddrs) {
 	tab.Reset()
 	link := addr4(10, 63, 0, 1, 24)
 	link.Scope = rtScopeLink
@@ -118,11 +137,13 @@ func TestIfAddrsChanges(t *testing.T) {
 			t.Fatalf("order %+v, want %v", tab.a[:tab.Len()], want)
 		}
 	}
-	if got := sourceOf(&tab, [4]byte{8, 8, 8, 8}); got != "10.63.0.1" {
+	if got := sourceOf(tab, [4]byte{8, 8, 8, 8}); got != "10.63.0.1" {
 		t.Errorf("fallback %s, want the link-scope address first in the list", got)
 	}
+}
 
-	// Full: the 17th address is refused, the first 16 still work.
+// ifAddrsFull: the 17th address is refused, the first 16 still work.
+func ifAddrsFull(t *testing.T, tab *ifAddrs) {
 	tab.Reset()
 	for i := 0; i < ifAddrMax; i++ {
 		if !tab.Add(addr4(10, byte(i), 0, 1, 24)) {
@@ -132,10 +153,10 @@ func TestIfAddrsChanges(t *testing.T) {
 	if tab.Add(addr4(10, 99, 0, 1, 24)) || tab.Len() != ifAddrMax {
 		t.Errorf("a 17th address was kept")
 	}
-	if got := sourceOf(&tab, [4]byte{10, 15, 0, 9}); got != "10.15.0.1" {
+	if got := sourceOf(tab, [4]byte{10, 15, 0, 9}); got != "10.15.0.1" {
 		t.Errorf("full table: %s", got)
 	}
-	if got := sourceOf(&tab, [4]byte{10, 99, 0, 9}); got != "10.0.0.1" {
+	if got := sourceOf(tab, [4]byte{10, 99, 0, 9}); got != "10.0.0.1" {
 		t.Errorf("full table, the refused subnet: %s", got)
 	}
 }

@@ -2,9 +2,14 @@
 // namespaces joined by a veth pair, made by a test and always deleted
 // when it ends (Lab); the arpd binary, built once per test binary or
 // taken from $ARPD_BIN (Binary); the daemon started from it as a
-// separate process and always stopped (Daemon); and the lock that tests
+// separate process and always stopped (Daemon); the lock that tests
 // which change a global kernel setting hold around the change
-// (LockGlobals, ShareGlobals).
+// (LockGlobals, ShareGlobals); and what the tests of the daemon and of
+// the packages share to look at the wire and at rtnetlink in a lab: fixed
+// addresses (Lab.Address), packet sockets and the ARP frames they read
+// (Lab.OpenPacket, WaitFrame, DecodeARP), an rtnetlink socket and the
+// messages it reads (Lab.DialNetlink, NewNeighLab, Netlink.Await), and the
+// messages captured as testdata (SaveCapture, ReadNetlinkHex).
 //
 // Only tests import this package; the daemon never does. Every test that
 // needs root skips, saying why, when it does not run as root or when

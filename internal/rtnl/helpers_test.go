@@ -1,15 +1,14 @@
 package rtnl_test
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/hex"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"unsafe"
 
+	"arpd/internal/labtest"
 	"arpd/internal/rtnl"
 
 	"golang.org/x/sys/unix"
@@ -23,130 +22,19 @@ const (
 	ifinfoLen  = unix.SizeofIfInfomsg
 	ifaddrLen  = unix.SizeofIfAddrmsg
 	errHdrLen  = 4 // the int error of struct nlmsgerr
-	typeMask   = 0x3fff
 )
 
-// cacheMAC is the address "the cache" answers with, as in the root's lab
-// tests that captured testdata.
-var cacheMAC = [6]byte{0x02, 0x00, 0x00, 0x00, 0x03, 0x03}
+// cacheMAC is the address "the cache" answers with, as in the lab tests
+// that captured testdata.
+var cacheMAC = labtest.CacheMAC
 
 func align(n int) int { return (n + 3) &^ 3 }
 
-// hostIsLE says whether this host is little-endian, as the machine that
-// captured testdata was.
-var hostIsLE = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
-
-// loadHex reads testdata/name.hex (comment lines start with #) and returns
-// the message in this host's byte order.
+// loadHex reads testdata/name.hex, as captured in the lab, and returns the
+// message in this host's byte order.
 func loadHex(t testing.TB, name string) []byte {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", name+".hex"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var h strings.Builder
-	for _, line := range strings.Split(string(raw), "\n") {
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		h.WriteString(strings.TrimSpace(line))
-	}
-	b, err := hex.DecodeString(h.String())
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return fromLE(b)
-}
-
-// fromLE converts messages captured on a little-endian host to this host's
-// byte order, so the unit tests also pass on big-endian MIPS. It swaps what
-// the decoders read as host-order integers: message and top-level attribute
-// headers, the fixed ndmsg/ifinfomsg/ifaddrmsg/nlmsgerr fields, NDA_PROBES,
-// NDA_CACHEINFO, IFA_FLAGS and IFA_CACHEINFO. Nested attributes are left
-// alone; nothing decodes them.
-func fromLE(le []byte) []byte {
-	b := bytes.Clone(le)
-	if hostIsLE {
-		return b
-	}
-	for off := 0; off+hdrLen <= len(b); {
-		n := int(binary.LittleEndian.Uint32(b[off:]))
-		typ := binary.LittleEndian.Uint16(b[off+4:])
-		if n < hdrLen || off+n > len(b) {
-			break
-		}
-		swapHeader(b[off:])
-		swapPayload(typ, b[off+hdrLen:off+n])
-		off += align(n)
-	}
-	return b
-}
-
-func swap16(p []byte) { binary.BigEndian.PutUint16(p, binary.LittleEndian.Uint16(p)) }
-func swap32(p []byte) { binary.BigEndian.PutUint32(p, binary.LittleEndian.Uint32(p)) }
-
-func swapHeader(p []byte) { swap32(p[0:]); swap16(p[4:]); swap16(p[6:]); swap32(p[8:]); swap32(p[12:]) }
-
-// swapWords swaps every whole 32-bit word of v.
-func swapWords(v []byte) {
-	for i := 0; i+4 <= len(v); i += 4 {
-		swap32(v[i:])
-	}
-}
-
-// swapAttrs swaps the headers of the attributes in a, and the values that
-// swapVal picks.
-func swapAttrs(a []byte, swapVal func(typ uint16) bool) {
-	for len(a) >= 4 {
-		l := int(binary.LittleEndian.Uint16(a))
-		at := binary.LittleEndian.Uint16(a[2:])
-		if l < 4 || l > len(a) {
-			break
-		}
-		swap16(a[0:])
-		swap16(a[2:])
-		if swapVal(at & typeMask) {
-			swapWords(a[4:l])
-		}
-		a = a[min(align(l), len(a)):]
-	}
-}
-
-// swapPayload swaps the host-order integers of the payload d of a message
-// of type typ.
-func swapPayload(typ uint16, d []byte) {
-	switch typ {
-	case unix.RTM_NEWNEIGH, unix.RTM_DELNEIGH, unix.RTM_GETNEIGH:
-		if len(d) >= ndmsgLen {
-			swap32(d[4:])
-			swap16(d[8:])
-			swapAttrs(d[ndmsgLen:], func(at uint16) bool { return at == unix.NDA_PROBES || at == unix.NDA_CACHEINFO })
-		}
-	case unix.RTM_NEWLINK, unix.RTM_DELLINK:
-		if len(d) >= ifinfoLen {
-			swap16(d[2:])
-			swap32(d[4:])
-			swap32(d[8:])
-			swap32(d[12:])
-			swapAttrs(d[ifinfoLen:], func(uint16) bool { return false })
-		}
-	case unix.RTM_NEWADDR, unix.RTM_DELADDR:
-		if len(d) >= ifaddrLen {
-			swap32(d[4:])
-			swapAttrs(d[ifaddrLen:], func(at uint16) bool {
-				return at == unix.IFA_FLAGS || at == unix.IFA_CACHEINFO || at == unix.IFA_RT_PRIORITY
-			})
-		}
-	case unix.NLMSG_ERROR:
-		if len(d) >= errHdrLen+hdrLen {
-			swap32(d[0:])
-			swapHeader(d[4:])
-		}
-	case unix.NLMSG_DONE:
-		if len(d) >= 4 {
-			swap32(d[0:])
-		}
-	}
+	return labtest.ReadNetlinkHex(t, filepath.Join("testdata", name+".hex"))
 }
 
 // leHex decodes a hex string of a message written in little-endian and
@@ -156,7 +44,7 @@ func leHex(t testing.TB, s string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fromLE(b)
+	return labtest.NetlinkFromLE(b)
 }
 
 // only frames b, which must hold exactly one message, and returns it.

@@ -10,8 +10,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The neighbour messages captured by the root's TestLabNetlinkCapture,
-// every field. The lab's near interface vnear had ifindex 2.
+// The neighbour messages captured by TestLabNetlinkCapture, every field.
+// The lab's near interface vnear had ifindex 2.
 var capturedNeighs = []struct {
 	file string
 	want rtnl.Neigh
