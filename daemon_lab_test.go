@@ -198,8 +198,3 @@ func (d *dlab) nearCycle(ip [4]byte) {
 		d.t.Fatalf("%s was resolved: %q", ipString(ip), n)
 	}
 }
-
-// pktIfaceLookup is labtest.LookupIface under the name that
-// demotools_lab_test.go still calls it by, until that file moves to lab/
-// (where it no longer needs it).
-var pktIfaceLookup = labtest.LookupIface

@@ -284,22 +284,28 @@ func parseIPv6(s string) (Addr, error) {
 			}
 		}
 	}
-	if i != len(s) {
-		return Addr{}, errSyntax
-	}
-	if ellipsis >= 0 {
-		if n == 16 {
-			return Addr{}, errSyntax
-		}
-		gap := 16 - n
-		copy(a[ellipsis+gap:], a[ellipsis:n])
-		for j := ellipsis; j < ellipsis+gap; j++ {
-			a[j] = 0
-		}
-	} else if n != 16 {
+	if i != len(s) || !expand(&a, ellipsis, n) {
 		return Addr{}, errSyntax
 	}
 	return AddrFrom16(a), nil
+}
+
+// expand moves the n bytes parsed into a apart at ellipsis, where "::"
+// stood (-1 for none), filling the gap with zeros, and reports whether the
+// groups make a whole address: exactly 16 bytes without "::", fewer with it.
+func expand(a *[16]byte, ellipsis, n int) bool {
+	if ellipsis < 0 {
+		return n == 16
+	}
+	if n == 16 {
+		return false
+	}
+	gap := 16 - n
+	copy(a[ellipsis+gap:], a[ellipsis:n])
+	for j := ellipsis; j < ellipsis+gap; j++ {
+		a[j] = 0
+	}
+	return true
 }
 
 // unhex returns the value of the hex digit c, or -1.
