@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 
@@ -190,12 +189,10 @@ func BenchmarkInsert(b *testing.B) {
 		t := getBenchTable(b, n)
 		r := rand.New(rand.NewPCG(99, uint64(n)))
 		b.Run(fmt.Sprintf("cache/%d", n), func(b *testing.B) {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
 			b.ReportAllocs()
 			var batch [1024]Key
 			var e Entry
-			start, deletes := Writes(b), uint64(0)
+			start, deletes := t.c.Writes(), uint64(0)
 			for i := 0; i < b.N; i++ {
 				t.clk.Set(2_000_000 + uint32(i))
 				e = Entry{Key: randomKey(r), Kind: KindPositive, LLLen: 6}
@@ -205,15 +202,15 @@ func BenchmarkInsert(b *testing.B) {
 				batch[i%len(batch)] = e.Key
 				if i%len(batch) == len(batch)-1 || i == b.N-1 {
 					b.StopTimer()
-					w := Writes(b)
+					w := t.c.Writes()
 					for j := 0; j <= i%len(batch); j++ {
 						t.c.Delete(&batch[j])
 					}
-					deletes += Writes(b) - w
+					deletes += t.c.Writes() - w
 					b.StartTimer()
 				}
 			}
-			b.ReportMetric(float64(Writes(b)-start-deletes)/float64(b.N), "pwrites/op")
+			b.ReportMetric(float64(t.c.Writes()-start-deletes)/float64(b.N), "pwrites/op")
 		})
 		b.Run(fmt.Sprintf("map/%d", n), func(b *testing.B) {
 			b.ReportAllocs()
@@ -290,8 +287,6 @@ func BenchmarkConfirm(b *testing.B) {
 	for _, n := range benchSizes {
 		t := getBenchTable(b, n)
 		b.Run(fmt.Sprintf("cache/%d", n), func(b *testing.B) {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
 			b.ReportAllocs()
 			t.clk.Set(4_000_000)
 			for i := range n {
@@ -307,7 +302,7 @@ func BenchmarkConfirm(b *testing.B) {
 				}
 			}
 			t.clk.Set(4_000_000 + refreshGrace - 1)
-			w := Writes(b)
+			w := t.c.Writes()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				e := Positive(held[i%len(held)], 1)
@@ -316,7 +311,7 @@ func BenchmarkConfirm(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			if got := Writes(b) - w; got != 0 {
+			if got := t.c.Writes() - w; got != 0 {
 				b.Fatalf("%d writes for bindings confirmed within the grace", got)
 			}
 		})

@@ -57,6 +57,12 @@ type File struct {
 	state  state
 	newest int
 
+	// writes counts the pwrite calls made for slots and state pages: the
+	// number of writes per operation is part of the design (one per
+	// insert, none for a binding confirmed within refreshGrace), and
+	// tests and benchmarks assert it.
+	writes uint64
+
 	// verified has a bit per slot, set once a writer's Lookup or Put has
 	// found the slot valid and cleared whenever the slot is written: the
 	// check of a slot read again is not computed again.

@@ -15,3 +15,7 @@ const MaxOriginals = maxOriginals
 
 // FileSize returns the size of a file made for capacity entries.
 func FileSize(capacity int) int64 { return fileSizeFor(bucketsFor(capacity)) }
+
+// Writes returns the number of pwrite calls f has made for slots and state
+// pages.
+func (f *File) Writes() uint64 { return f.writes }

@@ -1,11 +1,9 @@
 package cache
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync/atomic"
 	"testing"
 )
@@ -79,28 +77,6 @@ func OpenRecovering(t testing.TB, path string, o Options) (*File, int) {
 		t.Fatal(err)
 	}
 	return f, int(f.Counter(CounterCorruptSlots) - before)
-}
-
-// Writes returns the number of write system calls (write, pwrite) the
-// calling thread has made, from /proc/thread-self/io: a File's slot and
-// state writes, which it does not count itself. The caller locks its
-// goroutine to its thread (runtime.LockOSThread) around what it counts.
-// Without per-thread I/O accounting in the kernel, the test is skipped.
-func Writes(t testing.TB) uint64 {
-	t.Helper()
-	b, err := os.ReadFile("/proc/thread-self/io")
-	if err != nil {
-		t.Skip("no per-thread I/O accounting:", err)
-	}
-	_, v, ok := bytes.Cut(b, []byte("\nsyscw: "))
-	if ok {
-		v, _, ok = bytes.Cut(v, []byte("\n"))
-	}
-	n, err := strconv.ParseUint(string(v), 10, 64)
-	if !ok || err != nil {
-		t.Fatalf("no syscw in /proc/thread-self/io: %q", b)
-	}
-	return n
 }
 
 // Populated makes a closed cache file with n entries and returns its path

@@ -129,6 +129,7 @@ func (f *File) SaveState() error {
 	if target == 1 {
 		off = stateOffsetB
 	}
+	f.writes++
 	if err := pwriteFull(f.fd, f.page[:], off); err != nil {
 		return fmtlite.Errorf("write %s: %w", f.path, err)
 	}

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"unsafe"
@@ -188,15 +187,13 @@ func TestCacheSharedTag(t *testing.T) {
 // one for a refresh or a change, none for an unchanged entry, one for a
 // delete, and no state page write for any of them.
 func TestCacheWritesPerPut(t *testing.T) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	c, clk := NewTestFile(t, 4096)
 	seq := c.state.seq
 	for i := 0; i < 1000; i++ {
-		w := Writes(t)
+		w := c.Writes()
 		moves := c.Counter(CounterMoves)
 		MustPut(t, c, Positive(V4(4, byte(i>>8), byte(i)), 1))
-		if got := Writes(t) - w; got != 1+c.Counter(CounterMoves)-moves {
+		if got := c.Writes() - w; got != 1+c.Counter(CounterMoves)-moves {
 			t.Fatalf("insert %d: %d writes with %d moves", i, got, c.Counter(CounterMoves)-moves)
 		}
 	}
@@ -214,16 +211,16 @@ func TestCacheWritesPerPut(t *testing.T) {
 		if s.name != "unchanged" {
 			clk.Set(1_000_000 + uint32(refreshGrace*(i+1)))
 		}
-		w := Writes(t)
+		w := c.Writes()
 		e := s.e
 		c.Put(&e)
-		if got := Writes(t) - w; got != s.writes {
+		if got := c.Writes() - w; got != s.writes {
 			t.Fatalf("%s: %d writes, want %d", s.name, got, s.writes)
 		}
 	}
-	w := Writes(t)
-	if ok, _ := c.Delete(&k); !ok || Writes(t)-w != 1 {
-		t.Fatalf("delete: %v, %d writes", ok, Writes(t)-w)
+	w := c.Writes()
+	if ok, _ := c.Delete(&k); !ok || c.Writes()-w != 1 {
+		t.Fatalf("delete: %v, %d writes", ok, c.Writes()-w)
 	}
 	if c.state.seq != seq {
 		t.Fatal("a put or delete wrote the state page")

@@ -26,6 +26,7 @@ func (f *File) endWrite(r slotRef, tag uint16) error {
 	binary.LittleEndian.PutUint16(f.wbuf[lo-base:], tag)
 	i := f.slotIndex(r)
 	f.verified[i/64] &^= 1 << (i % 64)
+	f.writes++
 	if err := pwriteFull(f.fd, f.wbuf[lo-base:end-base], lo); err != nil {
 		f.count(CounterWriteErrors)
 		return fmtlite.Errorf("write %s: %w", f.path, err)
