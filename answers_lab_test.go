@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"arpd/internal/labtest"
 	"arpd/internal/rtnl"
-
-	"golang.org/x/sys/unix"
 )
 
 // TestLabAnswerBatch checks that answers sent several to a datagram are

@@ -9,6 +9,11 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"arpd/internal/fmtlite"
 )
@@ -52,4 +57,86 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// runDaemon runs the resolver until SIGINT or SIGTERM and returns the exit
+// status. Without -F it detaches first, as iproute2's arpd does, and the
+// parent exits only once the daemon is ready or has failed, with its error.
+func runDaemon(o *options, args []string, stderr io.Writer) int {
+	if !o.foreground && os.Getenv(childEnv) == "" {
+		return detach(args, stderr)
+	}
+	var status *os.File
+	var logw io.Writer
+	if o.foreground {
+		logw = stderr
+	} else {
+		status = os.NewFile(3, "status")
+	}
+	log := newLogger("/dev/log", logw)
+	defer log.Close()
+
+	// NB: the daemon is one event loop (and a goroutine that turns signals
+	// into wakeups): one processor, unless the administrator set
+	// GOMAXPROCS. A second one costs CPU per answer (doc/DESIGN.md).
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
+
+	// NB: the signals are caught from before the sysctls are adjusted:
+	// one that arrived between newDaemon and signal.Notify would kill the
+	// process with the sysctls adjusted. Until the loop runs they wait in
+	// the channel.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1)
+	defer signal.Stop(sigs)
+
+	d, err := newDaemon(o, log)
+	if err != nil {
+		if status != nil {
+			fmtlite.Fprintf(status, "arpd: %v\n", err)
+			status.Close()
+		} else {
+			fmtlite.Fprintf(stderr, "arpd: %v\n", err)
+		}
+		log.logf(logErr, "not started: %v", err)
+		return 1
+	}
+	if o.pidFile != "" {
+		if err := writePidFile(o.pidFile); err != nil {
+			log.logf(logErr, "%v", err)
+		}
+		defer removePidFile(o.pidFile)
+	}
+	go d.forwardSignals(sigs)
+	log.logf(logInfo, "ready: %d entries of %d in %s, watching %s", d.c.Entries(), d.c.Capacity(), o.db, d.ifs.String())
+	if status != nil {
+		status.WriteString("ok\n")
+		status.Close()
+	}
+	d.loop()
+	signal.Stop(sigs)
+	if err := d.shutdown(); err != nil {
+		log.logf(logErr, "%v", err)
+		return 1
+	}
+	log.logf(logInfo, "exiting")
+	return 0
+}
+
+// forwardSignals turns the signals that arrive on sigs into bits for the
+// loop, and wakes it.
+func (d *daemon) forwardSignals(sigs <-chan os.Signal) {
+	one := [8]byte{1}
+	for s := range sigs {
+		switch s {
+		case syscall.SIGINT, syscall.SIGTERM:
+			d.signals.Or(sigExit)
+		case syscall.SIGHUP:
+			d.signals.Or(sigSync)
+		case syscall.SIGUSR1:
+			d.signals.Or(sigStats)
+		}
+		unix.Write(d.wakeFd, one[:])
+	}
 }

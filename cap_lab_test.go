@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"arpd/internal/labtest"
-
 	"golang.org/x/sys/unix"
+
+	"arpd/internal/labtest"
 )
 
 // capMask is CAP_NET_ADMIN (12) and CAP_NET_RAW (13) as a capability mask

@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"arpd/internal/frame"
 	"arpd/internal/labtest"
-
-	"golang.org/x/sys/unix"
 )
 
 // TestDaemonLabResolvesLiveHost: with -a 1 -k the kernel sends no

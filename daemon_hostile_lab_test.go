@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"arpd/internal/frame"
 	"arpd/internal/labtest"
-
-	"golang.org/x/sys/unix"
 )
 
 // The hostile frames' addresses: every frame asks for an address the near

@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"arpd/internal/frame"
 	"arpd/internal/labtest"
-
-	"golang.org/x/sys/unix"
 )
 
 // TestDaemonLabUnwatchedInterface: with vnear and vnear2 named, the

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"arpd/internal/labtest"
-
 	"golang.org/x/sys/unix"
+
+	"arpd/internal/labtest"
 )
 
 // dlab is a lab addressed by labtest.Lab.Address (10.77.0.1/24 near with

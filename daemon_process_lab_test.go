@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"arpd/internal/frame"
 	"arpd/internal/labtest"
-
-	"golang.org/x/sys/unix"
 )
 
 // TestDaemonLabSignals: SIGHUP and SIGUSR1 leave the daemon running (and

@@ -9,11 +9,11 @@ import (
 	"time"
 	"unsafe"
 
+	"golang.org/x/sys/unix"
+
 	"arpd/internal/afpacket"
 	"arpd/internal/frame"
 	"arpd/internal/labtest"
-
-	"golang.org/x/sys/unix"
 )
 
 // wireFrame is one ARP frame seen on the wire, with the kernel's receive

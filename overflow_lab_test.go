@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"arpd/internal/cache"
 	"arpd/internal/labtest"
-
-	"golang.org/x/sys/unix"
 )
 
 // overflowDaemon is a daemon run in this process inside a lab, serving the

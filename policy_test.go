@@ -2,13 +2,6 @@ package main
 
 import (
 	"fmt"
-
-	"arpd/internal/afpacket"
-	"arpd/internal/cache"
-	"arpd/internal/frame"
-	"arpd/internal/labtest"
-	"arpd/internal/rtnl"
-
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +9,12 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"arpd/internal/afpacket"
+	"arpd/internal/cache"
+	"arpd/internal/frame"
+	"arpd/internal/labtest"
+	"arpd/internal/rtnl"
 )
 
 // policyRig is a daemon with a real cache and fakes in place of the

@@ -1,17 +1,16 @@
 package main
 
 import (
-	"arpd/internal/frame"
-	"arpd/internal/rtnl"
 	"path/filepath"
-
 	"strings"
 	"testing"
 	"time"
 
-	"arpd/internal/labtest"
-
 	"golang.org/x/sys/unix"
+
+	"arpd/internal/frame"
+	"arpd/internal/labtest"
+	"arpd/internal/rtnl"
 )
 
 // addrIs returns a matcher for an IPv4 address message of type typ for

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"arpd/internal/labtest"
-
 	"golang.org/x/sys/unix"
+
+	"arpd/internal/labtest"
 )
 
 // sysvScript is the script under test.

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"arpd/internal/labtest"
-
 	"golang.org/x/sys/unix"
+
+	"arpd/internal/labtest"
 )
 
 // demoPassResult is one pass of traffic to every host.

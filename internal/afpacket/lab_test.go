@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"arpd/internal/afpacket"
 	"arpd/internal/frame"
 	"arpd/internal/labtest"
-
-	"golang.org/x/sys/unix"
 )
 
 // TestPacketProbeLab sends a probe, built by frame.BuildARPProbe and sent

@@ -4,10 +4,10 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"golang.org/x/sys/unix"
+
 	"arpd/internal/afpacket"
 	"arpd/internal/frame"
-
-	"golang.org/x/sys/unix"
 )
 
 // The addresses Lab.Address gives the two ends of the veth pair. They are

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"arpd/internal/labtest"
-
 	"golang.org/x/sys/unix"
+
+	"arpd/internal/labtest"
 )
 
 // TestBinary checks the binary builder: one binary per test binary, that

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"arpd/internal/rtnl"
-
 	"golang.org/x/sys/unix"
+
+	"arpd/internal/rtnl"
 )
 
 // The hardware addresses NewNeighLab gives the lab, and the one its tests

@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"arpd/internal/afpacket"
 	"arpd/internal/frame"
-
-	"golang.org/x/sys/unix"
 )
 
 // OpenPacket opens a packet socket inside namespace ns, bound to the

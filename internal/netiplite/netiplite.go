@@ -3,9 +3,10 @@
 // costs about 70 to 90 KB of a MIPS binary, mostly for its interned zones
 // (package unique), which arpd never uses.
 //
-// The names are netip's, so a file switches with its import line alone:
+// The names are netip's, so code moves between the two by its import
+// line and package name:
 //
-//	import netip "arpd/internal/netiplite"
+//	import "arpd/internal/netiplite"
 //
 // ParseAddr refuses addresses with a zone ("fe80::1%eth0"), so Zone is
 // always "".

@@ -5,9 +5,9 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"arpd/internal/rtnl"
-
 	"golang.org/x/sys/unix"
+
+	"arpd/internal/rtnl"
 )
 
 // rtScopeLink is RT_SCOPE_LINK.

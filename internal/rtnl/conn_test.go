@@ -5,9 +5,9 @@ import (
 	"os"
 	"testing"
 
-	"arpd/internal/rtnl"
-
 	"golang.org/x/sys/unix"
+
+	"arpd/internal/rtnl"
 )
 
 // TestConnNoAlloc sends a link dump on a real socket (no root needed:

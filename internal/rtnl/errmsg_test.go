@@ -4,9 +4,9 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"arpd/internal/rtnl"
-
 	"golang.org/x/sys/unix"
+
+	"arpd/internal/rtnl"
 )
 
 // TestCapturedErrorDone decodes the kernel's error message and frames its

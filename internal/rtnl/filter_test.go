@@ -4,9 +4,9 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"arpd/internal/rtnl"
-
 	"golang.org/x/sys/unix"
+
+	"arpd/internal/rtnl"
 )
 
 // runBPF runs a classic BPF program the way the kernel does (word loads are

@@ -6,9 +6,9 @@ import (
 	"errors"
 	"testing"
 
-	"arpd/internal/rtnl"
-
 	"golang.org/x/sys/unix"
+
+	"arpd/internal/rtnl"
 )
 
 // The fuzz targets' seeds run as ordinary tests with go test: the captured

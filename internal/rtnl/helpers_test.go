@@ -8,10 +8,10 @@ import (
 	"testing"
 	"unsafe"
 
+	"golang.org/x/sys/unix"
+
 	"arpd/internal/labtest"
 	"arpd/internal/rtnl"
-
-	"golang.org/x/sys/unix"
 )
 
 // Sizes of the wire format, as the tests build messages by hand.

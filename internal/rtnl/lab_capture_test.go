@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"arpd/internal/labtest"
 	"arpd/internal/rtnl"
-
-	"golang.org/x/sys/unix"
 )
 
 // The addresses TestLabNetlinkCapture asks the near kernel about.

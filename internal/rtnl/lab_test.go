@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"arpd/internal/labtest"
 	"arpd/internal/rtnl"
-
-	"golang.org/x/sys/unix"
 )
 
 // answerFlags are the netlink flags TestLabNetlinkAnswerFlags tries on

@@ -4,9 +4,9 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"arpd/internal/rtnl"
-
 	"golang.org/x/sys/unix"
+
+	"arpd/internal/rtnl"
 )
 
 // TestCapturedLink decodes the captured link messages.

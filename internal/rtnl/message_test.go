@@ -6,9 +6,9 @@ import (
 	"errors"
 	"testing"
 
-	"arpd/internal/rtnl"
-
 	"golang.org/x/sys/unix"
+
+	"arpd/internal/rtnl"
 )
 
 // TestIter frames a datagram of several messages, then every truncation of

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"testing"
 
-	"arpd/internal/rtnl"
-
 	"golang.org/x/sys/unix"
+
+	"arpd/internal/rtnl"
 )
 
 // The neighbour messages captured by TestLabNetlinkCapture, every field.
