@@ -31,7 +31,7 @@ type daemon struct {
 	log   *logger
 	start time.Time // for the rate limit's monotonic clock
 
-	// The kernel side (netlink.go).
+	// The kernel side (netlink.go, dumps.go, answers.go).
 	nl      *rtnl.Conn // notifications and the kernel's requests (multicast)
 	req     *rtnl.Conn // our dumps and answers, and the replies to them
 	dumps   dumps      // the dump in progress and those to make again
