@@ -42,6 +42,9 @@ type daemon struct {
 	probes frameSender    // sends probes: pkt, or a fake in tests
 	bucket *tokenBucket   // the probe rate limit
 
+	// Refused senders (validate.go).
+	reports reportLimiter // when each kind is logged next
+
 	// The interfaces served (interfaces.go).
 	ifs interfaces
 

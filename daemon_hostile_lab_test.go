@@ -284,3 +284,59 @@ func checkRateBound(t *testing.T, probes []wireFrame, burst, rate int, slack tim
 	}
 	t.Logf("tightest window: %.3f probes over the bound without slack", worst)
 }
+
+// TestDaemonLabValidation: frames that are well formed but must not be
+// learned (issue 10, item 1), injected twice each from the far side: an
+// Ethernet source that is not the sender MAC, a sender off the near
+// interface's subnet, and a sender claiming the near side's own address.
+// Each is dropped, counted under its name in arpd -s, absent from arpd -l,
+// and logged once (the second frame of each falls within the minute).
+func TestDaemonLabValidation(t *testing.T) {
+	t.Parallel()
+	d := newDaemonLab(t)
+	p := d.startArpd(t, d.NearIf)
+	in := d.injector(d.Far, d.FarIf)
+	before := labtest.Stats(t, d.DB)
+
+	forged := [6]byte{0x02, 0, 0, 0, 0, 0x66}
+	mismatched, offSubnet := [4]byte{10, 77, 0, 61}, [4]byte{10, 99, 0, 5}
+	for i := 0; i < 2; i++ {
+		in.sendFrom(labtest.FarMAC, garp(frame.ARPOpRequest, forged, mismatched))
+		in.send(garp(frame.ARPOpRequest, [6]byte{0x02, 0, 0, 0, 0, 0x67}, offSubnet))
+		in.send(garp(frame.ARPOpReply, forged, labtest.NearIP))
+	}
+	in.send(garp(frame.ARPOpRequest, labtest.FarMAC, labtest.FarIP))
+	d.waitRow(3*time.Second, rowKey(d.NearIdx, labtest.FarIP), labtest.MACString(labtest.FarMAC))
+
+	want := map[string]uint64{"drop_eth_mismatch": 2, "arp_off_subnet": 2, "arp_own_addr": 2, "arp_accepted": 5, "arp_new": 1}
+	st := d.waitStats(3*time.Second, "the refused frames", func(st map[string]uint64) bool {
+		for name, w := range want {
+			if st[name]-before[name] < w {
+				return false
+			}
+		}
+		return true
+	})
+	for name, w := range want {
+		if got := st[name] - before[name]; got != w {
+			t.Errorf("%s grew by %d, want %d", name, got, w)
+		}
+	}
+	rows := listDBRows(t, d.DB)
+	for _, ip := range [][4]byte{mismatched, offSubnet, labtest.NearIP} {
+		if r, ok := rows[rowKey(d.NearIdx, ip)]; ok {
+			t.Errorf("%s learned: %+v", ipString(ip), r)
+		}
+	}
+	p.RequireRunning("after the refused frames")
+	out := p.Output()
+	for _, line := range []string{
+		"arpd: ethernet mismatch: " + labtest.MACString(labtest.FarMAC) + " sent 10.77.0.61 at 02:00:00:00:00:66 on " + d.NearIf + ": not learned\n",
+		"arpd: 10.99.0.5 at 02:00:00:00:00:67 is off every subnet of " + d.NearIf + ": not learned\n",
+		"arpd: 02:00:00:00:00:66 claims our address 10.77.0.1 on " + d.NearIf + "\n",
+	} {
+		if n := strings.Count(out, line); n != 1 {
+			t.Errorf("logged %d times, want once: %q\narpd: %s", n, line, out)
+		}
+	}
+}

@@ -7,7 +7,6 @@ package main
 // Each test builds its own lab, so most run in parallel.
 
 import (
-	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -99,7 +98,6 @@ func (d *dlab) nearNeigh(ifname string, ip [4]byte) string {
 }
 
 // ipString formats ip in dotted-quad notation.
-func ipString(ip [4]byte) string { return fmt.Sprintf("%d.%d.%d.%d", ip[0], ip[1], ip[2], ip[3]) }
 
 // sendUDPFrom sends one datagram with payload to dst:port from namespace
 // ns.

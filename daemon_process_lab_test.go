@@ -135,7 +135,7 @@ func TestDaemonLabKillKeepsLearned(t *testing.T) {
 	p := d.startArpd(t, "-p", "30", d.NearIf)
 	in := d.injector(d.Far, d.FarIf)
 	const n = 50
-	ip := func(i int) [4]byte { return [4]byte{10, 77, 1, byte(i)} }
+	ip := func(i int) [4]byte { return [4]byte{10, 77, 0, byte(100 + i)} }
 	mac := func(i int) string { return fmt.Sprintf("02:00:00:00:4b:%02x", i) }
 	for i := 0; i < n; i++ {
 		in.send(garp(frame.ARPOpReply, [6]byte{2, 0, 0, 0, 0x4b, byte(i)}, ip(i)))

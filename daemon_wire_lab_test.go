@@ -129,11 +129,13 @@ func requests(frames []wireFrame, sender [4]byte, match func(target [4]byte) boo
 func isIP(ip [4]byte) func([4]byte) bool { return func(t [4]byte) bool { return t == ip } }
 
 // injector sends raw ARP payloads out of an interface to the broadcast
-// address, through a packet socket.
+// address, through a SOCK_RAW packet socket, so that it chooses each
+// frame's Ethernet source.
 type injector struct {
 	t       *testing.T
 	fd      int
 	ifindex int
+	mac     [6]byte // the interface's own MAC
 }
 
 // injector opens a packet socket in namespace ns for sending out of
@@ -142,7 +144,12 @@ func (d *dlab) injector(ns, ifname string) *injector {
 	d.t.Helper()
 	in := &injector{t: d.t, fd: -1, ifindex: d.Ifindex(ns, ifname)}
 	if err := d.Do(ns, func() (err error) {
-		in.fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		ifc, err := afpacket.LookupIface(ifname)
+		if err != nil {
+			return err
+		}
+		in.mac = ifc.MAC
+		in.fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
 		return err
 	}); err != nil {
 		d.t.Fatalf("packet socket in %s: %v", ns, err)
@@ -151,12 +158,25 @@ func (d *dlab) injector(ns, ifname string) *injector {
 	return in
 }
 
-// send sends payload as the body of an Ethernet frame of type ARP.
+// send sends payload as the body of an Ethernet frame of type ARP from
+// the Ethernet source an honest host would use: the payload's sender MAC
+// when it has a usable one, else the interface's own.
 func (in *injector) send(payload []byte) {
+	in.t.Helper()
+	src, ok := labtest.SenderMAC(payload)
+	if !ok {
+		src = in.mac
+	}
+	in.sendFrom(src, payload)
+}
+
+// sendFrom sends payload as the body of an Ethernet frame of type ARP
+// with Ethernet source src.
+func (in *injector) sendFrom(src [6]byte, payload []byte) {
 	in.t.Helper()
 	to := &unix.SockaddrLinklayer{Protocol: afpacket.Htons(unix.ETH_P_ARP), Ifindex: in.ifindex, Halen: 6}
 	copy(to.Addr[:], frame.BroadcastMAC[:])
-	if err := unix.Sendto(in.fd, payload, 0, to); err != nil {
+	if err := unix.Sendto(in.fd, labtest.EtherARP(frame.BroadcastMAC, src, payload), 0, to); err != nil {
 		in.t.Fatalf("inject %d bytes: %v", len(payload), err)
 	}
 }

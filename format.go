@@ -35,13 +35,19 @@ const hexDigits = "0123456789abcdef"
 // an empty, padded column.
 func appendListRow(dst []byte, ifindex uint32, addr netiplite.Addr, mac []byte) []byte {
 	dst = appendKeyColumns(dst, ifindex, addr)
+	return append(appendMAC(dst, mac), '\n')
+}
+
+// appendMAC appends a link-layer address of any length to dst as
+// colon-separated two-digit lowercase hex ("aa:bb:cc:dd:ee:ff").
+func appendMAC(dst []byte, mac []byte) []byte {
 	for i, b := range mac {
 		if i > 0 {
 			dst = append(dst, ':')
 		}
 		dst = append(dst, hexDigits[b>>4], hexDigits[b&15])
 	}
-	return append(dst, '\n')
+	return dst
 }
 
 // appendFailedRow appends one negative entry of the -l listing to dst, byte

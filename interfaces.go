@@ -20,7 +20,7 @@ type watchedIf struct {
 	info   afpacket.Iface
 	infoOK bool    // info holds its current MAC
 	named  bool    // given on the command line (its sysctls are adjusted)
-	addrs  ifAddrs // its IPv4 addresses, where probes are sent from
+	addrs  ifAddrs // its IPv4 addresses: where probes are sent from, and the subnets senders must be on
 }
 
 // interfaces is the set of interfaces the daemon serves.
@@ -37,6 +37,17 @@ func (s *interfaces) watched(ifindex int32) bool {
 	}
 	_, ok := s.links[ifindex]
 	return ok
+}
+
+// ownAddr reports whether ip is an address of one of the interfaces the
+// daemon follows: one of the router's own addresses.
+func (s *interfaces) ownAddr(ip [4]byte) bool {
+	for _, w := range s.links {
+		if w.addrs.HasLocal(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // isNamed reports whether name was given on the command line.
@@ -172,6 +183,6 @@ func (d *daemon) handleAddr(m *rtnl.Addr) {
 	}
 	if !w.addrs.Add(a) && !d.ifs.addrFull {
 		d.ifs.addrFull = true
-		d.log.logf(logWarning, "interface %s has more than %d IPv4 addresses: probes are sent only from the first %d", w.name, ifAddrMax, ifAddrMax)
+		d.log.logf(logWarning, "interface %s has more than %d IPv4 addresses: probes are sent only from the first %d, and senders off their subnets are not learned", w.name, ifAddrMax, ifAddrMax)
 	}
 }

@@ -30,8 +30,11 @@ func (d *daemon) drainPackets(max int) {
 		drop := frame.DecodeARP(f, b, ll)
 		d.dirty = true
 		d.c.Add(ctrDropBase+int(drop), 1)
-		if drop == frame.DropNone {
+		switch {
+		case drop == frame.DropNone:
 			d.handleFrame(f)
+		case drop == frame.DropEthMismatch && d.ifs.watched(ll.Ifindex):
+			d.reportEthMismatch(b, ll.Ifindex, [6]byte(ll.Addr[:6]))
 		}
 	}
 }

@@ -105,10 +105,14 @@ func (d *daemon) kernelNotice(n *rtnl.Neigh, k *cache.Key) {
 	}
 }
 
-// handleFrame learns the sender of an accepted ARP frame.
+// handleFrame learns the sender of an accepted ARP frame, unless
+// senderOK refuses it.
 func (d *daemon) handleFrame(f *frame.ARP) {
 	if !d.ifs.watched(f.Ifindex) {
 		d.c.Add(ctrOtherIf, 1)
+		return
+	}
+	if !d.senderOK(f) {
 		return
 	}
 	e := cache.Entry{Key: cache.KeyV4(uint32(f.Ifindex), f.SenderIP), Kind: cache.KindPositive, Source: cache.SourceARP, LLLen: 6}

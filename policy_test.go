@@ -259,8 +259,12 @@ func TestPolicyLearnsAndCountsChanges(t *testing.T) {
 	if _, ok := r.d.c.Lookup(&k); ok {
 		t.Fatal("learned from an unwatched interface")
 	}
-	// Without names every interface is watched.
+	// Without names every interface is watched: the daemon follows every
+	// link and its addresses, and a sender on index 5's subnet is learned.
 	r.d.ifs.named = nil
+	w5 := &watchedIf{name: "lan5", index: 5}
+	w5.addrs.Add(ifAddr{Local: [4]byte{10, 0, 0, 254}, Peer: [4]byte{10, 0, 0, 254}, PrefixLen: 24})
+	r.d.ifs.links[5] = w5
 	r.d.handleFrame(&f)
 	if _, ok := r.d.c.Lookup(&k); !ok {
 		t.Fatal("without interface names, a frame on index 5 was not learned")
@@ -284,6 +288,17 @@ func TestPolicyZeroAllocs(t *testing.T) {
 	f := frame.ARP{Ifindex: 2, SenderIP: [4]byte{10, 0, 0, 3}, SenderMAC: [6]byte{2, 0, 0, 0, 0, 3}}
 	if a := testing.AllocsPerRun(1000, func() { r.d.handleFrame(&f) }); a != 0 {
 		t.Errorf("an ARP frame allocates %v times", a)
+	}
+	// Refused senders: the first of each kind is logged (in the warm-up
+	// run), the rest are only counted.
+	for _, ip := range [][4]byte{{10, 0, 0, 1}, {10, 9, 0, 3}} {
+		g := frame.ARP{Ifindex: 2, SenderIP: ip, SenderMAC: [6]byte{2, 0, 0, 0, 0, 0x66}}
+		if a := testing.AllocsPerRun(1000, func() { r.d.handleFrame(&g) }); a != 0 {
+			t.Errorf("a frame from %v allocates %v times", ip, a)
+		}
+	}
+	if r.d.c.Counter(ctrArpOwnAddr) != 1001 || r.d.c.Counter(ctrArpOffSubnet) != 1001 {
+		t.Errorf("arp_own_addr %d arp_off_subnet %d, want 1001 each", r.d.c.Counter(ctrArpOwnAddr), r.d.c.Counter(ctrArpOffSubnet))
 	}
 	// The whole path from bytes: decode and handle a datagram.
 	var buf [256]byte

@@ -103,6 +103,27 @@ func (t *ifAddrs) Delete(a *ifAddr) {
 	}
 }
 
+// Contains reports whether ip is in the prefix of one of the addresses,
+// primary or secondary: on one of the interface's subnets.
+func (t *ifAddrs) Contains(ip [4]byte) bool {
+	for i := 0; i < t.n; i++ {
+		if t.a[i].contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// HasLocal reports whether ip is one of the addresses themselves.
+func (t *ifAddrs) HasLocal(ip [4]byte) bool {
+	for i := 0; i < t.n; i++ {
+		if t.a[i].Local == ip {
+			return true
+		}
+	}
+	return false
+}
+
 // Source returns the sender IP for a probe of target, chosen as the kernel
 // chooses it (inet_select_addr with RT_SCOPE_LINK): the first primary
 // address of at most link scope whose prefix contains target, else the

@@ -41,8 +41,19 @@ const (
 	ctrOtherIf                                          // messages and frames about unwatched interfaces
 	ctrPktKernelDrops                                   // frames the kernel dropped: packet socket full
 	ctrDropBase                                         // first of the frame.DropCount per-reason frame counters
+)
 
-	numCountersUsed = ctrDropBase + int(frame.DropCount)
+// The daemon's counters after the per-reason frame counters.
+//
+// NB: frame.DropEthMismatch, the last drop reason, took the place just
+// before these; a drop reason added after it needs a place of its own
+// here, since the per-reason block can no longer grow into them (the
+// check below fails the build until it has one).
+const (
+	ctrArpOffSubnet = ctrDropBase + int(frame.DropCount) + iota // accepted frames whose sender is off every subnet of the interface
+	ctrArpOwnAddr                                               // accepted frames whose sender claims one of the router's own addresses
+
+	numCountersUsed = ctrDropBase + int(frame.DropCount) + iota
 )
 
 // counterNames are the names arpd -s and SIGUSR1 print, by index.
@@ -82,8 +93,14 @@ var counterNames = func() [numCountersUsed]string {
 		n[ctrDropBase+int(d)] = "drop_" + strings.ReplaceAll(d.String(), "-", "_")
 	}
 	n[ctrDropBase+int(frame.DropNone)] = "arp_accepted"
+	n[ctrArpOffSubnet] = "arp_off_subnet"
+	n[ctrArpOwnAddr] = "arp_own_addr"
 	return n
 }()
 
-// Compile-time check that the used counters fit the file's table.
-var _ = [cache.NumCounters - numCountersUsed]struct{}{}
+// Compile-time checks that the used counters fit the file's table, and
+// that the per-reason block still ends where ctrArpOffSubnet begins.
+var (
+	_ = [cache.NumCounters - numCountersUsed]struct{}{}
+	_ = [1]struct{}{}[frame.DropCount-frame.DropEthMismatch-1]
+)

@@ -60,7 +60,7 @@ type ARP struct {
 // of payload, so 18 trailing zeros are normal on real links (veth does not
 // pad).
 //
-// Two decisions are deliberate:
+// Three decisions are deliberate:
 //
 //   - Frames that are not received from the wire (sll_pkttype
 //     PACKET_OUTGOING: our own probes and the kernel's own requests and
@@ -71,18 +71,26 @@ type ARP struct {
 //     kernel loops them back only to ETH_P_ALL taps; a lab test checks
 //     this), so the rule is a safeguard that costs one compare.
 //
-//   - A sender outside the subnets of the interface's addresses is
-//     accepted. "On the interface's subnet" is the wrong test: the kernel
-//     resolves whatever its routes put on the link (secondary addresses,
-//     "ip route add 10.9.0.0/16 dev eth0", /32 point-to-point setups,
-//     proxy ARP), and it only ever asks the daemon about such addresses,
-//     so an off-subnet entry is either useful or never read. A hostile
-//     host can forge on-subnet senders just as easily, so a subnet check
-//     would not be a defence either; the cache's keyed buckets and
-//     eviction are. This matches iproute2's arpd and keeps the decoder
-//     free of routing state. Sender addresses that can never be a
-//     neighbour (0/8, loopback, multicast, limited broadcast) are dropped,
-//     as the kernel's own ARP code refuses to resolve them.
+//   - A sender whose ar_sha is not the Ethernet source of the frame
+//     (sll_addr, which the kernel fills from the Ethernet header) is
+//     dropped as DropEthMismatch. A host answering for itself sends from
+//     its own MAC; a frame that binds an address to a MAC other than the
+//     one it came from is forged or proxied, and learning it would let
+//     any host point traffic at a third machine (arpwatch's "ethernet
+//     mismatch", Cisco DAI's "validate src-mac").
+//
+//   - Sender addresses that can never be a neighbour (0/8, loopback,
+//     multicast, limited broadcast) are dropped, as the kernel's own ARP
+//     code refuses to resolve them.
+//
+//   - The decoder does not check the sender against the interface's
+//     subnets or the router's own addresses: that needs routing state, so
+//     the daemon does it after decoding. Senders off every subnet of the
+//     interface are no longer learned. The kernel alone does not learn a
+//     binding for a host it never asked about, while every binding arpd
+//     learns is served to the kernel and kept across restarts; learning
+//     whatever a host on the segment announces would make a router
+//     running arpd easier to poison than one without it.
 func DecodeARP(f *ARP, b []byte, ll *unix.RawSockaddrLinklayer) Drop {
 	if d := checkLink(ll); d != DropNone {
 		return d
@@ -117,6 +125,11 @@ func DecodeARP(f *ARP, b []byte, ll *unix.RawSockaddrLinklayer) Drop {
 	sha := [6]byte(b[ARPOffSha : ARPOffSha+6])
 	if sha[0]&1 != 0 || sha == [6]byte{} { // the group bit covers broadcast too
 		return DropSenderMAC
+	}
+	// NB: checkLink has made sure sll_halen is 6, so sll_addr holds the
+	// Ethernet source.
+	if ll.Halen == etherAddrLen && [6]byte(ll.Addr[:6]) != sha {
+		return DropEthMismatch
 	}
 	*f = ARP{Ifindex: ll.Ifindex, SenderMAC: sha, SenderIP: sip}
 	return DropNone

@@ -18,9 +18,10 @@ import (
 // fields decodes to the same fields.
 func FuzzDecodeARP(f *testing.F) {
 	addARPSeeds(f)
-	f.Fuzz(func(t *testing.T, data []byte, ifindex int32, hatype uint16, pkttype, halen uint8) {
+	f.Fuzz(func(t *testing.T, data []byte, ifindex int32, hatype uint16, pkttype, halen uint8, src []byte) {
 		ll := unix.RawSockaddrLinklayer{Family: unix.AF_PACKET, Protocol: protoARP,
 			Ifindex: ifindex, Hatype: hatype, Pkttype: pkttype, Halen: halen}
+		copy(ll.Addr[:], src)
 		sentinel := frame.ARP{Ifindex: -7, SenderIP: [4]byte{0xbe, 0xef}}
 		fr := sentinel
 		d := frame.DecodeARP(&fr, data, &ll)
@@ -33,18 +34,19 @@ func FuzzDecodeARP(f *testing.F) {
 			}
 			return
 		}
-		checkAccepted(t, &fr, data, ifindex, hatype, pkttype, halen)
+		checkAccepted(t, &fr, data, &ll)
 		checkRoundTrip(t, &fr, data, &ll)
 	})
 }
 
 // addARPSeeds adds the captures to f, whole, padded and cut short, with
-// one field at a time made wrong, and with a wrong link type or direction.
+// one field at a time made wrong, and with a wrong link type, direction or
+// Ethernet source.
 func addARPSeeds(f *testing.F) {
 	for _, name := range []string{"request.hex", "reply.hex", "gratuitous.hex"} {
 		c := readCapture(f, name)
 		add := func(b []byte, ll unix.RawSockaddrLinklayer) {
-			f.Add(b, ll.Ifindex, ll.Hatype, ll.Pkttype, ll.Halen)
+			f.Add(b, ll.Ifindex, ll.Hatype, ll.Pkttype, ll.Halen, append([]byte(nil), ll.Addr[:ll.Halen]...))
 		}
 		add(c.Data, c.LL)
 		add(append(append([]byte(nil), c.Data...), make([]byte, 18)...), c.LL)
@@ -68,13 +70,17 @@ func addARPSeeds(f *testing.F) {
 		ll = c.LL
 		ll.Hatype = unix.ARPHRD_LOOPBACK
 		add(c.Data, ll)
+		ll = c.LL
+		ll.Addr[5] ^= 0x40
+		add(c.Data, ll)
 	}
 }
 
 // checkAccepted checks every acceptance rule on a frame DecodeARP accepted,
 // independently of the decoder, and the fields it decoded.
-func checkAccepted(t *testing.T, fr *frame.ARP, data []byte, ifindex int32, hatype uint16, pkttype, halen uint8) {
+func checkAccepted(t *testing.T, fr *frame.ARP, data []byte, ll *unix.RawSockaddrLinklayer) {
 	t.Helper()
+	ifindex, hatype, pkttype, halen := ll.Ifindex, ll.Hatype, ll.Pkttype, ll.Halen
 	// Every acceptance rule, checked independently of the decoder.
 	switch {
 	case pkttype != unix.PACKET_HOST && pkttype != unix.PACKET_BROADCAST &&
@@ -95,6 +101,8 @@ func checkAccepted(t *testing.T, fr *frame.ARP, data []byte, ifindex int32, haty
 		t.Fatalf("accepted sender IP %v", fr.SenderIP)
 	case fr.SenderMAC[0]&1 != 0 || fr.SenderMAC == [6]byte{}:
 		t.Fatalf("accepted sender MAC % x", fr.SenderMAC)
+	case !bytes.Equal(data[8:14], ll.Addr[:6]):
+		t.Fatalf("accepted sender MAC % x from Ethernet source % x", data[8:14], ll.Addr[:6])
 	}
 	if fr.Ifindex != ifindex || !bytes.Equal(fr.SenderMAC[:], data[8:14]) || !bytes.Equal(fr.SenderIP[:], data[14:18]) {
 		t.Fatalf("decoded %+v from % x", fr, data)

@@ -132,7 +132,17 @@ func TestDecodeARPRejects(t *testing.T) {
 		{"sender MAC IPv4 multicast", set(8, 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01), frame.DropSenderMAC},
 		{"sender MAC IPv6 multicast", set(8, 0x33, 0x33, 0x00, 0x00, 0x00, 0x01), frame.DropSenderMAC},
 		{"sender MAC zero", set(8, 0, 0, 0, 0, 0, 0), frame.DropSenderMAC},
-		{"sender MAC locally administered", set(8, 0x02, 0, 0, 0, 0, 0), frame.DropNone},
+		{"sender MAC locally administered", func(b []byte, ll *unix.RawSockaddrLinklayer) []byte {
+			copy(b[8:], []byte{0x02, 0, 0, 0, 0, 0})
+			copy(ll.Addr[:], b[8:14])
+			return b
+		}, frame.DropNone},
+		{"Ethernet source not the sender", func(b []byte, ll *unix.RawSockaddrLinklayer) []byte { ll.Addr[5] ^= 0x40; return b }, frame.DropEthMismatch},
+		{"sender MAC not the Ethernet source", set(8, 0x02, 0, 0, 0, 0, 0x66), frame.DropEthMismatch},
+		{"sender MAC one bit off", set(13, 0x00), frame.DropEthMismatch},
+		{"Ethernet source past halen ignored", func(b []byte, ll *unix.RawSockaddrLinklayer) []byte { ll.Addr[6], ll.Addr[7] = 0xaa, 0xbb; return b }, frame.DropNone},
+		{"bad sender MAC and mismatch", set(8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff), frame.DropSenderMAC},
+		{"bad sender IP and mismatch", func(b []byte, ll *unix.RawSockaddrLinklayer) []byte { ll.Addr[0] = 0x0e; b[14] = 127; return b }, frame.DropSenderIP},
 		{"target MAC broadcast", set(18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff), frame.DropNone},
 		{"target IP zero", set(24, 0, 0, 0, 0), frame.DropNone},
 		{"outgoing", func(b []byte, ll *unix.RawSockaddrLinklayer) []byte { ll.Pkttype = unix.PACKET_OUTGOING; return b }, frame.DropOutgoing},
@@ -192,7 +202,7 @@ func TestDropNames(t *testing.T) {
 		t.Errorf("Drop(200) = %q, want drop(200)", s)
 	}
 	want := []string{"accepted", "outgoing", "link", "short", "hwtype", "proto",
-		"hlen", "plen", "op", "dad", "sender-ip", "sender-mac"}
+		"hlen", "plen", "op", "dad", "sender-ip", "sender-mac", "eth-mismatch"}
 	if int(frame.DropCount) != len(want) {
 		t.Fatalf("DropCount = %d, want %d", frame.DropCount, len(want))
 	}

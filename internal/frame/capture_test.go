@@ -27,7 +27,8 @@ type capture struct {
 var protoARP = binary.NativeEndian.Uint16([]byte{0x08, 0x06})
 
 // readCapture reads testdata/arp/name: "#" comment lines, one line
-// "sll ifindex=N hatype=N pkttype=N halen=N", then the frame in hex.
+// "sll ifindex=N hatype=N pkttype=N halen=N addr=XX:..." (addr: the
+// sll_addr bytes, the Ethernet source), then the frame in hex.
 func readCapture(t testing.TB, name string) capture {
 	t.Helper()
 	text, err := os.ReadFile(filepath.Join("testdata", "arp", name))
@@ -45,11 +46,17 @@ func readCapture(t testing.TB, name string) capture {
 			var idx int32
 			var hatype uint16
 			var pkttype, halen uint8
-			if _, err := fmt.Sscanf(line, "sll ifindex=%d hatype=%d pkttype=%d halen=%d", &idx, &hatype, &pkttype, &halen); err != nil {
+			var addr string
+			if _, err := fmt.Sscanf(line, "sll ifindex=%d hatype=%d pkttype=%d halen=%d addr=%s", &idx, &hatype, &pkttype, &halen, &addr); err != nil {
 				t.Fatalf("%s: bad sll line %q: %v", name, line, err)
 			}
 			c.LL = unix.RawSockaddrLinklayer{Family: unix.AF_PACKET, Protocol: protoARP,
 				Ifindex: idx, Hatype: hatype, Pkttype: pkttype, Halen: halen}
+			a, err := hex.DecodeString(strings.ReplaceAll(addr, ":", ""))
+			if err != nil || len(a) > len(c.LL.Addr) {
+				t.Fatalf("%s: bad sll address %q", name, addr)
+			}
+			copy(c.LL.Addr[:], a)
 			sll = true
 		default:
 			hx.WriteString(strings.ReplaceAll(line, " ", ""))

@@ -28,38 +28,43 @@ type Drop uint8
 
 // The drop reasons, in the order the decoders check them: a frame with
 // several faults is counted under the first.
+//
+// NB: the daemon keeps a counter per reason at a fixed place in its cache
+// file, so a new reason goes at the end, just before DropCount.
 const (
-	DropNone      Drop = iota // accepted
-	DropOutgoing              // not received from the wire: PACKET_OUTGOING (our own frames looped back) or another non-receive pkttype
-	DropLink                  // the receiving interface is not Ethernet (sll_hatype ≠ ARPHRD_ETHER or sll_halen ≠ 6)
-	DropShort                 // fewer than 28 bytes
-	DropHWType                // ar_hrd is not Ethernet (1)
-	DropProto                 // ar_pro is not IPv4 (0x0800)
-	DropHLen                  // ar_hln is not 6
-	DropPLen                  // ar_pln is not 4
-	DropOp                    // ar_op is neither request (1) nor reply (2)
-	DropDAD                   // sender IP 0.0.0.0: an address probe (RFC 5227), it binds no address
-	DropSenderIP              // sender IP is not a unicast host address: 0/8, 127/8, 224/4 multicast, 255.255.255.255
-	DropSenderMAC             // sender MAC is broadcast, multicast (group bit) or all zero
-	DropCount                 // the number of values above; not a reason
+	DropNone        Drop = iota // accepted
+	DropOutgoing                // not received from the wire: PACKET_OUTGOING (our own frames looped back) or another non-receive pkttype
+	DropLink                    // the receiving interface is not Ethernet (sll_hatype ≠ ARPHRD_ETHER or sll_halen ≠ 6)
+	DropShort                   // fewer than 28 bytes
+	DropHWType                  // ar_hrd is not Ethernet (1)
+	DropProto                   // ar_pro is not IPv4 (0x0800)
+	DropHLen                    // ar_hln is not 6
+	DropPLen                    // ar_pln is not 4
+	DropOp                      // ar_op is neither request (1) nor reply (2)
+	DropDAD                     // sender IP 0.0.0.0: an address probe (RFC 5227), it binds no address
+	DropSenderIP                // sender IP is not a unicast host address: 0/8, 127/8, 224/4 multicast, 255.255.255.255
+	DropSenderMAC               // sender MAC is broadcast, multicast (group bit) or all zero
+	DropEthMismatch             // sender MAC is not the frame's Ethernet source (sll_addr)
+	DropCount                   // the number of values above; not a reason
 )
 
 // dropNames are the names of the drop reasons in statistics lines: short,
 // lower case, no spaces, stable (scripts read them, and the daemon names
 // its counters "drop_" and the name).
 var dropNames = [DropCount]string{
-	DropNone:      "accepted",
-	DropOutgoing:  "outgoing",
-	DropLink:      "link",
-	DropShort:     "short",
-	DropHWType:    "hwtype",
-	DropProto:     "proto",
-	DropHLen:      "hlen",
-	DropPLen:      "plen",
-	DropOp:        "op",
-	DropDAD:       "dad",
-	DropSenderIP:  "sender-ip",
-	DropSenderMAC: "sender-mac",
+	DropNone:        "accepted",
+	DropOutgoing:    "outgoing",
+	DropLink:        "link",
+	DropShort:       "short",
+	DropHWType:      "hwtype",
+	DropProto:       "proto",
+	DropHLen:        "hlen",
+	DropPLen:        "plen",
+	DropOp:          "op",
+	DropDAD:         "dad",
+	DropSenderIP:    "sender-ip",
+	DropSenderMAC:   "sender-mac",
+	DropEthMismatch: "eth-mismatch",
 }
 
 // String returns the reason's name for statistics, or "drop(N)" for a value

@@ -75,14 +75,18 @@ func captureNext(t *testing.T, c *afpacket.Conn, name, missing string, want func
 
 // writeCapture writes one captured frame to testdata/arp/name in the
 // format readCapture reads: "#" comment lines, one "sll" line with the
-// link-layer fields, then the bytes in hex.
+// link-layer fields and address, then the bytes in hex.
 func writeCapture(t *testing.T, name string, s labtest.Seen, comment string) {
 	t.Helper()
 	var b strings.Builder
 	for _, line := range strings.Split(comment, "\n") {
 		b.WriteString("# " + line + "\n")
 	}
-	fmt.Fprintf(&b, "sll ifindex=%d hatype=%d pkttype=%d halen=%d\n", s.LL.Ifindex, s.LL.Hatype, s.LL.Pkttype, s.LL.Halen)
+	addr := make([]string, min(int(s.LL.Halen), len(s.LL.Addr)))
+	for i := range addr {
+		addr[i] = fmt.Sprintf("%02x", s.LL.Addr[i])
+	}
+	fmt.Fprintf(&b, "sll ifindex=%d hatype=%d pkttype=%d halen=%d addr=%s\n", s.LL.Ifindex, s.LL.Hatype, s.LL.Pkttype, s.LL.Halen, strings.Join(addr, ":"))
 	for i := 0; i < len(s.Raw); i += 8 {
 		b.WriteString(hex.EncodeToString(s.Raw[i:min(i+8, len(s.Raw))]) + "\n")
 	}

@@ -71,3 +71,27 @@ func SendProbe(c *afpacket.Conn, ifc *afpacket.Iface, src, target [4]byte) error
 	frame.BuildARPProbe(&b, ifc.MAC, src, target)
 	return c.Send(b[:], ifc.Index, frame.BroadcastMAC)
 }
+
+// EtherARP returns an Ethernet frame of type ARP from src to dst with
+// payload as its body, as a SOCK_RAW packet socket sends it: the frame's
+// Ethernet source, which the receiver's sll_addr reports, is whatever src
+// says, so a test can forge one that differs from the ARP sender MAC.
+func EtherARP(dst, src [6]byte, payload []byte) []byte {
+	b := make([]byte, 0, 14+len(payload))
+	b = append(b, dst[:]...)
+	b = append(b, src[:]...)
+	b = append(b, 0x08, 0x06) // ETH_P_ARP
+	return append(b, payload...)
+}
+
+// SenderMAC returns the ARP sender MAC of payload when it has one that a
+// host could send from (long enough, not group, not zero), so that an
+// injected frame can come from the Ethernet source an honest host would
+// use; ok is false otherwise.
+func SenderMAC(payload []byte) (mac [6]byte, ok bool) {
+	if len(payload) < frame.ARPOffSha+6 {
+		return mac, false
+	}
+	mac = [6]byte(payload[frame.ARPOffSha:])
+	return mac, mac[0]&1 == 0 && mac != [6]byte{}
+}
