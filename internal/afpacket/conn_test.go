@@ -13,6 +13,7 @@ import (
 
 	"arpd/internal/afpacket"
 	"arpd/internal/frame"
+	"arpd/internal/labtest"
 )
 
 // TestHtons checks the byte-order helper on whatever host runs it.
@@ -126,7 +127,7 @@ func TestSendRecv(t *testing.T) {
 		if ll.Family != unix.AF_PACKET || ll.Protocol != afpacket.Htons(unix.ETH_P_ARP) || ll.Ifindex != idxB ||
 			ll.Hatype != unix.ARPHRD_ETHER || ll.Pkttype != want.pkttype || ll.Halen != 6 || [6]byte(ll.Addr[:6]) != macA {
 			t.Errorf("frame %d: link-layer address %+v, want AF_PACKET, ETH_P_ARP, ifindex %d, Ethernet, pkttype %d, source %s",
-				i, ll, idxB, want.pkttype, macString(macA))
+				i, ll, idxB, want.pkttype, labtest.MACString(macA))
 		}
 		var f frame.ARP
 		if d := frame.DecodeARP(&f, r.B, &ll); d != frame.DropNone || f != (frame.ARP{Ifindex: idxB, SenderMAC: macA, SenderIP: ipA}) {
