@@ -26,11 +26,12 @@ type requester interface {
 // kernel handles the messages of a datagram one after the other, as if
 // sent apart.
 type answers struct {
-	out  requester   // where batches go
-	c    *cache.File // where answers sent and refused are counted
-	buf  [answerBatchMax * rtnl.NeighMsgMax]byte
-	used int // bytes of buf in use
-	n    int // answers in buf
+	out    requester   // where batches go
+	c      *cache.File // where answers sent and refused are counted
+	buf    [answerBatchMax * rtnl.NeighMsgMax]byte
+	used   int // bytes of buf in use
+	n      int // answers in buf
+	failed int // of which failures (PutNeighFailure), counted apart
 }
 
 // add queues the answer to req, the link-layer address lladdr, and sends
@@ -40,17 +41,35 @@ func (a *answers) add(req *rtnl.Neigh, lladdr []byte) error {
 	if err != nil {
 		return err
 	}
+	a.queued(m)
+	return nil
+}
+
+// fail queues the answer that fails req (the address is known dead), and
+// sends the batch once it is full.
+func (a *answers) fail(req *rtnl.Neigh) error {
+	m, err := rtnl.PutNeighFailure(a.buf[a.used:], a.out.NextSeq(), req)
+	if err != nil {
+		return err
+	}
+	a.failed++
+	a.queued(m)
+	return nil
+}
+
+// queued takes note of an answer of m bytes just written into buf.
+func (a *answers) queued(m int) {
 	a.used += m
 	a.n++
 	if a.n == answerBatchMax {
 		a.flush()
 	}
-	return nil
 }
 
-// flush sends the queued answers, in one write, and counts them. The
-// kernel reports an answer it refuses (ENOENT: the entry went away) on the
-// request socket, where handleMessages counts it.
+// flush sends the queued answers, in one write, and counts them: the
+// addresses as app_success, the failures as app_failed. The kernel reports
+// an answer it refuses (ENOENT: the entry went away) on the request socket,
+// where handleMessages counts it.
 func (a *answers) flush() {
 	if a.n == 0 {
 		return
@@ -58,7 +77,8 @@ func (a *answers) flush() {
 	if err := a.out.Send(a.buf[:a.used]); err != nil {
 		a.c.Add(ctrAnswerErrors, uint64(a.n))
 	} else {
-		a.c.Add(ctrAppSuccess, uint64(a.n))
+		a.c.Add(ctrAppSuccess, uint64(a.n-a.failed))
+		a.c.Add(ctrAppFailed, uint64(a.failed))
 	}
-	a.used, a.n = 0, 0
+	a.used, a.n, a.failed = 0, 0, 0
 }

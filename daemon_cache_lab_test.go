@@ -135,8 +135,8 @@ func TestDaemonLabNegativeEntry(t *testing.T) {
 	if !row.Failed {
 		t.Fatalf("the negative entry is gone: %+v", row)
 	}
-	d.waitStats(3*time.Second, "suppressed requests", func(st map[string]uint64) bool {
-		return st["app_suppressed"] >= 2 && st["kern_neg"] >= 1
+	d.waitStats(3*time.Second, "failed requests", func(st map[string]uint64) bool {
+		return st["app_failed"] >= 2 && st["kern_neg"] >= 1
 	})
 
 	// Once it has expired, the daemon probes again and renews it.
@@ -164,6 +164,76 @@ func TestDaemonLabNegativeEntry(t *testing.T) {
 		t.Errorf("the revived host got %q (%v); near %q", got, ok, d.nearNeigh(d.NearIf, dead))
 	}
 	p.RequireRunning("at the end")
+}
+
+// TestDaemonLabDeadFailedAtOnce: once a dead host's negative entry has
+// spent its -a probes, a datagram to it finds the near kernel's entry
+// failed by the daemon at once (not after app_solicit × retrans_time, 1 s
+// here), and the sender's connected socket (with IP_RECVERR) gets
+// EHOSTUNREACH from the kernel's ICMP unreachable just as quickly, with no
+// broadcast.
+func TestDaemonLabDeadFailedAtOnce(t *testing.T) {
+	t.Parallel()
+	const limit = 200 * time.Millisecond
+	d := newDaemonLab(t)
+	dead := [4]byte{10, 77, 0, 98}
+	far := d.watchWire(d.Far, d.FarIf)
+	p := d.startArpd(t, "-a", "1", "-k", "-n", "60", d.NearIf)
+	d.nearCycle(dead) // the kernel gives up: a negative entry
+	d.waitRow(3*time.Second, rowKey(d.NearIdx, dead), "FAILED")
+	d.nearCycle(dead) // its one probe (-a 1) is spent
+	far.Poll()
+	for round := 1; round <= 3; round++ {
+		fd := d.connectedUDP(dead, 9)
+		sent := time.Now()
+		if err := unix.Send(fd, []byte("dead?"), unix.MSG_DONTWAIT); err != nil {
+			t.Fatalf("round %d: send: %v", round, err)
+		}
+		var n string
+		if !labtest.WaitFor(limit, func() bool {
+			n = d.nearNeigh(d.NearIf, dead)
+			return !strings.Contains(n, "INCOMPLETE")
+		}) {
+			t.Errorf("round %d: the near entry is %q %v after the datagram, want FAILED or gone within %v", round, n, time.Since(sent), limit)
+		}
+		var err error
+		if !labtest.WaitFor(limit, func() bool {
+			_, _, err = unix.Recvfrom(fd, make([]byte, 64), unix.MSG_DONTWAIT)
+			return err != unix.EAGAIN
+		}) || err != unix.EHOSTUNREACH {
+			t.Errorf("round %d: the sender's socket says %v after %v, want EHOSTUNREACH within %v", round, err, time.Since(sent), limit)
+		}
+		t.Logf("round %d: %v after %v", round, err, time.Since(sent))
+		unix.Close(fd)
+	}
+	if got := requests(far.Poll(), labtest.NearIP, isIP(dead)); len(got) != 0 {
+		t.Errorf("%d broadcasts for a dead host whose probes are spent", len(got))
+	}
+	d.waitStats(3*time.Second, "three failed requests", func(st map[string]uint64) bool {
+		return st["app_failed"] >= 3 && st["app_suppressed"] == 0 && st["flush_ignored"] == 0
+	})
+	p.RequireRunning("at the end")
+}
+
+// connectedUDP returns a UDP socket of the near namespace connected to
+// dst:port, with IP_RECVERR; the caller closes it.
+func (d *dlab) connectedUDP(dst [4]byte, port int) int {
+	d.t.Helper()
+	fd := -1
+	if err := d.Do(d.Near, func() (err error) {
+		if fd, err = unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0); err != nil {
+			return err
+		}
+		// NB: host unreachable is a soft error (RFC 1122 4.2.3.9): a UDP
+		// socket reports it only with IP_RECVERR.
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_RECVERR, 1); err != nil {
+			return err
+		}
+		return unix.Connect(fd, &unix.SockaddrInet4{Port: port, Addr: dst})
+	}); err != nil {
+		d.t.Fatalf("connect UDP to %s:%d from %s: %v", ipString(dst), port, d.Near, err)
+	}
+	return fd
 }
 
 // TestDaemonLabFlushIsNotDeath: "ip neigh del" and "ip neigh flush" make

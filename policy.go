@@ -54,7 +54,12 @@ func (d *daemon) kernelRequest(n *rtnl.Neigh, k *cache.Key) {
 		}
 		liveNegative := ok && e.Kind == cache.KindNegative && !d.c.Expired(&e)
 		if liveNegative && int(e.Probes) >= d.o.active {
-			d.c.Add(ctrAppSuppressed, 1)
+			// Known dead: fail the kernel's entry now rather than leave it
+			// INCOMPLETE for app_solicit seconds, holding a table slot
+			// and the packets queued on it.
+			if err := d.answers.fail(n); err != nil {
+				d.c.Add(ctrAnswerErrors, 1)
+			}
 			return
 		}
 		if d.o.active > 0 && d.probe(n.Ifindex, [4]byte(k.Addr[:4])) && liveNegative {

@@ -53,6 +53,7 @@ type fakeRequester struct {
 	seq     uint32
 	quiet   bool     // record nothing (for the allocation tests)
 	answers []string // string(dst) + "=" + string(lladdr)
+	failed  []string // string(dst) of each FAILED answer
 }
 
 func (f *fakeRequester) NextSeq() uint32 { f.seq++; return f.seq }
@@ -68,10 +69,14 @@ func (f *fakeRequester) Send(b []byte) error {
 		if err := rtnl.DecodeNeigh(&m, &n); err != nil {
 			return err
 		}
-		if m.Type != unix.RTM_NEWNEIGH || n.State != unix.NUD_STALE {
+		switch {
+		case m.Type == unix.RTM_NEWNEIGH && n.State == unix.NUD_STALE:
+			f.answers = append(f.answers, string(n.DstAddr())+"="+string(n.HWAddr()))
+		case m.Type == unix.RTM_NEWNEIGH && n.State == unix.NUD_FAILED && n.LLAddrLen == 0:
+			f.failed = append(f.failed, string(n.DstAddr()))
+		default:
 			return fmt.Errorf("not an answer: type %d state %#x", m.Type, n.State)
 		}
-		f.answers = append(f.answers, string(n.DstAddr())+"="+string(n.HWAddr()))
 	}
 	return it.Err()
 }
@@ -138,7 +143,7 @@ func TestPolicyAnswersFromCache(t *testing.T) {
 	}
 }
 
-func TestPolicyProbesUnknownAndStaysSilentOnDead(t *testing.T) {
+func TestPolicyProbesUnknownAndFailsDead(t *testing.T) {
 	r := newPolicyRig(t, 2)
 	// Unknown host: probed (the rate limit allows the first three).
 	r.handleNeigh(request(2, 9, unix.NUD_INCOMPLETE))
@@ -151,17 +156,38 @@ func TestPolicyProbesUnknownAndStaysSilentOnDead(t *testing.T) {
 	if e, ok := r.d.c.Lookup(&k); !ok || e.Kind != cache.KindNegative {
 		t.Fatalf("after FAILED: %+v %v", e, ok)
 	}
-	// While it lives: probes until -a are spent, then silence.
+	// While it lives: probes until -a are spent, then each request is
+	// failed at once, with no probe.
 	r.wire.targets = nil
 	for i := 0; i < 5; i++ {
 		r.d.bucket = newTokenBucket(1, 3) // the rate limit is not under test here
 		r.handleNeigh(request(2, 9, unix.NUD_INCOMPLETE))
+		if want := max(0, i-1); len(r.req.failed) != want {
+			t.Fatalf("request %d: %d failures, want %d", i+1, len(r.req.failed), want)
+		}
 	}
 	if len(r.wire.targets) != 2 {
 		t.Fatalf("%d probes for a dead host with -a 2, want 2", len(r.wire.targets))
 	}
-	if got := r.d.c.Counter(ctrAppSuppressed); got != 3 {
-		t.Fatalf("app_suppressed = %d, want 3", got)
+	for _, dst := range r.req.failed {
+		if dst != string([]byte{10, 0, 0, 9}) {
+			t.Fatalf("failed %q, want 10.0.0.9", dst)
+		}
+	}
+	if len(r.req.answers) != 0 {
+		t.Fatalf("answered a dead host: %q", r.req.answers)
+	}
+	if f, s, sup := r.d.c.Counter(ctrAppFailed), r.d.c.Counter(ctrAppSuccess), r.d.c.Counter(ctrAppSuppressed); f != 3 || s != 0 || sup != 0 {
+		t.Fatalf("app_failed %d app_success %d app_suppressed %d, want 3, 0, 0", f, s, sup)
+	}
+	// A batch holding both kinds counts each under its own counter.
+	r.handleNeigh(notice(7, unix.NUD_REACHABLE, 0, 0, 2, 0, 0, 0, 0, 7))
+	r.d.handleNeigh(request(2, 9, unix.NUD_INCOMPLETE))
+	r.d.handleNeigh(request(2, 7, unix.NUD_INCOMPLETE))
+	r.d.handleNeigh(request(2, 9, unix.NUD_INCOMPLETE))
+	r.d.answers.flush()
+	if f, s := r.d.c.Counter(ctrAppFailed), r.d.c.Counter(ctrAppSuccess); f != 5 || s != 1 || len(r.req.failed) != 5 || len(r.req.answers) != 1 {
+		t.Fatalf("mixed batch: app_failed %d app_success %d, failed %d answered %d; want 5, 1, 5, 1", f, s, len(r.req.failed), len(r.req.answers))
 	}
 	// A second FAILED while the entry lives keeps the probes spent.
 	r.handleNeigh(notice(9, unix.NUD_FAILED, 0, 3))
@@ -271,8 +297,8 @@ func TestPolicyLearnsAndCountsChanges(t *testing.T) {
 	}
 }
 
-// TestPolicyZeroAllocs: a kernel request answered from the cache, a
-// notification and an ARP frame allocate nothing.
+// TestPolicyZeroAllocs: a kernel request answered from the cache or failed,
+// a notification and an ARP frame allocate nothing.
 func TestPolicyZeroAllocs(t *testing.T) {
 	r := newPolicyRig(t, 3)
 	r.req.quiet = true
@@ -299,6 +325,20 @@ func TestPolicyZeroAllocs(t *testing.T) {
 	}
 	if r.d.c.Counter(ctrArpOwnAddr) != 1001 || r.d.c.Counter(ctrArpOffSubnet) != 1001 {
 		t.Errorf("arp_own_addr %d arp_off_subnet %d, want 1001 each", r.d.c.Counter(ctrArpOwnAddr), r.d.c.Counter(ctrArpOffSubnet))
+	}
+	// A request for a dead address whose probes are spent (-a 3 and three
+	// spent): failed at once.
+	dead := cache.Entry{Key: cache.KeyV4(2, [4]byte{10, 0, 0, 8}), Kind: cache.KindNegative, Source: cache.SourceKernel, Probes: 3}
+	if _, err := r.d.c.Put(&dead); err != nil {
+		t.Fatal(err)
+	}
+	failed := r.d.c.Counter(ctrAppFailed)
+	deadReq := request(2, 8, unix.NUD_INCOMPLETE)
+	if a := testing.AllocsPerRun(1000, func() { r.handleNeigh(deadReq) }); a != 0 {
+		t.Errorf("failing a request allocates %v times", a)
+	}
+	if got := r.d.c.Counter(ctrAppFailed) - failed; got != 1001 {
+		t.Errorf("app_failed grew by %d, want 1001", got)
 	}
 	// The whole path from bytes: decode and handle a datagram.
 	var buf [256]byte

@@ -26,7 +26,7 @@ const (
 	ctrAppSuccess                                       // of which answered from the cache
 	ctrAppBad                                           // kernel requests in a state we do not serve
 	ctrAppNeg                                           // PROBE requests that dropped a positive entry
-	ctrAppSuppressed                                    // requests left unanswered: a live negative entry
+	ctrAppSuppressed                                    // no longer counted (dead addresses are failed: ctrAppFailed); kept for its place
 	ctrKernNeg                                          // negative entries made from resolution failures
 	ctrKernNew                                          // new bindings from kernel notifications
 	ctrKernChange                                       // bindings changed by kernel notifications
@@ -52,6 +52,7 @@ const (
 const (
 	ctrArpOffSubnet = ctrDropBase + int(frame.DropCount) + iota // accepted frames whose sender is off every subnet of the interface
 	ctrArpOwnAddr                                               // accepted frames whose sender claims one of the router's own addresses
+	ctrAppFailed                                                // kernel requests failed at once: a live negative entry whose probes are spent
 
 	numCountersUsed = ctrDropBase + int(frame.DropCount) + iota
 )
@@ -95,6 +96,7 @@ var counterNames = func() [numCountersUsed]string {
 	n[ctrDropBase+int(frame.DropNone)] = "arp_accepted"
 	n[ctrArpOffSubnet] = "arp_off_subnet"
 	n[ctrArpOwnAddr] = "arp_own_addr"
+	n[ctrAppFailed] = "app_failed"
 	return n
 }()
 

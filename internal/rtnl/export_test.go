@@ -6,5 +6,6 @@ package rtnl
 // PortFilter is portFilter, for running the program as the kernel would.
 var PortFilter = portFilter
 
-// AnswerFlags is answerFlags, the header flags of PutNeighAnswer.
+// AnswerFlags is answerFlags, the header flags of PutNeighAnswer and
+// PutNeighFailure.
 const AnswerFlags = answerFlags

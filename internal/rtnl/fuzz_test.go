@@ -236,6 +236,19 @@ func checkNeigh(t *testing.T, n *rtnl.Neigh) {
 		back.State != unix.NUD_STALE || back.Type != unix.RTN_UNICAST || !bytes.Equal(back.HWAddr(), lladdr) || back.HasProbes {
 		t.Fatalf("answer to %+v decodes as %+v", n, back)
 	}
+	k, err = rtnl.PutNeighFailure(b[:], 6, n)
+	if err != nil {
+		t.Fatalf("failure answer to %+v: %v", n, err)
+	}
+	mm = only(t, b[:k])
+	if err := rtnl.DecodeNeigh(&mm, &back); err != nil {
+		t.Fatalf("decoding the failure answer: %v", err)
+	}
+	if back.MsgType != unix.RTM_NEWNEIGH || back.MsgFlags != rtnl.AnswerFlags || back.Seq != 6 ||
+		back.Family != n.Family || back.Ifindex != n.Ifindex || back.Dst != n.Dst || back.DstLen != n.DstLen ||
+		back.State != unix.NUD_FAILED || back.Type != unix.RTN_UNICAST || back.LLAddrLen != 0 || back.HasProbes {
+		t.Fatalf("failure answer to %+v decodes as %+v", n, back)
+	}
 }
 
 // FuzzDecodeLink feeds datagrams to the iterator and the link decoder.

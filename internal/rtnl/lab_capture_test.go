@@ -25,6 +25,7 @@ var (
 	labFar        = [4]byte{10, 77, 0, 2}  // the far end: answers ARP
 	labCached     = [4]byte{10, 77, 0, 3}  // answered by "the cache"
 	labManual     = [4]byte{10, 77, 0, 7}  // set by an administrator
+	labDead       = [4]byte{10, 77, 0, 98} // nobody has it: failed by "the cache"
 )
 
 // macString formats a hardware address of any length as ip(8) does.
@@ -105,6 +106,7 @@ func TestLabNetlinkCapture(t *testing.T) {
 	captureFailedResolution(t, nl)
 	captureReachable(t, nl)
 	captureAnswer(t, nl)
+	captureFailure(t, nl)
 	captureAdminStale(t, nl)
 	captureAdminDelete(t, nl)
 	captureFlush(t, nl)
@@ -177,6 +179,31 @@ func captureAnswer(t *testing.T, nl *labtest.Netlink) {
 		t.Errorf("ip neigh show after the answer: %q, want STALE or DELAY with lladdr %s", s, cache)
 	}
 	saveCapture(t, "newneigh_answered", "RTM_NEWNEIGH notifying our answer (RTM_NEWNEIGH NUD_STALE lladdr 02:00:00:00:03:03, NLM_F_REQUEST) to the INCOMPLETE 10.77.0.3: the queued datagram went out at once, so the state is DELAY; nlmsg_pid is our port.", used.Raw)
+}
+
+// captureFailure: the failure answer (NLM_F_REQUEST alone) makes an
+// INCOMPLETE entry FAILED at once, by our port, not by the kernel's timer
+// (port 0), which would take app_solicit × retrans_time.
+func captureFailure(t *testing.T, nl *labtest.Netlink) {
+	ix := nl.NearIndex
+	nl.SendUDP(labDead)
+	req, _ := nl.Await(3*time.Second, "RTM_GETNEIGH INCOMPLETE for 10.77.0.98",
+		neighIs(t, unix.RTM_GETNEIGH, ix, labDead, stateIs(unix.NUD_INCOMPLETE)))
+	n := decode(t, req)
+	var out [rtnl.NeighMsgMax]byte
+	k, err := rtnl.PutNeighFailure(out[:], nl.Conn.NextSeq(), &n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nl.Send(out[:k])
+	failed, _ := nl.Await(3*time.Second, "RTM_NEWNEIGH FAILED for 10.77.0.98",
+		neighIs(t, unix.RTM_NEWNEIGH, ix, labDead, stateIs(unix.NUD_FAILED)))
+	if failed.Msg.Pid != nl.Conn.Port() {
+		t.Errorf("FAILED notified by port %d, want ours (%d): the kernel's timer failed it, not the answer", failed.Msg.Pid, nl.Conn.Port())
+	}
+	if s := nl.NeighShow("10.77.0.98"); strings.Contains(s, "INCOMPLETE") {
+		t.Errorf("ip neigh show after the failure: %q, want FAILED or nothing", s)
+	}
 }
 
 // captureAdminStale: an administrator's STALE entry, never resolved, has

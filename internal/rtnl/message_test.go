@@ -131,6 +131,8 @@ func TestNoAllocs(t *testing.T) {
 				count(rtnl.DecodeNeigh(&m, &n))
 				_, err := rtnl.PutNeighAnswer(out[:], 1, &n, cacheMAC[:])
 				count(err)
+				_, err = rtnl.PutNeighFailure(out[:], 1, &n)
+				count(err)
 			case unix.RTM_NEWLINK:
 				rtnl.DecodeLink(&m, &l)
 			case unix.NLMSG_ERROR:

@@ -225,6 +225,33 @@ func PutNeighAnswer(b []byte, seq uint32, req *Neigh, lladdr []byte) (int, error
 	return PutNeigh(b, unix.RTM_NEWNEIGH, answerFlags, seq, &a)
 }
 
+// PutNeighFailure encodes into b the failure answer to the kernel's request
+// req: an RTM_NEWNEIGH for req's family, interface and destination, state
+// NUD_FAILED, type RTN_UNICAST, no link-layer address, and flags
+// NLM_F_REQUEST alone. It returns the message's length; b needs at most
+// NeighMsgMax bytes.
+//
+// NB: the kernel takes NUD_FAILED on an INCOMPLETE entry as a failed
+// resolution: it stops the entry's timer, sends the packets queued on it
+// back as ICMP host unreachable and leaves the entry to the garbage
+// collector. NLM_F_REPLACE, which `ip neigh change` sets, only matters for
+// a valid state's link-layer address, and NLM_F_CREATE is left out as for
+// PutNeighAnswer: an entry already gone is not made again just to fail.
+func PutNeighFailure(b []byte, seq uint32, req *Neigh) (int, error) {
+	if req.DstLen == 0 {
+		return 0, ErrBadInput
+	}
+	a := Neigh{
+		Family:  req.Family,
+		Ifindex: req.Ifindex,
+		State:   unix.NUD_FAILED,
+		Type:    unix.RTN_UNICAST,
+		Dst:     req.Dst,
+		DstLen:  req.DstLen,
+	}
+	return PutNeigh(b, unix.RTM_NEWNEIGH, answerFlags, seq, &a)
+}
+
 // PutNeighDump encodes into b a request to dump the neighbour table of
 // family (AF_INET, AF_INET6, or AF_UNSPEC for all) and returns its length;
 // b needs DumpMsgMax bytes at most.

@@ -187,6 +187,16 @@ func TestEncode(t *testing.T) {
 	if !bytes.Equal(b[:k], want) {
 		t.Errorf("answer\n% x\nwant\n% x", b[:k], want)
 	}
+	k, err = rtnl.PutNeighFailure(b[:], 0x01020304, &n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = leHex(t, "24000000 1c00 0100 04030201 00000000"+ // len 36, RTM_NEWNEIGH, NLM_F_REQUEST, seq, pid 0
+		"02 00 0000 02000000 2000 00 01"+ // AF_INET, ifindex 2, NUD_FAILED, flags 0, RTN_UNICAST
+		"0800 0100 0a4d0063") // NDA_DST 10.77.0.99, and no NDA_LLADDR
+	if !bytes.Equal(b[:k], want) {
+		t.Errorf("failure\n% x\nwant\n% x", b[:k], want)
+	}
 	k, err = rtnl.PutNeighDump(b[:], 7, unix.AF_INET)
 	if want := leHex(t, "1c000000 1e00 0103 07000000 00000000 02000000 00000000 00000000"); err != nil || !bytes.Equal(b[:k], want) {
 		t.Errorf("neighbour dump\n% x\nwant\n% x (%v)", b[:k], want, err)
@@ -213,6 +223,12 @@ func TestEncode(t *testing.T) {
 	}
 	if _, err := rtnl.PutNeighAnswer(b[:], 1, &rtnl.Neigh{Family: unix.AF_INET}, cacheMAC[:]); err != rtnl.ErrBadInput {
 		t.Errorf("no dst: %v", err)
+	}
+	if _, err := rtnl.PutNeighFailure(b[:35], 1, &n); err != rtnl.ErrShortBuffer {
+		t.Errorf("short failure buffer: %v", err)
+	}
+	if _, err := rtnl.PutNeighFailure(b[:], 1, &rtnl.Neigh{Family: unix.AF_INET}); err != rtnl.ErrBadInput {
+		t.Errorf("failure without dst: %v", err)
 	}
 	if _, err := rtnl.PutNeighDump(b[:27], 1, unix.AF_INET); err != rtnl.ErrShortBuffer {
 		t.Errorf("short dump buffer: %v", err)
