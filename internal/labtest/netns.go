@@ -5,6 +5,8 @@ import (
 	"runtime"
 
 	"golang.org/x/sys/unix"
+
+	"arpd/internal/afpacket"
 )
 
 // Do runs fn on a locked OS thread switched into namespace ns. Sockets that
@@ -46,29 +48,17 @@ func (l *Lab) Do(ns string, fn func() error) error {
 	return <-errc
 }
 
-// Ifindex returns the index of interface name in namespace ns. It asks the
-// kernel with SIOCGIFINDEX on a socket made inside ns (sysfs would show the
+// Ifindex returns the index of interface name in namespace ns, asked of
+// the kernel inside ns with afpacket.IndexByName (sysfs would show the
 // test process's own namespace, not ns).
 func (l *Lab) Ifindex(ns, name string) int {
 	l.t.Helper()
-	var idx int
-	if err := l.Do(ns, func() error {
-		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return err
-		}
-		defer unix.Close(fd)
-		ifr, err := unix.NewIfreq(name)
-		if err != nil {
-			return err
-		}
-		if err := unix.IoctlIfreq(fd, unix.SIOCGIFINDEX, ifr); err != nil {
-			return err
-		}
-		idx = int(ifr.Uint32())
-		return nil
+	var idx uint32
+	if err := l.Do(ns, func() (err error) {
+		idx, err = afpacket.IndexByName(name)
+		return err
 	}); err != nil {
 		l.t.Fatalf("ifindex of %s in %s: %v", name, ns, err)
 	}
-	return idx
+	return int(idx)
 }
