@@ -42,8 +42,9 @@ type daemon struct {
 	probes frameSender    // sends probes: pkt, or a fake in tests
 	bucket *tokenBucket   // the probe rate limit
 
-	// Refused senders (validate.go).
+	// Refused senders (validate.go, floods.go).
 	reports reportLimiter // when each kind is logged next
+	claims  *claimLimiter // new addresses claimed per MAC a minute (-M)
 
 	// The interfaces served (interfaces.go).
 	ifs interfaces

@@ -13,7 +13,7 @@ import (
 // usageText is the usage line printed to stderr after a command-line error
 // and for -h or -?: iproute2's line, extended with the flags only this
 // daemon has. It ends with a newline.
-const usageText = "Usage: arpd [ -lkh?FVs ] [ -a N ] [ -b dbase ] [ -B number ] [ -f file ] [ -n time ] [-p interval ] [ -R rate ] [ -C entries ] [ -P pidfile ] [ interfaces ]\n"
+const usageText = "Usage: arpd [ -lkh?FVs ] [ -a N ] [ -b dbase ] [ -B number ] [ -f file ] [ -n time ] [-p interval ] [ -R rate ] [ -C entries ] [ -M claims ] [ -P pidfile ] [ interfaces ]\n"
 
 // defaultDB is the database path used when -b is not given, the same as
 // iproute2's.
@@ -82,6 +82,10 @@ type options struct {
 	rate float64
 	// burst is -B: broadcasts back to back, default 3, above zero.
 	burst int
+	// claimsPerMinute is -M: how many new addresses one sender MAC may
+	// claim a minute before its further claims are ignored; 0 for no
+	// limit. Default defaultClaimsPerMinute.
+	claimsPerMinute int
 	// capacity is -C: cache entries when the file is created, 0 when -C
 	// was not given, else 64..16777216.
 	capacity int
@@ -99,12 +103,12 @@ type options struct {
 
 // optionTakesArg tells, for each option letter, whether it takes an
 // argument (true) or not (false); letters not in the map are not options.
-// It is iproute2's option string "h?b:lf:a:n:p:kR:B:" plus "FVsC:P:".
+// It is iproute2's option string "h?b:lf:a:n:p:kR:B:" plus "FVsC:P:M:".
 var optionTakesArg = map[byte]bool{
 	'l': false, 'k': false, 'h': false, '?': false,
 	'F': false, 'V': false, 's': false,
 	'a': true, 'b': true, 'B': true, 'f': true, 'n': true,
-	'p': true, 'R': true, 'C': true, 'P': true,
+	'p': true, 'R': true, 'C': true, 'P': true, 'M': true,
 }
 
 // parseArgs parses the command line (without the program name) the way
@@ -121,6 +125,8 @@ func parseArgs(args []string) (*options, error) {
 		syncEvery:  30 * time.Second,
 		rate:       1,
 		burst:      3,
+
+		claimsPerMinute: defaultClaimsPerMinute,
 	}
 	haveLoad := false
 	for i := 0; i < len(args); i++ {
@@ -213,6 +219,8 @@ func (o *options) setValue(c byte, val string) error {
 		}
 	case 'C':
 		o.capacity, err = parseIntOpt(c, val, cache.MinCapacity, cache.MaxCapacity)
+	case 'M':
+		o.claimsPerMinute, err = parseIntOpt(c, val, 0, maxInt32)
 	case 'p':
 		o.syncEvery, err = parseSyncOpt(val)
 	case 'R':

@@ -19,6 +19,8 @@ func defaultOptions() options {
 		syncEvery:  30 * time.Second,
 		rate:       1,
 		burst:      3,
+
+		claimsPerMinute: 32,
 	}
 }
 
@@ -64,6 +66,8 @@ func parseArgsFlagCases() []parseArgsCase {
 		{"-R whole", []string{"-R20"}, func(o *options) { o.rate = 20 }},
 		{"-C min", []string{"-C", "64"}, func(o *options) { o.capacity = 64 }},
 		{"-C max", []string{"-C16777216"}, func(o *options) { o.capacity = 16777216 }},
+		{"-M", []string{"-M", "1000"}, func(o *options) { o.claimsPerMinute = 1000 }},
+		{"-M 0 is no limit", []string{"-M0"}, func(o *options) { o.claimsPerMinute = 0 }},
 		{"-P", []string{"-P", "/run/arpd.pid"}, func(o *options) { o.pidFile = "/run/arpd.pid" }},
 		{"interfaces", []string{"eth0", "eth1"}, func(o *options) { o.interfaces = []string{"eth0", "eth1"} }},
 	}
@@ -187,6 +191,7 @@ func parseArgsValueErrors() []parseArgsErrorCase {
 		{"-C too small", []string{"-C", "63"}, `option -C: invalid value "63": want a whole number from 64 to 16777216`, false, false},
 		{"-C too big", []string{"-C", "16777217"}, `option -C: invalid value "16777217": want a whole number from 64 to 16777216`, false, false},
 		{"-C zero", []string{"-C0"}, `option -C: invalid value "0": want a whole number from 64 to 16777216`, false, false},
+		{"-M negative", []string{"-M", "-1"}, `option -M: invalid value "-1": want a whole number from 0 to 2147483647`, false, false},
 		{"-p too short", []string{"-p", "0.05"}, `invalid poll timeout: option -p: "0.05" is shorter than 0.1 seconds`, false, false},
 		{"-p zero", []string{"-p", "0"}, `invalid poll timeout: option -p: "0" is shorter than 0.1 seconds`, false, false},
 		{"-p negative", []string{"-p", "-1"}, `invalid poll timeout: option -p: "-1" is shorter than 0.1 seconds`, false, false},
@@ -270,7 +275,7 @@ func TestSyncEveryRounding(t *testing.T) {
 // TestUsageText checks that the usage line is iproute2's with our flags
 // added in the same style, and that it names every option parseArgs takes.
 func TestUsageText(t *testing.T) {
-	const want = "Usage: arpd [ -lkh?FVs ] [ -a N ] [ -b dbase ] [ -B number ] [ -f file ] [ -n time ] [-p interval ] [ -R rate ] [ -C entries ] [ -P pidfile ] [ interfaces ]\n"
+	const want = "Usage: arpd [ -lkh?FVs ] [ -a N ] [ -b dbase ] [ -B number ] [ -f file ] [ -n time ] [-p interval ] [ -R rate ] [ -C entries ] [ -M claims ] [ -P pidfile ] [ interfaces ]\n"
 	if usageText != want {
 		t.Errorf("usageText = %q, want %q", usageText, want)
 	}
@@ -297,7 +302,7 @@ func TestUsageTextExtendsIproute2(t *testing.T) {
 	}
 	out, _ := exec.Command(path, "-h").CombinedOutput() // exits 1 by design
 	theirs := strings.Replace(usageText, "-lkh?FVs", "-lkh?", 1)
-	theirs = strings.Replace(theirs, "[ -C entries ] [ -P pidfile ] ", "", 1)
+	theirs = strings.Replace(theirs, "[ -C entries ] [ -M claims ] [ -P pidfile ] ", "", 1)
 	if string(out) != theirs {
 		t.Errorf("iproute2 arpd -h prints %q, want %q", out, theirs)
 	}

@@ -100,6 +100,13 @@ func (d *daemon) kernelNotice(n *rtnl.Neigh, k *cache.Key) {
 	if n.LLAddrLen != 6 || n.State&^unix.NUD_NOARP == 0 || n.State&unix.NUD_INCOMPLETE != 0 {
 		return
 	}
+	if n.Pid == 0 && d.claims.over([6]byte(n.LLAddr[:6]), d.monotonic()) {
+		// The kernel took it from a flooding MAC's frame (a request
+		// for our address): the kernel's entry is the kernel's, but
+		// it is not kept.
+		d.c.Add(ctrArpClaimFlood, 1)
+		return
+	}
 	e := cache.Entry{Key: *k, Kind: cache.KindPositive, Source: cache.SourceKernel, LLLen: 6}
 	copy(e.LLAddr[:], n.LLAddr[:6])
 	switch r, _ := d.c.Put(&e); r {
@@ -117,7 +124,7 @@ func (d *daemon) handleFrame(f *frame.ARP) {
 		d.c.Add(ctrOtherIf, 1)
 		return
 	}
-	if !d.senderOK(f) {
+	if !d.senderOK(f) || !d.claimAllowed(f) {
 		return
 	}
 	e := cache.Entry{Key: cache.KeyV4(uint32(f.Ifindex), f.SenderIP), Kind: cache.KindPositive, Source: cache.SourceARP, LLLen: 6}
@@ -128,4 +135,26 @@ func (d *daemon) handleFrame(f *frame.ARP) {
 	case cache.PutChanged:
 		d.c.Add(ctrArpChange, 1)
 	}
+}
+
+// claimAllowed reports whether frame f may bind its sender address: yes
+// when the cache already binds it to the sender MAC (a refresh), else
+// when the sender MAC is within its claims a minute (-M). A refused
+// claim is counted and logged at most once a minute.
+func (d *daemon) claimAllowed(f *frame.ARP) bool {
+	k := cache.KeyV4(uint32(f.Ifindex), f.SenderIP)
+	if e, ok := d.c.Lookup(&k); ok && e.Kind == cache.KindPositive && e.LLLen == 6 && [6]byte(e.LLAddr[:6]) == f.SenderMAC {
+		return true
+	}
+	now := d.monotonic()
+	if d.claims.allow(f.SenderMAC, now) {
+		return true
+	}
+	d.c.Add(ctrArpClaimFlood, 1)
+	if n, due := d.reports.note(reportClaimFlood, now); due {
+		d.log.logf(logWarning, "%s claims more than %d new addresses a minute on %s, now %s: ignored%s",
+			macString(f.SenderMAC), d.o.claimsPerMinute, ifName(d.ifs.links[f.Ifindex], f.Ifindex),
+			ipString(f.SenderIP), reportCount(n))
+	}
+	return false
 }

@@ -35,6 +35,7 @@ func newPolicyRig(t *testing.T, active int) *policyRig {
 		info: afpacket.Iface{Name: "lan0", Index: 2, MAC: [6]byte{2, 0, 0, 0, 0, 1}}, infoOK: true}
 	w.addrs.Add(ifAddr{Local: [4]byte{10, 0, 0, 1}, Peer: [4]byte{10, 0, 0, 1}, PrefixLen: 24})
 	r.d = &daemon{o: o, c: c, log: newLogger("", nil), start: time.Now(), bucket: newTokenBucket(o.rate, o.burst),
+		claims:  newClaimLimiter(o.claimsPerMinute),
 		ifs:     interfaces{named: []*watchedIf{w}, links: map[int32]*watchedIf{2: w}},
 		answers: answers{out: r.req, c: c}, probes: r.wire, ready: true}
 	return r

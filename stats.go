@@ -50,9 +50,11 @@ const (
 // here, since the per-reason block can no longer grow into them (the
 // check below fails the build until it has one).
 const (
-	ctrArpOffSubnet = ctrDropBase + int(frame.DropCount) + iota // accepted frames whose sender is off every subnet of the interface
-	ctrArpOwnAddr                                               // accepted frames whose sender claims one of the router's own addresses
-	ctrAppFailed                                                // kernel requests failed at once: a live negative entry whose probes are spent
+	ctrArpOffSubnet  = ctrDropBase + int(frame.DropCount) + iota // accepted frames whose sender is off every subnet of the interface
+	ctrArpOwnAddr                                                // accepted frames whose sender claims one of the router's own addresses
+	ctrAppFailed                                                 // kernel requests failed at once: a live negative entry whose probes are spent
+	ctrArpClaimFlood                                             // frames refused: their sender MAC claimed more than -M new addresses a minute
+	ctrAppRefused                                                // kernel requests failed at once: the rate limit could not probe them now
 
 	numCountersUsed = ctrDropBase + int(frame.DropCount) + iota
 )
@@ -97,6 +99,8 @@ var counterNames = func() [numCountersUsed]string {
 	n[ctrArpOffSubnet] = "arp_off_subnet"
 	n[ctrArpOwnAddr] = "arp_own_addr"
 	n[ctrAppFailed] = "app_failed"
+	n[ctrArpClaimFlood] = "arp_claim_flood"
+	n[ctrAppRefused] = "app_refused"
 	return n
 }()
 

@@ -20,6 +20,7 @@ const (
 	reportEthMismatch report = iota // sender MAC is not the Ethernet source
 	reportOffSubnet                 // sender IP off every subnet of the interface
 	reportOwnAddr                   // sender IP is one of the router's own addresses
+	reportClaimFlood                // sender MAC over its new addresses a minute (floods.go)
 	numReports
 )
 
