@@ -41,6 +41,7 @@ type daemon struct {
 	pkt    *afpacket.Conn // receives ARP frames
 	probes frameSender    // sends probes: pkt, or a fake in tests
 	bucket *tokenBucket   // the probe rate limit
+	asked  *askedFilter   // addresses failed lately for want of a token
 
 	// Refused senders (validate.go, floods.go).
 	reports reportLimiter // when each kind is logged next

@@ -292,7 +292,7 @@ func TestOpenWrtInitShippedConfig(t *testing.T) {
 		run := runInit(t, sh, script, config, "start", map[string]string{"lan": "br-lan"})
 		wantInstances(t, run, map[string][]string{
 			"main": {"/usr/sbin/arpd", "-F", "-b", "/var/lib/arpd/arpd.db", "-a", "3", "-k",
-				"-n", "60", "-R", "1", "-B", "3", "-C", "65536", "-p", "30", "--", "br-lan"},
+				"-n", "60", "-R", "50", "-B", "1000", "-M", "32", "-C", "65536", "-p", "30", "--", "br-lan"},
 		})
 		if run.logged != "" {
 			t.Errorf("%s: logged %q with lan up", sh, run.logged)

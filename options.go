@@ -30,6 +30,20 @@ const (
 	minSync = 100 * time.Millisecond
 )
 
+// The probe rate limit's defaults, where iproute2 has 1/s and 3. Those
+// leave most of a burst of new hosts unresolved (the kernel fails a host
+// after app_solicit seconds without a probe), and a router that comes
+// back up to a segment of a thousand hosts needs about a thousand probes
+// at once. 1,000 back to back is 60 KB on the wire, once; after that at
+// most 50 a second, a twentieth of what the kernel alone broadcasts under
+// a scan. First requests get only the top quarter of the burst (250), so
+// that a scan holds at most that many of the kernel's entries INCOMPLETE
+// and the hosts asked about again get the rest (policy.go, probeOrFail).
+const (
+	defaultRate  = 50
+	defaultBurst = 1000
+)
+
 // -C is bounded by cache.MinCapacity and cache.MaxCapacity, which cache.go defines.
 
 // errHelp is returned by parseArgs for -h and -?: the caller prints
@@ -78,9 +92,10 @@ type options struct {
 	negTimeout int
 	// syncEvery is -p: the sync interval, default 30 s, at least 0.1 s.
 	syncEvery time.Duration
-	// rate is -R: broadcasts per second, default 1, above zero.
+	// rate is -R: broadcasts per second, default defaultRate, above zero.
 	rate float64
-	// burst is -B: broadcasts back to back, default 3, above zero.
+	// burst is -B: broadcasts back to back, default defaultBurst, above
+	// zero.
 	burst int
 	// claimsPerMinute is -M: how many new addresses one sender MAC may
 	// claim a minute before its further claims are ignored; 0 for no
@@ -123,8 +138,8 @@ func parseArgs(args []string) (*options, error) {
 		db:         defaultDB,
 		negTimeout: 60,
 		syncEvery:  30 * time.Second,
-		rate:       1,
-		burst:      3,
+		rate:       defaultRate,
+		burst:      defaultBurst,
 
 		claimsPerMinute: defaultClaimsPerMinute,
 	}

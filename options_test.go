@@ -17,8 +17,8 @@ func defaultOptions() options {
 		dbDefault:  true,
 		negTimeout: 60,
 		syncEvery:  30 * time.Second,
-		rate:       1,
-		burst:      3,
+		rate:       50,
+		burst:      1000,
 
 		claimsPerMinute: 32,
 	}

@@ -39,24 +39,34 @@ func (d *daemon) drainPackets(max int) {
 	}
 }
 
+// probeResult is what became of a probe.
+type probeResult uint8
+
+const (
+	probeSent    probeResult = iota
+	probeLimited             // the rate limit held it back
+	probeFailed              // it could not be sent (counted as probe_errors)
+)
+
 // probe broadcasts an ARP request for target on interface ifindex if the
-// rate limit allows, and reports whether it was sent. The request comes
-// from the interface's address that the kernel itself would send it from
-// (ifAddrs.Source); an interface without an IPv4 address cannot probe.
-func (d *daemon) probe(ifindex int32, target [4]byte) bool {
+// rate limit allows it while leaving keep tokens in the bucket. The
+// request comes from the interface's address that the kernel itself would
+// send it from (ifAddrs.Source); an interface without an IPv4 address
+// cannot probe.
+func (d *daemon) probe(ifindex int32, target [4]byte, keep float64) probeResult {
 	w := d.ifs.links[ifindex]
 	if w == nil {
 		d.c.Add(ctrProbeErrors, 1)
-		return false
+		return probeFailed
 	}
 	src, ok := w.addrs.Source(target)
 	if !ok {
 		d.c.Add(ctrProbeErrors, 1)
-		return false
+		return probeFailed
 	}
-	if !d.bucket.allow(d.monotonic()) {
+	if !d.bucket.allowKeeping(d.monotonic(), keep) {
 		d.c.Add(ctrProbesSuppressed, 1)
-		return false
+		return probeLimited
 	}
 	var err error
 	if !w.infoOK {
@@ -70,10 +80,10 @@ func (d *daemon) probe(ifindex int32, target [4]byte) bool {
 	}
 	if err != nil {
 		d.c.Add(ctrProbeErrors, 1)
-		return false
+		return probeFailed
 	}
 	d.c.Add(ctrProbesSent, 1)
-	return true
+	return probeSent
 }
 
 // reopenPacketSocket binds a new packet socket to interface w, which came

@@ -62,9 +62,8 @@ func (d *daemon) kernelRequest(n *rtnl.Neigh, k *cache.Key) {
 			}
 			return
 		}
-		if d.o.active > 0 && d.probe(n.Ifindex, [4]byte(k.Addr[:4])) && liveNegative {
-			e.Probes++
-			d.c.Put(&e) // keeps its timestamps: probing does not renew it
+		if d.o.active > 0 {
+			d.probeOrFail(n, k, &e, liveNegative)
 		}
 	case n.State&unix.NUD_PROBE != 0:
 		// Unicast probes of a known entry failed: the host may have
@@ -75,6 +74,39 @@ func (d *daemon) kernelRequest(n *rtnl.Neigh, k *cache.Key) {
 		d.c.Delete(k)
 	default:
 		d.c.Add(ctrAppBad, 1)
+	}
+}
+
+// probeOrFail probes for the address of k, the kernel's request n that
+// the cache cannot answer (e is its live negative entry, if liveNegative).
+//
+// A request the rate limit cannot probe now is failed at once, as a dead
+// address is: left INCOMPLETE it would hold one of the kernel's table
+// slots for app_solicit seconds, which is how a scan fills the table.
+// The sender's next packet asks again, and an address asked again within
+// 2 to 4 s of such a refusal (a host that someone keeps sending to) may
+// take any token, while a first request may only take the top quarter of
+// the bucket: under a scan, first requests drain the bucket to three
+// quarters and wait for it to refill above that, while the hosts asked
+// again get the three quarters kept back.
+func (d *daemon) probeOrFail(n *rtnl.Neigh, k *cache.Key, e *cache.Entry, liveNegative bool) {
+	now := d.monotonic()
+	keep := float64(3 * d.o.burst / 4)
+	if d.asked.seen(k, now) {
+		keep = 0
+	}
+	switch d.probe(n.Ifindex, [4]byte(k.Addr[:4]), keep) {
+	case probeSent:
+		if liveNegative {
+			e.Probes++
+			d.c.Put(e) // keeps its timestamps: probing does not renew it
+		}
+	case probeLimited:
+		d.asked.add(k, now)
+		d.c.Add(ctrAppRefused, 1)
+		if err := d.answers.fail(n); err != nil {
+			d.c.Add(ctrAnswerErrors, 1)
+		}
 	}
 }
 
@@ -138,10 +170,15 @@ func (d *daemon) handleFrame(f *frame.ARP) {
 }
 
 // claimAllowed reports whether frame f may bind its sender address: yes
-// when the cache already binds it to the sender MAC (a refresh), else
-// when the sender MAC is within its claims a minute (-M). A refused
+// when it is a reply to one of the router's addresses (the answer to a
+// question the daemon or the kernel asked, as the kernel would take it),
+// or the cache already binds the address to the sender MAC (a refresh),
+// else when the sender MAC is within its claims a minute (-M). A refused
 // claim is counted and logged at most once a minute.
 func (d *daemon) claimAllowed(f *frame.ARP) bool {
+	if f.Op == frame.ARPOpReply && d.ifs.ownAddr(f.TargetIP) {
+		return true
+	}
 	k := cache.KeyV4(uint32(f.Ifindex), f.SenderIP)
 	if e, ok := d.c.Lookup(&k); ok && e.Kind == cache.KindPositive && e.LLLen == 6 && [6]byte(e.LLAddr[:6]) == f.SenderMAC {
 		return true

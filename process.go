@@ -35,7 +35,7 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 	// before the deferred cleanup runs.
 	d := &daemon{o: o, log: log, start: time.Now(), wakeFd: -1,
 		ifs: interfaces{links: map[int32]*watchedIf{}}, bucket: newTokenBucket(o.rate, o.burst),
-		claims: newClaimLimiter(o.claimsPerMinute)}
+		asked: newAskedFilter(), claims: newClaimLimiter(o.claimsPerMinute)}
 	defer func() {
 		if err != nil {
 			d.close()

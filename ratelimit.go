@@ -27,7 +27,12 @@ func newTokenBucket(rate float64, burst int) *tokenBucket {
 // allow reports whether a probe may be sent at monotonic time now, and
 // takes a token if so. Times must not go backwards; a time before the last
 // one is treated as equal to it.
-func (b *tokenBucket) allow(now time.Duration) bool {
+func (b *tokenBucket) allow(now time.Duration) bool { return b.allowKeeping(now, 0) }
+
+// allowKeeping is allow, except that it leaves at least keep tokens in
+// the bucket: it refuses when taking one would leave fewer. The bound
+// B + R·T holds whatever keep is, as every probe still takes a token.
+func (b *tokenBucket) allowKeeping(now time.Duration, keep float64) bool {
 	if !b.primed {
 		b.last, b.primed = now, true
 	}
@@ -38,7 +43,7 @@ func (b *tokenBucket) allow(now time.Duration) bool {
 		}
 		b.last = now
 	}
-	if b.tokens >= 1 {
+	if b.tokens >= keep+1 {
 		b.tokens--
 		return true
 	}

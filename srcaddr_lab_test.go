@@ -131,7 +131,7 @@ func TestDaemonLabProbeSource(t *testing.T) {
 	d.IP(d.Near, "addr", "add", "10.61.0.1/24", "dev", d.NearIf)
 	d.IP(d.Near, "addr", "add", "10.62.0.1/24", "dev", d.NearIf)
 	far := d.watchWire(d.Far, d.FarIf)
-	p := d.startArpd(t, "-a", "1", "-k", "-B", "10", d.NearIf)
+	p := d.startArpd(t, "-a", "1", "-k", "-B", "40", d.NearIf)
 
 	// expect makes the near kernel resolve target and waits for the
 	// daemon's probe on the wire; it must come from want, and nothing

@@ -47,6 +47,8 @@ type ARP struct {
 	Ifindex   int32   // the interface it arrived on (sll_ifindex)
 	SenderMAC [6]byte // ar_sha
 	SenderIP  [4]byte // ar_spa
+	Op        uint16  // ARPOpRequest or ARPOpReply
+	TargetIP  [4]byte // ar_tpa
 }
 
 // DecodeARP checks one ARP payload as a SOCK_DGRAM AF_PACKET socket
@@ -131,7 +133,7 @@ func DecodeARP(f *ARP, b []byte, ll *unix.RawSockaddrLinklayer) Drop {
 	if ll.Halen == etherAddrLen && [6]byte(ll.Addr[:6]) != sha {
 		return DropEthMismatch
 	}
-	*f = ARP{Ifindex: ll.Ifindex, SenderMAC: sha, SenderIP: sip}
+	*f = ARP{Ifindex: ll.Ifindex, SenderMAC: sha, SenderIP: sip, Op: op, TargetIP: [4]byte(b[ARPOffTpa : ARPOffTpa+4])}
 	return DropNone
 }
 

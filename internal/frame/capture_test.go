@@ -102,7 +102,7 @@ func viewARP(b []byte, ll *unix.RawSockaddrLinklayer) arpView {
 
 // arpOf is the part of v that frame.DecodeARP keeps.
 func (v arpView) arpOf() frame.ARP {
-	return frame.ARP{Ifindex: v.Ifindex, SenderMAC: v.SenderMAC, SenderIP: v.SenderIP}
+	return frame.ARP{Ifindex: v.Ifindex, SenderMAC: v.SenderMAC, SenderIP: v.SenderIP, Op: v.Op, TargetIP: v.TargetIP}
 }
 
 var (
