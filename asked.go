@@ -5,8 +5,6 @@ package main
 // one-shot addresses, so that the probe rate limit serves the first.
 
 import (
-	"encoding/binary"
-	"hash/maphash"
 	"time"
 
 	"arpd/internal/cache"
@@ -32,16 +30,16 @@ const (
 // NB above) but never "no" for one it was told about within 2 s. Its
 // memory is fixed, and neither adding nor asking allocates.
 type askedFilter struct {
-	seed  maphash.Seed
+	hash  cache.Hasher
 	gen   [2][askedBits / 64]uint64
 	cur   int           // the generation being filled
 	since time.Duration // monotonic time the current generation began
 }
 
-// newAskedFilter returns an empty filter with a random hash seed, so
-// that hosts cannot choose addresses that look asked.
-func newAskedFilter() *askedFilter {
-	return &askedFilter{seed: maphash.MakeSeed()}
+// newAskedFilter returns an empty filter hashing with h, whose random key
+// keeps hosts from choosing addresses that look asked.
+func newAskedFilter(h cache.Hasher) *askedFilter {
+	return &askedFilter{hash: h}
 }
 
 // rotate starts a new generation, dropping the oldest, once the current
@@ -63,11 +61,7 @@ func (f *askedFilter) rotate(now time.Duration) {
 // positions returns the first bit position of k and the step to the
 // next ones (double hashing; the step is odd, so the positions differ).
 func (f *askedFilter) positions(k *cache.Key) (pos, step uint32) {
-	var b [21]byte
-	b[0] = k.Family
-	binary.LittleEndian.PutUint32(b[1:], k.Ifindex)
-	copy(b[5:], k.Addr[:])
-	h := maphash.Bytes(f.seed, b[:])
+	h := f.hash.Key(k)
 	return uint32(h), uint32(h>>32) | 1
 }
 

@@ -7,6 +7,15 @@ import (
 	"arpd/internal/cache"
 )
 
+// testHasher returns a Hasher with a random key, for the fixed tables.
+func testHasher() cache.Hasher {
+	h, err := cache.NewHasher()
+	if err != nil {
+		panic(err)
+	}
+	return h
+}
+
 // askedKey is the key of the i-th address of a /8 on interface 2.
 func askedKey(i int) cache.Key {
 	return cache.KeyV4(2, [4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
@@ -17,7 +26,7 @@ func askedKey(i int) cache.Key {
 // interface's same address is another key.
 func TestAskedFilterWindow(t *testing.T) {
 	for _, at := range []time.Duration{0, 500 * time.Millisecond, 1999 * time.Millisecond, 2 * time.Second, 3900 * time.Millisecond} {
-		f := newAskedFilter()
+		f := newAskedFilter(testHasher())
 		f.rotate(0)
 		k := askedKey(7)
 		f.add(&k, at)
@@ -35,7 +44,7 @@ func TestAskedFilterWindow(t *testing.T) {
 		}
 	}
 	// After a long quiet spell both generations are gone at once.
-	f := newAskedFilter()
+	f := newAskedFilter(testHasher())
 	k := askedKey(1)
 	f.add(&k, time.Second)
 	if f.seen(&k, time.Hour) {
@@ -47,7 +56,7 @@ func TestAskedFilterWindow(t *testing.T) {
 // filling both generations (20,000 each), addresses never added look
 // added less than once in a thousand, as the geometry's NB promises.
 func TestAskedFilterFalsePositives(t *testing.T) {
-	f := newAskedFilter()
+	f := newAskedFilter(testHasher())
 	now := time.Duration(0)
 	for i := 0; i < 40000; i++ {
 		k := askedKey(i)

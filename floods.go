@@ -4,8 +4,10 @@ package main
 // addresses a minute; its further claims are ignored, counted and logged.
 
 import (
-	"hash/maphash"
+	"encoding/binary"
 	"time"
+
+	"arpd/internal/cache"
 )
 
 // defaultClaimsPerMinute is -M's default: more than any one host claims
@@ -46,14 +48,21 @@ type floodEntry struct {
 // minute, which costs it 4·K claims in that set.
 type claimLimiter struct {
 	limit uint32 // claims allowed per window; 0: no limit
-	seed  maphash.Seed
+	hash  cache.Hasher
 	sets  [floodSets][floodWays]floodEntry
 }
 
 // newClaimLimiter returns a limiter that allows limit claims per MAC a
-// minute, or any number for limit 0.
-func newClaimLimiter(limit int) *claimLimiter {
-	return &claimLimiter{limit: uint32(limit), seed: maphash.MakeSeed()}
+// minute, or any number for limit 0, hashing MACs with h.
+func newClaimLimiter(limit int, h cache.Hasher) *claimLimiter {
+	return &claimLimiter{limit: uint32(limit), hash: h}
+}
+
+// set returns the set mac belongs in.
+func (l *claimLimiter) set(mac [6]byte) *[floodWays]floodEntry {
+	var b [8]byte
+	copy(b[:], mac[:])
+	return &l.sets[l.hash.Words(binary.LittleEndian.Uint64(b[:]), 0, 0)%floodSets]
 }
 
 // allow counts one claim by mac at monotonic time now, and reports whether
@@ -62,8 +71,7 @@ func (l *claimLimiter) allow(mac [6]byte, now time.Duration) bool {
 	if l.limit == 0 {
 		return true
 	}
-	set := &l.sets[maphash.Bytes(l.seed, mac[:])%floodSets]
-	e := l.find(set, mac, now)
+	e := l.find(l.set(mac), mac, now)
 	if now-e.start >= claimWindow {
 		e.start, e.n = now, 0
 	}
@@ -112,7 +120,7 @@ func (l *claimLimiter) over(mac [6]byte, now time.Duration) bool {
 	if l.limit == 0 {
 		return false
 	}
-	for _, e := range &l.sets[maphash.Bytes(l.seed, mac[:])%floodSets] {
+	for _, e := range l.set(mac) {
 		if e.used && e.mac == mac {
 			return e.n > l.limit && now-e.start < claimWindow
 		}

@@ -15,7 +15,7 @@ import (
 // its first one, the rest are refused until that minute is over, and
 // other MACs count apart; limit 0 allows everything.
 func TestClaimLimiter(t *testing.T) {
-	l := newClaimLimiter(3)
+	l := newClaimLimiter(3, testHasher())
 	a, b := [6]byte{2, 0, 0, 0, 0, 0xa}, [6]byte{2, 0, 0, 0, 0, 0xb}
 	type step struct {
 		mac  [6]byte
@@ -39,7 +39,7 @@ func TestClaimLimiter(t *testing.T) {
 			t.Errorf("step %d: allow(%x, %v) = %v, want %v", i, s.mac[5], s.at, got, s.want)
 		}
 	}
-	free := newClaimLimiter(0)
+	free := newClaimLimiter(0, testHasher())
 	for i := 0; i < 1000; i++ {
 		if !free.allow(a, time.Duration(i)) {
 			t.Fatalf("limit 0 refused claim %d", i)
@@ -54,7 +54,7 @@ func TestClaimLimiter(t *testing.T) {
 // when a crowd of other MACs passes through the table within its minute,
 // so it cannot buy a new minute by flooding with throwaway MACs.
 func TestClaimLimiterKeepsOffenders(t *testing.T) {
-	l := newClaimLimiter(2)
+	l := newClaimLimiter(2, testHasher())
 	bad := [6]byte{2, 0xba, 0xd0, 0, 0, 1}
 	for i := 0; i < 3; i++ {
 		l.allow(bad, time.Second)
@@ -75,7 +75,7 @@ func TestClaimLimiterKeepsOffenders(t *testing.T) {
 func TestPolicyClaimFlood(t *testing.T) {
 	r, log := validateRig(t)
 	r.d.o.claimsPerMinute = 4
-	r.d.claims = newClaimLimiter(4)
+	r.d.claims = newClaimLimiter(4, testHasher())
 	flooder, honest := [6]byte{2, 0, 0, 0, 0, 0xf1}, [6]byte{2, 0, 0, 0, 0, 0x11}
 	learned := func(ip [4]byte, mac [6]byte) bool {
 		k := cache.KeyV4(2, ip)
@@ -122,7 +122,7 @@ func TestPolicyClaimFlood(t *testing.T) {
 func TestPolicyClaimFloodKernelNotice(t *testing.T) {
 	r, _ := validateRig(t)
 	r.d.o.claimsPerMinute = 2
-	r.d.claims = newClaimLimiter(2)
+	r.d.claims = newClaimLimiter(2, testHasher())
 	flooder := []byte{2, 0, 0, 0, 0, 0xf1}
 	r.handleNeigh(notice(90, unix.NUD_STALE, 0, 0, flooder...))
 	r.handleNeigh(notice(91, unix.NUD_STALE, 0, 0, flooder...))

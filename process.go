@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"arpd/internal/afpacket"
+	"arpd/internal/cache"
 	"arpd/internal/fmtlite"
 	"arpd/internal/rtnl"
 )
@@ -34,13 +35,17 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 	// NB: d is not the named result: "return nil, err" must not clear it
 	// before the deferred cleanup runs.
 	d := &daemon{o: o, log: log, start: time.Now(), wakeFd: -1,
-		ifs: interfaces{links: map[int32]*watchedIf{}}, bucket: newTokenBucket(o.rate, o.burst),
-		asked: newAskedFilter(), claims: newClaimLimiter(o.claimsPerMinute)}
+		ifs: interfaces{links: map[int32]*watchedIf{}}, bucket: newTokenBucket(o.rate, o.burst)}
 	defer func() {
 		if err != nil {
 			d.close()
 		}
 	}()
+	h, err := cache.NewHasher()
+	if err != nil {
+		return nil, err
+	}
+	d.asked, d.claims = newAskedFilter(h), newClaimLimiter(o.claimsPerMinute, h)
 	for _, name := range o.interfaces {
 		if _, err := afpacket.IndexByName(name); err != nil {
 			return nil, err

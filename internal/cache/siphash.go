@@ -81,3 +81,25 @@ func sipRound(v0, v1, v2, v3 uint64) (uint64, uint64, uint64, uint64) {
 	v2 = bits.RotateLeft64(v2, 32)
 	return v0, v1, v2, v3
 }
+
+// A Hasher is SipHash-2-4 under a random key of its own, for the daemon's
+// fixed-size tables outside the file, which hosts on the segment must not
+// be able to aim at one set either.
+type Hasher struct{ k0, k1 uint64 }
+
+// NewHasher returns a Hasher with a random key from the kernel.
+func NewHasher() (Hasher, error) {
+	k0, k1, err := newSeed()
+	return Hasher{k0, k1}, err
+}
+
+// Key returns the hash of k.
+func (h Hasher) Key(k *Key) uint64 {
+	w0, w1, w2 := k.words()
+	return sipHash24x3(h.k0, h.k1, w0, w1, w2)
+}
+
+// Words returns the hash of the 24-byte message m0, m1, m2.
+func (h Hasher) Words(m0, m1, m2 uint64) uint64 {
+	return sipHash24x3(h.k0, h.k1, m0, m1, m2)
+}
