@@ -32,6 +32,7 @@ type scanResult struct {
 	tableFulls               int64
 	broadcasts, unicast      int               // the router's ARP requests on the segment, the broadcasts within the scan's window
 	dead                     int               // scan datagrams that reached the segment
+	replies                  int               // ARP requests for live hosts, answered by the responder
 	cpu                      time.Duration     // the daemon's, over the scan and the drain; -1 without one
 	counters                 map[string]uint64 // this arpd's, growth during the run
 	out                      string            // the daemon's output
@@ -40,7 +41,7 @@ type scanResult struct {
 // measure fills r from what the sender sent and the responder saw.
 func (r *scanResult) measure(cfg *scanConfig, snd *scanSender, resp *responder) {
 	c := resp.counts(snd.from, snd.to)
-	r.broadcasts, r.unicast, r.dead = c.broadcasts, c.unicast, c.dead
+	r.broadcasts, r.unicast, r.dead, r.replies = c.broadcasts, c.unicast, c.dead, c.replies
 	r.scanSent, r.scanErrs, r.skip, r.liveErrs = snd.scanSent, snd.scanErrs, snd.skipped, snd.liveErrs
 	r.rate, r.window = snd.achieved(), snd.to-snd.from
 	first := make([]time.Duration, cfg.fresh)   // each new host's first send
@@ -170,6 +171,7 @@ func scanRows() []scanRow {
 			return fmt.Sprintf("%g + %g × %.1f = %.0f", r.setup.burst, r.setup.rate, r.window.Seconds(), r.limit())
 		}},
 		{"unicast ARP requests (scan and drain)", func(_ *scanConfig, r *scanResult) string { return thousands(r.unicast) }},
+		{"ARP requests for live hosts answered", func(_ *scanConfig, r *scanResult) string { return thousands(r.replies) }},
 		{"daemon CPU (scan and drain)", func(_ *scanConfig, r *scanResult) string {
 			if r.cpu < 0 {
 				return "-"
@@ -202,7 +204,9 @@ func scanTargets(w io.Writer, rs []scanResult, header, rule string) {
 			if r.limit() < 0 {
 				return "n/a (no limit)"
 			}
-			return passFail(float64(r.broadcasts) <= r.limit(), fmt.Sprintf("%d ≤ %.0f", r.broadcasts, r.limit()))
+			ok := float64(r.broadcasts) <= r.limit()
+			rel := map[bool]string{true: "≤", false: ">"}[ok]
+			return passFail(ok, fmt.Sprintf("%s %s %.0f", thousands(r.broadcasts), rel, r.limit()))
 		}},
 	}
 	for _, tg := range targets {

@@ -112,7 +112,14 @@ func (r *responder) arp(f []byte, at time.Duration) {
 		return
 	}
 	reply := arpFrame(2, [6]byte(a[8:14]), liveMAC(h), r.cfg.liveAddr(h), [6]byte(a[8:14]), [4]byte(a[14:18]))
-	r.send(reply, [6]byte(a[8:14]))
+	ok := r.send(reply, [6]byte(a[8:14]))
+	r.mu.Lock()
+	if ok {
+		r.replies++
+	} else {
+		r.sendErr++
+	}
+	r.mu.Unlock()
 }
 
 // ipv4 records a UDP datagram to port 9 of a live host.
@@ -139,18 +146,12 @@ func (r *responder) ipv4(f []byte, at time.Duration) {
 	}
 }
 
-// send sends the Ethernet frame f to dst out of the segment's interface.
-func (r *responder) send(f []byte, dst [6]byte) {
+// send sends the Ethernet frame f to dst out of the segment's interface
+// and reports whether the socket took it.
+func (r *responder) send(f []byte, dst [6]byte) bool {
 	to := &unix.SockaddrLinklayer{Protocol: afpacket.Htons(unix.ETH_P_ARP), Ifindex: r.ifindex, Halen: 6}
 	copy(to.Addr[:], dst[:])
-	err := unix.Sendto(r.fd, f, 0, to)
-	r.mu.Lock()
-	if err != nil {
-		r.sendErr++
-	} else {
-		r.replies++
-	}
-	r.mu.Unlock()
+	return unix.Sendto(r.fd, f, 0, to) == nil
 }
 
 // warmUp has each known host broadcast an ARP request for the router's
@@ -160,13 +161,10 @@ func (r *responder) warmUp(t testing.TB) {
 	bcast := [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 	for i := 0; i < r.cfg.known; i++ {
 		f := arpFrame(1, bcast, liveMAC(i), r.cfg.liveAddr(i), [6]byte{}, scanRouterIP)
-		r.send(f, bcast)
+		if !r.send(f, bcast) {
+			t.Fatalf("warm-up: the packet socket refused host %d's ARP request", i)
+		}
 		time.Sleep(time.Millisecond)
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.sendErr > 0 {
-		t.Fatalf("warm-up: %d ARP requests refused by the packet socket", r.sendErr)
 	}
 }
 
