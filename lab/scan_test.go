@@ -239,9 +239,10 @@ func ourLimits(t *testing.T, flags []string) (rate, burst float64) {
 	return rate, burst
 }
 
-// manDefault returns the number in "(default N)" in the paragraph of the
-// man page that starts with the line starting with item.
-func manDefault(t *testing.T, man, item string) float64 {
+// manDefault returns the number N in "(default N)" or "(default N; ...)"
+// in the paragraph of the man page that starts with the line starting
+// with item.
+func manDefault(t testing.TB, man, item string) float64 {
 	t.Helper()
 	_, rest, ok := strings.Cut(man, "\n"+item)
 	if ok {
@@ -249,13 +250,35 @@ func manDefault(t *testing.T, man, item string) float64 {
 		_, rest, ok = strings.Cut(rest, "(default ")
 	}
 	if ok {
-		num, _, _ := strings.Cut(rest, ")")
+		num := rest[:len(rest)-len(strings.TrimLeft(rest, "0123456789."))]
 		if v, err := strconv.ParseFloat(num, 64); err == nil {
 			return v
 		}
 	}
 	t.Fatalf("doc/arpd.8: no default under %s", item)
 	return 0
+}
+
+// TestScanManDefault checks the reading of the defaults make scan-lab
+// takes this arpd's broadcast limit from, on the man page's own text and
+// on the forms it has had.
+func TestScanManDefault(t *testing.T) {
+	man := readFile(t, filepath.Join("..", "doc", "arpd.8"))
+	if r, b := manDefault(t, man, `.BI \-R "`), manDefault(t, man, `.BI \-B "`); r <= 0 || b <= 0 {
+		t.Errorf("doc/arpd.8: -R default %g, -B default %g; want both above 0", r, b)
+	}
+	for _, c := range []struct {
+		text string
+		want float64
+	}{
+		{"\n.BI \\-R \" rate\"\nBroadcast probes per second; fractions such as 0.5 are\nallowed (default 1).\n.TP\n", 1},
+		{"\n.BI \\-R \" rate\"\nBroadcast probes per second\n(default 0.5; iproute2's is 1).\n.TP\n", 0.5},
+		{"\n.BI \\-R \" rate\"\nBroadcast probes (default 50; iproute2's\nis 1).\n.TP\n", 50},
+	} {
+		if got := manDefault(t, c.text, `.BI \-R "`); got != c.want {
+			t.Errorf("default in %q = %g, want %g", c.text, got, c.want)
+		}
+	}
 }
 
 // waitTableDrained waits, 15 s at most, until the kernel's ARP table
