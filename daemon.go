@@ -45,6 +45,9 @@ type daemon struct {
 	// Refused senders (validate.go).
 	reports reportLimiter // when each kind is logged next
 
+	// Changed bindings being verified (claims.go, verify.go).
+	claims claims
+
 	// The interfaces served (interfaces.go).
 	ifs interfaces
 
@@ -71,6 +74,10 @@ type scratch struct {
 	ll    [8]byte
 	out   [rtnl.NeighMsgMax]byte // a dump request
 	probe [frame.ARPLen]byte
+
+	verify     [frame.ARPLen]byte     // a claim's unicast request
+	replace    rtnl.Neigh             // the entry a replace message is for
+	replaceMsg [rtnl.NeighMsgMax]byte // a put-back or a move
 }
 
 // monotonic returns the time since the daemon started, for the rate limit.
@@ -117,12 +124,16 @@ func (d *daemon) loop() {
 		if nextSync.Before(deadline) {
 			deadline = nextSync
 		}
+		if due, ok := d.claims.next(); ok && d.start.Add(due).Before(deadline) {
+			deadline = d.start.Add(due)
+		}
 		ready, err := d.poll.wait(deadline)
 		if err != nil {
 			d.log.logf(logErr, "poll: %v", err)
 			time.Sleep(10 * time.Millisecond)
 		}
 		d.serve(ready)
+		d.runClaims(d.monotonic())
 		now := time.Now()
 		if !now.Before(nextSave) {
 			if d.dirty {

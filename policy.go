@@ -100,6 +100,9 @@ func (d *daemon) kernelNotice(n *rtnl.Neigh, k *cache.Key) {
 	if n.LLAddrLen != 6 || n.State&^unix.NUD_NOARP == 0 || n.State&unix.NUD_INCOMPLETE != 0 {
 		return
 	}
+	if d.claimNotice(n, k) {
+		return // a claim the kernel took: verified before it is learned
+	}
 	e := cache.Entry{Key: *k, Kind: cache.KindPositive, Source: cache.SourceKernel, LLLen: 6}
 	copy(e.LLAddr[:], n.LLAddr[:6])
 	switch r, _ := d.c.Put(&e); r {
@@ -111,7 +114,8 @@ func (d *daemon) kernelNotice(n *rtnl.Neigh, k *cache.Key) {
 }
 
 // handleFrame learns the sender of an accepted ARP frame, unless
-// senderOK refuses it.
+// senderOK refuses it or it claims an address the cache binds to another
+// MAC (claimFrame).
 func (d *daemon) handleFrame(f *frame.ARP) {
 	if !d.ifs.watched(f.Ifindex) {
 		d.c.Add(ctrOtherIf, 1)
@@ -121,6 +125,9 @@ func (d *daemon) handleFrame(f *frame.ARP) {
 		return
 	}
 	e := cache.Entry{Key: cache.KeyV4(uint32(f.Ifindex), f.SenderIP), Kind: cache.KindPositive, Source: cache.SourceARP, LLLen: 6}
+	if d.claimFrame(&e.Key, f) {
+		return // a changed binding: verified before it is learned
+	}
 	copy(e.LLAddr[:], f.SenderMAC[:])
 	switch r, _ := d.c.Put(&e); r {
 	case cache.PutNew:
