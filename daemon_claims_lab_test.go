@@ -21,7 +21,7 @@ import (
 // The segment's hosts: the honest host owns segHonestIP at the start; the
 // attacker claims it; the mover takes it over in a genuine move.
 var (
-	segHonestIP = [4]byte{10, 77, 0, 2}
+	segHonestIP  = [4]byte{10, 77, 0, 2}
 	segHonestMAC = [6]byte{0x02, 0, 0, 0, 0x0a, 0x02}
 	segAttackMAC = [6]byte{0x02, 0, 0, 0, 0x0a, 0x66}
 	segMoverMAC  = [6]byte{0x02, 0, 0, 0, 0x0a, 0x03}
