@@ -40,6 +40,12 @@ type segment struct {
 // no host has an address yet.
 func newSegment(t *testing.T, macs map[string][6]byte) *segment {
 	t.Helper()
+	// NB: the kernel's neighbour table is one for all namespaces; a test
+	// elsewhere that shrinks it (gc_thresh3) holds the global lock
+	// exclusively, and could leave no room for the segment's entries.
+	if !labtest.ShareGlobals(t, 5*time.Minute, nil) {
+		t.Fatalf("another test held the global settings (%s) for 5 minutes", labtest.GlobalsLockPath)
+	}
 	d := newDaemonLab(t)
 	s := &segment{dlab: d, hosts: map[string]string{}}
 	d.IP(d.Far, "addr", "flush", "dev", d.FarIf)
