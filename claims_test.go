@@ -7,12 +7,15 @@ import (
 	"arpd/internal/cache"
 )
 
-// TestClaimsTables: the fixed tables keep what they promise when they
-// overflow: the oldest move and the address logged longest ago give way,
-// and a full pending table refuses.
-func TestClaimsTables(t *testing.T) {
+// claimKey is the key of the test address i.
+func claimKey(i int) cache.Key { return cache.KeyV4(2, [4]byte{10, 0, byte(i >> 8), byte(i)}) }
+
+// TestClaimsMoves: the oldest move gives way when the table overflows; a
+// second move of one address takes its own place; a move is forgotten
+// after moveMemory.
+func TestClaimsMoves(t *testing.T) {
 	var c claims
-	key := func(i int) cache.Key { return cache.KeyV4(2, [4]byte{10, 0, byte(i >> 8), byte(i)}) }
+	key := claimKey
 	for i := 0; i < movesMax+1; i++ {
 		k := key(i)
 		c.remember(&k, [6]byte{2, 0, 0, 0, 0, byte(i)}, time.Duration(i)*time.Second)
@@ -39,9 +42,13 @@ func TestClaimsTables(t *testing.T) {
 	if _, ok := c.previous(&k1, now+moveMemory); ok {
 		t.Error("a move remembered past moveMemory")
 	}
+}
 
-	// Refusal lines: once a minute per address; a new address evicts the
-	// one logged longest ago, which then logs again at once.
+// TestClaimsRefusalLines: once a minute per address; a new address evicts
+// the one logged longest ago, which then logs again at once.
+func TestClaimsRefusalLines(t *testing.T) {
+	var c claims
+	key := claimKey
 	for i := 0; i < conflictLogsMax; i++ {
 		k := key(i)
 		if _, due := c.noteRefusal(&k, time.Duration(i)*time.Millisecond); !due {
@@ -62,8 +69,12 @@ func TestClaimsTables(t *testing.T) {
 	if n, due := c.noteRefusal(&k3, time.Minute+3*time.Millisecond); !due || n != 2 {
 		t.Errorf("a minute on: n %d due %v, want 2 true", n, due)
 	}
+}
 
-	// The pending table.
+// TestClaimsPending: a full pending table refuses; next and remove.
+func TestClaimsPending(t *testing.T) {
+	var c claims
+	key := claimKey
 	for i := 0; i < claimsMax; i++ {
 		k := key(i)
 		if c.add(&k, [6]byte{}, [6]byte{1}, fromWire, time.Duration(i)) == nil {

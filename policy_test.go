@@ -58,14 +58,6 @@ type fakeRequester struct {
 	replaced []replacement // each replace message (PutNeighReplace)
 }
 
-// replacement is a replace message the daemon sent: a put-back or a move.
-type replacement struct {
-	seq   uint32
-	dst   [4]byte
-	state uint16
-	mac   [6]byte
-}
-
 func (f *fakeRequester) NextSeq() uint32 { f.seq++; return f.seq }
 
 func (f *fakeRequester) Send(b []byte) error {
@@ -100,14 +92,6 @@ type fakeWire struct {
 	targets, sources [][4]byte
 	unicast          []unicastRequest
 	quiet            bool // record nothing (for the allocation tests)
-}
-
-// unicastRequest is an ARP request the daemon sent to one MAC.
-type unicastRequest struct {
-	dst       [6]byte // Ethernet destination
-	senderMAC [6]byte
-	sender    [4]byte
-	target    [4]byte
 }
 
 func (f *fakeWire) Send(p []byte, ifindex int32, dst [6]byte) error {

@@ -23,6 +23,22 @@ var (
 	newMAC      = [6]byte{2, 0, 0, 0, 0, 0x55}
 )
 
+// replacement is a replace message the daemon sent: a put-back or a move.
+type replacement struct {
+	seq   uint32
+	dst   [4]byte
+	state uint16
+	mac   [6]byte
+}
+
+// unicastRequest is an ARP request the daemon sent to one MAC.
+type unicastRequest struct {
+	dst       [6]byte // Ethernet destination
+	senderMAC [6]byte
+	sender    [4]byte
+	target    [4]byte
+}
+
 // after advances the daemon's clock by dt in steps of 10 ms, settling the
 // claims due at each step as the loop would when its deadline passes.
 func (r *policyRig) after(dt time.Duration) {
