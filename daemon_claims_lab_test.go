@@ -148,9 +148,9 @@ func TestDaemonLabClaimRefused(t *testing.T) {
 
 	start := time.Now()
 	s.inject("attacker", garp(frame.ARPOpRequest, segAttackMAC, segHonestIP))
-	nl.Await(2*time.Second, "the kernel taking the gratuitous ARP", neighMAC(segHonestIP, segAttackMAC))
+	nl.Await(2*time.Second, "notice of the kernel taking the gratuitous ARP", neighMAC(segHonestIP, segAttackMAC))
 	took := time.Since(start)
-	nl.Await(2*time.Second, "the honest MAC put back", neighMAC(segHonestIP, segHonestMAC))
+	nl.Await(2*time.Second, "notice of the honest MAC put back", neighMAC(segHonestIP, segHonestMAC))
 	back := time.Since(start)
 	t.Logf("the kernel took the attacker's MAC after %v; the honest MAC was back after %v", took, back)
 	if r := listDBRows(t, s.DB)[key]; r.MAC != honest {
