@@ -50,6 +50,8 @@ const (
 // claim is a binding change being verified: the address key, the MAC the
 // cache holds (and keeps serving) and the one that claims the address.
 type claim struct {
+	_ [0]func() // not comparable: no equality function is generated for the tables
+
 	key      cache.Key
 	known    [6]byte
 	claimant [6]byte
@@ -62,6 +64,8 @@ type claim struct {
 
 // move is an accepted change: the address and the MAC it had before.
 type move struct {
+	_ [0]func() // not comparable: no equality function is generated for the tables
+
 	key  cache.Key
 	prev [6]byte
 	at   time.Duration
@@ -71,6 +75,8 @@ type move struct {
 // conflictLog is when the refusals of one address were last logged, and
 // how many were refused since.
 type conflictLog struct {
+	_ [0]func() // not comparable: no equality function is generated for the tables
+
 	key  cache.Key
 	last time.Duration
 	n    uint64
@@ -79,6 +85,8 @@ type conflictLog struct {
 
 // claims is the daemon's claim state. Its zero value is ready to use.
 type claims struct {
+	_ [0]func() // not comparable: no equality function is generated for the tables
+
 	pending [claimsMax]claim
 	n       int // pending claims in use
 	moves   [movesMax]move
@@ -86,7 +94,7 @@ type claims struct {
 	verify  tokenBucket // the unicast requests' own limit; zero until first used
 
 	replaceSeqs [replaceSeqsMax]uint32 // sequence numbers of recent replace messages
-	replaceNext int
+	replaceNext uint                   // where the next goes, modulo replaceSeqsMax
 }
 
 // find returns the pending claim for k, or nil.
@@ -223,8 +231,8 @@ func (c *claims) noteRefusal(k *cache.Key, now time.Duration) (n uint64, due boo
 // sentReplace records seq, the sequence number of a replace message, so
 // that its ENOENT is not taken for an error.
 func (c *claims) sentReplace(seq uint32) {
-	c.replaceSeqs[c.replaceNext] = seq
-	c.replaceNext = (c.replaceNext + 1) % len(c.replaceSeqs)
+	c.replaceSeqs[c.replaceNext%replaceSeqsMax] = seq
+	c.replaceNext++
 }
 
 // isReplace reports whether seq is that of a recent replace message.

@@ -101,9 +101,17 @@ func (d *daemon) startClaim(k *cache.Key, known, claimant [6]byte, origin claimO
 // monotonic time now, if the verification limit allows, and sets when the
 // claim is due next: the second try claimRetry after the first, the
 // verdict claimWindow after the first (and not sooner than half a retry
-// after the last).
+// after the last). The request asks the known MAC alone (the Ethernet
+// destination) whether it still has the address, from the interface's
+// MAC and the address probe would send from.
 func (d *daemon) tryClaim(p *claim, now time.Duration) bool {
-	if !d.claims.allowVerify(now) || !d.sendVerify(&p.key, p.known) {
+	target := [4]byte(p.key.Addr[:4])
+	w, src, ok := d.requestSource(int32(p.key.Ifindex), target)
+	if !ok || !d.claims.allowVerify(now) {
+		return false
+	}
+	if err := d.sendRequest(w, &d.scratch.verify, src, target, p.known); err != nil {
+		d.c.Add(ctrProbeErrors, 1)
 		return false
 	}
 	p.tries++
@@ -122,7 +130,7 @@ func (d *daemon) runClaims(now time.Duration) {
 	for p := d.claims.due(now); p != nil; p = d.claims.due(now) {
 		d.dirty = true
 		if p.tries >= claimTries {
-			d.accept(p)
+			d.accept(p, now)
 			continue
 		}
 		if !d.tryClaim(p, now) {
@@ -132,11 +140,10 @@ func (d *daemon) runClaims(now time.Duration) {
 	}
 }
 
-// accept takes claim p: the cache serves the claimant from now on, the
+// accept takes claim p at monotonic time now: the cache serves the claimant from now on, the
 // change is logged and remembered, and a kernel that may still hold the
 // known MAC is moved on to the new one.
-func (d *daemon) accept(p *claim) {
-	now := d.monotonic()
+func (d *daemon) accept(p *claim, now time.Duration) {
 	e := cache.Entry{Key: p.key, Kind: cache.KindPositive, Source: cache.SourceARP, LLLen: 6}
 	ctr := ctrArpChange
 	if p.origin&fromKernel != 0 {
@@ -148,14 +155,13 @@ func (d *daemon) accept(p *claim) {
 	}
 	d.c.Add(ctr, 1)
 	d.c.Add(ctrClaimsAccepted, 1)
-	w := d.ifs.links[int32(p.key.Ifindex)]
-	d.log.logf(logInfo, "%s moved from %s to %s on %s",
-		ipString([4]byte(p.key.Addr[:4])), macString(p.known), macString(p.claimant), ifName(w, int32(p.key.Ifindex)))
+	addr, known, claimant, ifname := d.claimWords(p)
+	d.log.logf(logInfo, "%s moved from %s to %s on %s", addr, known, claimant, ifname)
 	d.claims.remember(&p.key, p.known, now)
 	if p.origin&fromKernel == 0 {
 		// NB: no NLM_F_CREATE: only an entry the kernel has is moved on,
 		// and ENOENT (it has none) is no error.
-		d.replaceNeigh(&p.key, unix.NUD_STALE, p.claimant)
+		d.replaceNeigh(&p.key, unix.NUD_STALE, p.claimant[:])
 	}
 	d.claims.remove(p)
 }
@@ -166,7 +172,7 @@ func (d *daemon) accept(p *claim) {
 func (d *daemon) refuse(p *claim) {
 	d.dirty = true
 	d.c.Add(ctrClaimsRefused, 1)
-	if p.origin&fromKernel != 0 && d.replaceNeigh(&p.key, unix.NUD_REACHABLE, p.known) {
+	if p.origin&fromKernel != 0 && d.replaceNeigh(&p.key, unix.NUD_REACHABLE, p.known[:]) {
 		d.c.Add(ctrClaimsPutback, 1)
 	}
 	now := d.monotonic()
@@ -175,12 +181,23 @@ func (d *daemon) refuse(p *claim) {
 		if prev, ok := d.claims.previous(&p.key, now); ok && prev == p.claimant {
 			kind = "flip flop"
 		}
-		w := d.ifs.links[int32(p.key.Ifindex)]
+		addr, known, claimant, ifname := d.claimWords(p)
 		d.log.logf(logWarning, "%s: %s: %s claims it, %s answers on %s%s",
-			ipString([4]byte(p.key.Addr[:4])), kind, macString(p.claimant), macString(p.known),
-			ifName(w, int32(p.key.Ifindex)), refusalCount(n))
+			addr, kind, claimant, known, ifname, refusalCount(n))
 	}
 	d.claims.remove(p)
+}
+
+// claimWords returns claim p's address, known MAC, claimant and
+// interface as the log lines name them.
+//
+// NB: not inlined: the formatting it holds, inlined into both callers,
+// cost about 3 KB of the mips binary, which is close to its budget.
+//
+//go:noinline
+func (d *daemon) claimWords(p *claim) (addr, known, claimant, ifname string) {
+	ifindex := int32(p.key.Ifindex)
+	return ipString([4]byte(p.key.Addr[:4])), macString(p.known), macString(p.claimant), ifName(d.ifs.links[ifindex], ifindex)
 }
 
 // refusalCount is the end of a refusal line that stands for n refusals.
@@ -191,34 +208,16 @@ func refusalCount(n uint64) string {
 	return fmtlite.Sprintf(" (%d claims refused since the last report)", n)
 }
 
-// sendVerify sends the unicast ARP request that asks known whether it
-// still has k's address: Ethernet destination known, from the
-// interface's MAC and the address probe would send from.
-func (d *daemon) sendVerify(k *cache.Key, known [6]byte) bool {
-	target := [4]byte(k.Addr[:4])
-	w, src, ok := d.requestSource(int32(k.Ifindex), target)
-	if !ok {
-		return false
-	}
-	if err := d.sendRequest(w, &d.scratch.verify, src, target, known); err != nil {
-		d.c.Add(ctrProbeErrors, 1)
-		return false
-	}
-	return true
-}
-
 // replaceNeigh sends the kernel an RTM_NEWNEIGH replace (PutNeighReplace)
-// for k with state and mac, and reports whether it went out. The kernel's
+// for k with state and mac (6 bytes), and reports whether it went out. The kernel's
 // ENOENT for it (no such entry) is expected: handleError ignores it.
-func (d *daemon) replaceNeigh(k *cache.Key, state uint16, mac [6]byte) bool {
+func (d *daemon) replaceNeigh(k *cache.Key, state uint16, mac []byte) bool {
 	n := &d.scratch.replace
 	*n = rtnl.Neigh{Family: unix.AF_INET, Ifindex: int32(k.Ifindex), DstLen: 4}
 	copy(n.Dst[:4], k.Addr[:4])
-	d.scratch.ll = [8]byte{}
-	copy(d.scratch.ll[:], mac[:])
 	out := d.answers.out
 	seq := out.NextSeq()
-	m, err := rtnl.PutNeighReplace(d.scratch.replaceMsg[:], seq, n, state, d.scratch.ll[:6])
+	m, err := rtnl.PutNeighReplace(d.scratch.replaceMsg[:], seq, n, state, mac)
 	if err == nil {
 		err = out.Send(d.scratch.replaceMsg[:m])
 	}
