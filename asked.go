@@ -92,3 +92,10 @@ func (f *askedFilter) add(k *cache.Key, now time.Duration) {
 		f.gen[f.cur][b/64] |= 1 << (b % 64)
 	}
 }
+
+// probedKey is the key under which the filter records that the daemon
+// probed k: k with the family's top bit set, apart from the refusals.
+func probedKey(k cache.Key) cache.Key {
+	k.Family |= 0x80
+	return k
+}

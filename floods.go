@@ -24,8 +24,8 @@ const (
 	floodWays = 4
 )
 
-// claimWindow is the span over which a MAC's claims are counted.
-const claimWindow = time.Minute
+// floodWindow is the span over which a MAC's claims are counted.
+const floodWindow = time.Minute
 
 // floodEntry is one MAC's count of claims in its current window.
 type floodEntry struct {
@@ -72,7 +72,7 @@ func (l *claimLimiter) allow(mac [6]byte, now time.Duration) bool {
 		return true
 	}
 	e := l.find(l.set(mac), mac, now)
-	if now-e.start >= claimWindow {
+	if now-e.start >= floodWindow {
 		e.start, e.n = now, 0
 	}
 	if e.n <= l.limit { // stops counting at limit+1: no overflow
@@ -105,7 +105,7 @@ func (l *claimLimiter) keepScore(e *floodEntry, now time.Duration) time.Duration
 	switch {
 	case !e.used:
 		return -1 << 62
-	case now-e.start >= claimWindow:
+	case now-e.start >= floodWindow:
 		return -1<<61 + e.start
 	case e.n <= l.limit:
 		return e.start
@@ -122,7 +122,7 @@ func (l *claimLimiter) over(mac [6]byte, now time.Duration) bool {
 	}
 	for _, e := range l.set(mac) {
 		if e.used && e.mac == mac {
-			return e.n > l.limit && now-e.start < claimWindow
+			return e.n > l.limit && now-e.start < floodWindow
 		}
 	}
 	return false

@@ -75,7 +75,7 @@ func TestClaimLimiterKeepsOffenders(t *testing.T) {
 func TestPolicyClaimFlood(t *testing.T) {
 	r, log := validateRig(t)
 	r.d.o.claimsPerMinute = 4
-	r.d.claims = newClaimLimiter(4, testHasher())
+	r.d.floods = newClaimLimiter(4, testHasher())
 	flooder, honest := [6]byte{2, 0, 0, 0, 0, 0xf1}, [6]byte{2, 0, 0, 0, 0, 0x11}
 	learned := func(ip [4]byte, mac [6]byte) bool {
 		k := cache.KeyV4(2, ip)
@@ -122,7 +122,7 @@ func TestPolicyClaimFlood(t *testing.T) {
 func TestPolicyClaimFloodKernelNotice(t *testing.T) {
 	r, _ := validateRig(t)
 	r.d.o.claimsPerMinute = 2
-	r.d.claims = newClaimLimiter(2, testHasher())
+	r.d.floods = newClaimLimiter(2, testHasher())
 	flooder := []byte{2, 0, 0, 0, 0, 0xf1}
 	r.handleNeigh(notice(90, unix.NUD_STALE, 0, 0, flooder...))
 	r.handleNeigh(notice(91, unix.NUD_STALE, 0, 0, flooder...))
@@ -140,5 +140,34 @@ func TestPolicyClaimFloodKernelNotice(t *testing.T) {
 	}
 	if got := r.d.c.Counter(ctrArpClaimFlood); got != 2 {
 		t.Errorf("arp_claim_flood = %d, want 2 (a frame and a notice)", got)
+	}
+}
+
+// TestPolicyClaimFloodReplies: a reply to the router's address about an
+// address the daemon just probed answers its question and is no claim; an
+// unsolicited reply to the router is a claim like any other frame.
+func TestPolicyClaimFloodReplies(t *testing.T) {
+	r := newPolicyRig(t, 3)
+	r.d.o.burst, r.d.bucket = 1000, newTokenBucket(50, 1000)
+	r.d.floods = newClaimLimiter(1, testHasher())
+	host := [6]byte{2, 0, 0, 0, 0, 0x42}
+	reply := func(x byte) {
+		r.d.handleFrame(&frame.ARP{Ifindex: 2, SenderIP: [4]byte{10, 0, 0, x}, SenderMAC: host,
+			Op: frame.ARPOpReply, TargetIP: [4]byte{10, 0, 0, 1}})
+	}
+	for x := byte(20); x < 30; x++ {
+		r.handleNeigh(request(2, x, unix.NUD_INCOMPLETE)) // probed
+		reply(x)
+	}
+	reply(40) // unsolicited: the one claim -M 1 allows
+	reply(41) // unsolicited: over the limit
+	for x, want := range map[byte]bool{20: true, 29: true, 40: true, 41: false} {
+		k := cache.KeyV4(2, [4]byte{10, 0, 0, x})
+		if _, ok := r.d.c.Lookup(&k); ok != want {
+			t.Errorf("10.0.0.%d learned %v, want %v", x, ok, want)
+		}
+	}
+	if got := r.d.c.Counter(ctrArpClaimFlood); got != 1 {
+		t.Errorf("arp_claim_flood = %d, want 1", got)
 	}
 }

@@ -90,13 +90,16 @@ func (d *daemon) handleMessages(b []byte) {
 
 // handleError handles the kernel's acknowledgement of one of our requests:
 // a refused dump is made again; a refused answer is counted (ENOENT: the
-// entry went away first).
+// entry went away first), except the ENOENT of a claim's replace message.
 func (d *daemon) handleError(e *rtnl.ErrorMsg) {
 	if e.Errno == 0 {
 		return
 	}
 	if d.dumps.refused(e.Seq) {
 		return // EBUSY and the like: it is made again
+	}
+	if e.Errno == unix.ENOENT && d.claims.isReplace(e.Seq) {
+		return // a put-back or a move for an entry the kernel no longer has
 	}
 	d.c.Add(ctrAnswerErrors, 1)
 }

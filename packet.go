@@ -49,41 +49,55 @@ const (
 )
 
 // probe broadcasts an ARP request for target on interface ifindex if the
-// rate limit allows it while leaving keep tokens in the bucket. The
+// rate limit allows it while leaving keep tokens in the bucket, and the
+// probes of the last holdTime hold fewer kernel entries than allowed. The
 // request comes from the interface's address that the kernel itself would
 // send it from (ifAddrs.Source); an interface without an IPv4 address
 // cannot probe.
 func (d *daemon) probe(ifindex int32, target [4]byte, keep float64) probeResult {
-	w := d.ifs.links[ifindex]
-	if w == nil {
-		d.c.Add(ctrProbeErrors, 1)
-		return probeFailed
-	}
-	src, ok := w.addrs.Source(target)
+	w, src, ok := d.requestSource(ifindex, target)
 	if !ok {
-		d.c.Add(ctrProbeErrors, 1)
 		return probeFailed
 	}
-	if !d.bucket.allowKeeping(d.monotonic(), keep) {
+	now := d.monotonic()
+	if !d.holds.room(now) || !d.bucket.allowKeeping(now, keep) {
 		d.c.Add(ctrProbesSuppressed, 1)
 		return probeLimited
 	}
-	var err error
-	if !w.infoOK {
-		if w.info, err = afpacket.LookupIface(w.name); err == nil {
-			w.infoOK = true
-		}
-	}
-	if err == nil {
-		frame.BuildARPProbe(&d.scratch.probe, w.info.MAC, src, target)
-		err = d.probes.Send(d.scratch.probe[:], w.info.Index, frame.BroadcastMAC)
-	}
-	if err != nil {
+	d.holds.take(now)
+	if err := d.sendRequest(w, &d.scratch.probe, src, target, frame.BroadcastMAC); err != nil {
 		d.c.Add(ctrProbeErrors, 1)
 		return probeFailed
 	}
 	d.c.Add(ctrProbesSent, 1)
 	return probeSent
+}
+
+// requestSource returns the followed interface ifindex and its address
+// that a request for target comes from (ifAddrs.Source), and counts a
+// probe error when there is none.
+func (d *daemon) requestSource(ifindex int32, target [4]byte) (w *watchedIf, src [4]byte, ok bool) {
+	if w = d.ifs.links[ifindex]; w != nil {
+		src, ok = w.addrs.Source(target)
+	}
+	if !ok {
+		d.c.Add(ctrProbeErrors, 1)
+	}
+	return w, src, ok
+}
+
+// sendRequest builds in b the ARP request for target from w's MAC and
+// src, and sends it out of w to the link-layer address dst.
+func (d *daemon) sendRequest(w *watchedIf, b *[frame.ARPLen]byte, src, target [4]byte, dst [6]byte) error {
+	if !w.infoOK {
+		info, err := afpacket.LookupIface(w.name)
+		if err != nil {
+			return err
+		}
+		w.info, w.infoOK = info, true
+	}
+	frame.BuildARPProbe(b, w.info.MAC, src, target)
+	return d.probes.Send(b[:], w.info.Index, dst)
 }
 
 // reopenPacketSocket binds a new packet socket to interface w, which came

@@ -97,6 +97,8 @@ func (d *daemon) probeOrFail(n *rtnl.Neigh, k *cache.Key, e *cache.Entry, liveNe
 	}
 	switch d.probe(n.Ifindex, [4]byte(k.Addr[:4]), keep) {
 	case probeSent:
+		pk := probedKey(*k)
+		d.asked.add(&pk, now)
 		if liveNegative {
 			e.Probes++
 			d.c.Put(e) // keeps its timestamps: probing does not renew it
@@ -132,12 +134,15 @@ func (d *daemon) kernelNotice(n *rtnl.Neigh, k *cache.Key) {
 	if n.LLAddrLen != 6 || n.State&^unix.NUD_NOARP == 0 || n.State&unix.NUD_INCOMPLETE != 0 {
 		return
 	}
-	if n.Pid == 0 && d.claims.over([6]byte(n.LLAddr[:6]), d.monotonic()) {
+	if n.Pid == 0 && d.floods.over([6]byte(n.LLAddr[:6]), d.monotonic()) {
 		// The kernel took it from a flooding MAC's frame (a request
 		// for our address): the kernel's entry is the kernel's, but
 		// it is not kept.
 		d.c.Add(ctrArpClaimFlood, 1)
 		return
+	}
+	if d.claimNotice(n, k) {
+		return // a claim the kernel took: verified before it is learned
 	}
 	e := cache.Entry{Key: *k, Kind: cache.KindPositive, Source: cache.SourceKernel, LLLen: 6}
 	copy(e.LLAddr[:], n.LLAddr[:6])
@@ -150,7 +155,8 @@ func (d *daemon) kernelNotice(n *rtnl.Neigh, k *cache.Key) {
 }
 
 // handleFrame learns the sender of an accepted ARP frame, unless
-// senderOK refuses it.
+// senderOK refuses it or it claims an address the cache binds to another
+// MAC (claimFrame).
 func (d *daemon) handleFrame(f *frame.ARP) {
 	if !d.ifs.watched(f.Ifindex) {
 		d.c.Add(ctrOtherIf, 1)
@@ -160,6 +166,9 @@ func (d *daemon) handleFrame(f *frame.ARP) {
 		return
 	}
 	e := cache.Entry{Key: cache.KeyV4(uint32(f.Ifindex), f.SenderIP), Kind: cache.KindPositive, Source: cache.SourceARP, LLLen: 6}
+	if d.claimFrame(&e.Key, f) {
+		return // a changed binding: verified before it is learned
+	}
 	copy(e.LLAddr[:], f.SenderMAC[:])
 	switch r, _ := d.c.Put(&e); r {
 	case cache.PutNew:
@@ -170,21 +179,21 @@ func (d *daemon) handleFrame(f *frame.ARP) {
 }
 
 // claimAllowed reports whether frame f may bind its sender address: yes
-// when it is a reply to one of the router's addresses (the answer to a
-// question the daemon or the kernel asked, as the kernel would take it),
+// when it is a reply to one of the router's addresses about an address
+// the daemon probed in the last seconds (the answer to its question),
 // or the cache already binds the address to the sender MAC (a refresh),
 // else when the sender MAC is within its claims a minute (-M). A refused
 // claim is counted and logged at most once a minute.
 func (d *daemon) claimAllowed(f *frame.ARP) bool {
-	if f.Op == frame.ARPOpReply && d.ifs.ownAddr(f.TargetIP) {
+	k := cache.KeyV4(uint32(f.Ifindex), f.SenderIP)
+	if pk := probedKey(k); f.Op == frame.ARPOpReply && d.ifs.ownAddr(f.TargetIP) && d.asked.seen(&pk, d.monotonic()) {
 		return true
 	}
-	k := cache.KeyV4(uint32(f.Ifindex), f.SenderIP)
 	if e, ok := d.c.Lookup(&k); ok && e.Kind == cache.KindPositive && e.LLLen == 6 && [6]byte(e.LLAddr[:6]) == f.SenderMAC {
 		return true
 	}
 	now := d.monotonic()
-	if d.claims.allow(f.SenderMAC, now) {
+	if d.floods.allow(f.SenderMAC, now) {
 		return true
 	}
 	d.c.Add(ctrArpClaimFlood, 1)

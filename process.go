@@ -45,7 +45,8 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	d.asked, d.claims = newAskedFilter(h), newClaimLimiter(o.claimsPerMinute, h)
+	d.asked, d.floods = newAskedFilter(h), newClaimLimiter(o.claimsPerMinute, h)
+	d.holds = newDaemonHolds()
 	for _, name := range o.interfaces {
 		if _, err := afpacket.IndexByName(name); err != nil {
 			return nil, err

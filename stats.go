@@ -21,7 +21,7 @@ const ctrLoaded = 7 // entries loaded with -f
 // them.
 const (
 	ctrArpNew           = cache.CounterMoves + 1 + iota // ARP frames that taught a new binding
-	ctrArpChange                                        // ARP frames that changed a binding
+	ctrArpChange                                        // bindings changed by ARP frames (claims accepted)
 	ctrAppRecv                                          // kernel requests (INCOMPLETE) for watched interfaces
 	ctrAppSuccess                                       // of which answered from the cache
 	ctrAppBad                                           // kernel requests in a state we do not serve
@@ -29,7 +29,7 @@ const (
 	ctrAppSuppressed                                    // no longer counted (dead addresses are failed: ctrAppFailed); kept for its place
 	ctrKernNeg                                          // negative entries made from resolution failures
 	ctrKernNew                                          // new bindings from kernel notifications
-	ctrKernChange                                       // bindings changed by kernel notifications
+	ctrKernChange                                       // bindings changed by kernel notifications (an administrator's, or claims accepted)
 	ctrProbesSent                                       // broadcast probes sent
 	ctrProbesSuppressed                                 // probes the rate limit held back
 	ctrProbeErrors                                      // probes that could not be sent
@@ -50,11 +50,16 @@ const (
 // here, since the per-reason block can no longer grow into them (the
 // check below fails the build until it has one).
 const (
-	ctrArpOffSubnet  = ctrDropBase + int(frame.DropCount) + iota // accepted frames whose sender is off every subnet of the interface
-	ctrArpOwnAddr                                                // accepted frames whose sender claims one of the router's own addresses
-	ctrAppFailed                                                 // kernel requests failed at once: a live negative entry whose probes are spent
-	ctrArpClaimFlood                                             // frames refused: their sender MAC claimed more than -M new addresses a minute
-	ctrAppRefused                                                // kernel requests failed at once: the rate limit could not probe them now
+	ctrArpOffSubnet   = ctrDropBase + int(frame.DropCount) + iota // accepted frames whose sender is off every subnet of the interface
+	ctrArpOwnAddr                                                 // accepted frames whose sender claims one of the router's own addresses
+	ctrAppFailed                                                  // kernel requests failed at once: a live negative entry whose probes are spent
+	ctrArpClaimFlood                                              // frames refused: their sender MAC claimed more than -M new addresses a minute
+	ctrAppRefused                                                 // kernel requests failed at once: the rate limit could not probe them now
+	ctrClaimsStarted                                              // changed bindings whose verification began (claims.go)
+	ctrClaimsRefused                                              // claims refused: the known MAC answered
+	ctrClaimsAccepted                                             // claims accepted: the known MAC stayed silent
+	ctrClaimsDropped                                              // claims dropped unverified: table full, verification limit spent
+	ctrClaimsPutback                                              // known MACs put back into the kernel after a refusal
 
 	numCountersUsed = ctrDropBase + int(frame.DropCount) + iota
 )
@@ -101,6 +106,11 @@ var counterNames = func() [numCountersUsed]string {
 	n[ctrAppFailed] = "app_failed"
 	n[ctrArpClaimFlood] = "arp_claim_flood"
 	n[ctrAppRefused] = "app_refused"
+	n[ctrClaimsStarted] = "claims_started"
+	n[ctrClaimsRefused] = "claims_refused"
+	n[ctrClaimsAccepted] = "claims_accepted"
+	n[ctrClaimsDropped] = "claims_dropped"
+	n[ctrClaimsPutback] = "claims_putback"
 	return n
 }()
 

@@ -12,7 +12,8 @@ func TestCounterPlaces(t *testing.T) {
 		"arp_new arp_change app_recv app_success app_bad app_neg app_suppressed kern_neg kern_new kern_change " +
 		"probes_sent probes_suppressed probe_errors flush_ignored nl_overruns redumps nl_bad answer_errors other_if " +
 		"pkt_kernel_drops arp_accepted drop_outgoing drop_link drop_short drop_hwtype drop_proto drop_hlen drop_plen " +
-		"drop_op drop_dad drop_sender_ip drop_sender_mac drop_eth_mismatch arp_off_subnet arp_own_addr app_failed arp_claim_flood app_refused"
+		"drop_op drop_dad drop_sender_ip drop_sender_mac drop_eth_mismatch arp_off_subnet arp_own_addr app_failed " +
+		"arp_claim_flood app_refused claims_started claims_refused claims_accepted claims_dropped claims_putback"
 	if got := strings.Join(counterNames[:], " "); got != want {
 		t.Errorf("counters by place:\n%s\nwant\n%s", got, want)
 	}

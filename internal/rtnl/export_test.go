@@ -9,3 +9,6 @@ var PortFilter = portFilter
 // AnswerFlags is answerFlags, the header flags of PutNeighAnswer and
 // PutNeighFailure.
 const AnswerFlags = answerFlags
+
+// ReplaceFlags is replaceFlags, the header flags of PutNeighReplace.
+const ReplaceFlags = replaceFlags

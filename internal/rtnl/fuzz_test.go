@@ -175,7 +175,8 @@ func FuzzMessages(f *testing.F) {
 // FuzzDecodeNeigh feeds datagrams to the iterator and the neighbour decoder.
 // Properties: no panic; decoded lengths within bounds; a rejected message
 // keeps no attribute; a decoded neighbour re-encodes and decodes to the same
-// fields, and so does the answer built from it.
+// fields, and so do the answer, the failure and the replacements built
+// from it.
 func FuzzDecodeNeigh(f *testing.F) {
 	addSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -248,6 +249,21 @@ func checkNeigh(t *testing.T, n *rtnl.Neigh) {
 		back.Family != n.Family || back.Ifindex != n.Ifindex || back.Dst != n.Dst || back.DstLen != n.DstLen ||
 		back.State != unix.NUD_FAILED || back.Type != unix.RTN_UNICAST || back.LLAddrLen != 0 || back.HasProbes {
 		t.Fatalf("failure answer to %+v decodes as %+v", n, back)
+	}
+	for _, state := range []uint16{unix.NUD_REACHABLE, unix.NUD_STALE} {
+		k, err = rtnl.PutNeighReplace(b[:], 7, n, state, lladdr)
+		if err != nil {
+			t.Fatalf("replace for %+v: %v", n, err)
+		}
+		mm = only(t, b[:k])
+		if err := rtnl.DecodeNeigh(&mm, &back); err != nil {
+			t.Fatalf("decoding the replace: %v", err)
+		}
+		if back.MsgType != unix.RTM_NEWNEIGH || back.MsgFlags != rtnl.ReplaceFlags || back.Seq != 7 ||
+			back.Family != n.Family || back.Ifindex != n.Ifindex || back.Dst != n.Dst || back.DstLen != n.DstLen ||
+			back.State != state || back.Type != unix.RTN_UNICAST || !bytes.Equal(back.HWAddr(), lladdr) || back.HasProbes {
+			t.Fatalf("replace for %+v decodes as %+v", n, back)
+		}
 	}
 }
 

@@ -261,3 +261,40 @@ func PutNeighFailure(b []byte, seq uint32, req *Neigh) (int, error) {
 func PutNeighDump(b []byte, seq uint32, family uint8) (int, error) {
 	return putDump(b, seq, unix.RTM_GETNEIGH, ndmsgLen, family)
 }
+
+// replaceFlags are the netlink header flags of PutNeighReplace.
+//
+// NB: NLM_F_REPLACE is what lets the kernel override the link-layer
+// address of a valid entry (without it, neigh_add drops
+// NEIGH_UPDATE_F_OVERRIDE and a different address is ignored); an
+// administrator's change is not held back by locktime. NLM_F_CREATE is
+// left out: an entry the kernel no longer has is not made again, and the
+// message fails with ENOENT, which is not an error for the daemon.
+const replaceFlags = unix.NLM_F_REQUEST | unix.NLM_F_REPLACE
+
+// nudValid is the kernel's NUD_VALID: the states that hold a link-layer
+// address (include/net/neighbour.h); x/sys/unix does not define it.
+const nudValid = unix.NUD_PERMANENT | unix.NUD_NOARP | unix.NUD_REACHABLE | unix.NUD_PROBE | unix.NUD_STALE | unix.NUD_DELAY
+
+// PutNeighReplace encodes into b an RTM_NEWNEIGH that sets the link-layer
+// address of the kernel's existing entry for to's family, interface and
+// destination: state (NUD_REACHABLE to put a verified address back,
+// NUD_STALE to move the entry on to an accepted new one), type
+// RTN_UNICAST, link-layer address lladdr (1 to MaxLLAddr bytes), and flags
+// NLM_F_REQUEST|NLM_F_REPLACE without NLM_F_CREATE. It returns the
+// message's length; b needs at most NeighMsgMax bytes.
+func PutNeighReplace(b []byte, seq uint32, to *Neigh, state uint16, lladdr []byte) (int, error) {
+	if to.DstLen == 0 || len(lladdr) == 0 || len(lladdr) > MaxLLAddr || state&nudValid == 0 {
+		return 0, ErrBadInput
+	}
+	a := Neigh{
+		Family:  to.Family,
+		Ifindex: to.Ifindex,
+		State:   state,
+		Type:    unix.RTN_UNICAST,
+		Dst:     to.Dst,
+		DstLen:  to.DstLen,
+	}
+	a.LLAddrLen = uint8(copy(a.LLAddr[:], lladdr))
+	return PutNeigh(b, unix.RTM_NEWNEIGH, replaceFlags, seq, &a)
+}

@@ -197,6 +197,17 @@ func TestEncode(t *testing.T) {
 	if !bytes.Equal(b[:k], want) {
 		t.Errorf("failure\n% x\nwant\n% x", b[:k], want)
 	}
+	k, err = rtnl.PutNeighReplace(b[:], 0x01020304, &n, unix.NUD_REACHABLE, cacheMAC[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = leHex(t, "30000000 1c00 0101 04030201 00000000"+ // len 48, RTM_NEWNEIGH, NLM_F_REQUEST|NLM_F_REPLACE, seq, pid 0
+		"02 00 0000 02000000 0200 00 01"+ // AF_INET, ifindex 2, NUD_REACHABLE, flags 0, RTN_UNICAST
+		"0800 0100 0a4d0063"+ // NDA_DST 10.77.0.99
+		"0a00 0200 020000000303 0000") // NDA_LLADDR and padding
+	if !bytes.Equal(b[:k], want) {
+		t.Errorf("replace\n% x\nwant\n% x", b[:k], want)
+	}
 	k, err = rtnl.PutNeighDump(b[:], 7, unix.AF_INET)
 	if want := leHex(t, "1c000000 1e00 0103 07000000 00000000 02000000 00000000 00000000"); err != nil || !bytes.Equal(b[:k], want) {
 		t.Errorf("neighbour dump\n% x\nwant\n% x (%v)", b[:k], want, err)
@@ -229,6 +240,26 @@ func TestEncode(t *testing.T) {
 	}
 	if _, err := rtnl.PutNeighFailure(b[:], 1, &rtnl.Neigh{Family: unix.AF_INET}); err != rtnl.ErrBadInput {
 		t.Errorf("failure without dst: %v", err)
+	}
+	if _, err := rtnl.PutNeighReplace(b[:47], 1, &n, unix.NUD_STALE, cacheMAC[:]); err != rtnl.ErrShortBuffer {
+		t.Errorf("short replace buffer: %v", err)
+	}
+	for _, bad := range []struct {
+		what   string
+		to     *rtnl.Neigh
+		state  uint16
+		lladdr []byte
+	}{
+		{"no dst", &rtnl.Neigh{Family: unix.AF_INET}, unix.NUD_STALE, cacheMAC[:]},
+		{"no lladdr", &n, unix.NUD_STALE, nil},
+		{"9-byte lladdr", &n, unix.NUD_STALE, make([]byte, 9)},
+		{"NUD_FAILED", &n, unix.NUD_FAILED, cacheMAC[:]},
+		{"NUD_INCOMPLETE", &n, unix.NUD_INCOMPLETE, cacheMAC[:]},
+		{"no state", &n, 0, cacheMAC[:]},
+	} {
+		if _, err := rtnl.PutNeighReplace(b[:], 1, bad.to, bad.state, bad.lladdr); err != rtnl.ErrBadInput {
+			t.Errorf("replace with %s: %v", bad.what, err)
+		}
 	}
 	if _, err := rtnl.PutNeighDump(b[:27], 1, unix.AF_INET); err != rtnl.ErrShortBuffer {
 		t.Errorf("short dump buffer: %v", err)
