@@ -42,7 +42,7 @@ type daemon struct {
 	probes frameSender    // sends probes: pkt, or a fake in tests
 	bucket *tokenBucket   // the probe rate limit
 	asked  *askedFilter   // addresses failed lately for want of a token
-	holds  *holdLimiter   // kernel entries the probes may hold INCOMPLETE
+	holds  *holdTracker   // kernel entries the probes hold INCOMPLETE
 
 	// Refused senders (validate.go, floods.go).
 	reports reportLimiter // when each kind is logged next

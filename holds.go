@@ -14,36 +14,111 @@ import (
 // retrans_time (1 s by default) later, and the daemon answers or fails it.
 const holdTime = 1100 * time.Millisecond
 
-// holdLimiter bounds the probes sent over any holdTime to its size: each
-// probe's request holds a kernel table entry INCOMPLETE until its host
-// answers or holdTime passes, so the daemon never holds more than that
-// many entries of the kernel's table at once, whatever its rate limit
-// allows. It is a ring of the last probes' times; its memory is fixed
-// when it is made.
-type holdLimiter struct {
-	at   []time.Duration // monotonic times of the last len(at) probes
-	next int             // the oldest of them, overwritten by the next
+// holdTracker bounds the kernel entries the daemon's probes hold
+// INCOMPLETE: a probed request holds its entry until its host answers
+// (any ARP frame from the address resolves the kernel's entry) or
+// holdTime passes. It keeps the held addresses' hashes in a small open
+// hash table and the probes in a ring in the order they were sent, so
+// that holds expire in order and an answer releases its hold at once.
+// Its memory is fixed when it is made; nothing it does allocates.
+type holdTracker struct {
+	limit int          // the most holds at once
+	held  int          // holds now (entries in set)
+	set   []holdRecord // open addressing, linear probing; h 0: empty
+	ring  []holdRecord // the probes not yet expired, oldest at head
+	head  int
+	n     int
+	hash  cache.Hasher
 }
 
-// newHoldLimiter returns a limiter of n holds (at least 1), all free.
-func newHoldLimiter(n int) *holdLimiter {
-	l := &holdLimiter{at: make([]time.Duration, max(n, 1))}
-	for i := range l.at {
-		l.at[i] = -holdTime
+// holdRecord is one probe: its address's hash (never 0) and its time.
+type holdRecord struct {
+	h  uint64
+	at time.Duration
+}
+
+// newHoldTracker returns a tracker of limit holds (at least 1). Its ring
+// takes four times as many probes within holdTime, for the probes that
+// were answered at once.
+func newHoldTracker(limit int, h cache.Hasher) *holdTracker {
+	limit = max(limit, 1)
+	size := 2
+	for size < 2*limit {
+		size *= 2
 	}
-	return l
+	return &holdTracker{limit: limit, set: make([]holdRecord, size), ring: make([]holdRecord, 4*limit), hash: h}
 }
 
-// room reports whether a probe at monotonic time now would hold no more
-// than the limit.
-func (l *holdLimiter) room(now time.Duration) bool {
-	return now-l.at[l.next] >= holdTime
+// room reports whether a probe at monotonic time now may hold one more
+// kernel entry.
+func (t *holdTracker) room(now time.Duration) bool {
+	t.expire(now)
+	return t.held < t.limit && t.n < len(t.ring)
 }
 
-// take records a probe at monotonic time now.
-func (l *holdLimiter) take(now time.Duration) {
-	l.at[l.next] = now
-	l.next = (l.next + 1) % len(l.at)
+// take records a probe for k at monotonic time now; room must have said
+// yes. A second probe of an address already held renews its hold.
+func (t *holdTracker) take(k *cache.Key, now time.Duration) {
+	r := holdRecord{h: t.hash.Key(k) | 1, at: now}
+	i := t.find(r.h)
+	if t.set[i].h == 0 {
+		t.held++
+	}
+	t.set[i] = r
+	t.ring[(t.head+t.n)%len(t.ring)] = r
+	t.n++
+}
+
+// release ends the hold of k, if it has one: its host answered.
+func (t *holdTracker) release(k *cache.Key) {
+	if t.held == 0 {
+		return
+	}
+	if i := t.find(t.hash.Key(k) | 1); t.set[i].h != 0 {
+		t.remove(i)
+	}
+}
+
+// expire ends the holds that are holdTime old at monotonic time now.
+func (t *holdTracker) expire(now time.Duration) {
+	for t.n > 0 && now-t.ring[t.head].at >= holdTime {
+		r := t.ring[t.head]
+		t.head = (t.head + 1) % len(t.ring)
+		t.n--
+		// NB: the set holds the latest probe of each address; an
+		// older ring record of a renewed or released hold finds it
+		// with another time, or not at all, and is skipped.
+		if i := t.find(r.h); t.set[i] == r {
+			t.remove(i)
+		}
+	}
+}
+
+// find returns the set index that holds h, or the empty one where h
+// would go.
+func (t *holdTracker) find(h uint64) int {
+	mask := len(t.set) - 1
+	i := int(h) & mask
+	for t.set[i].h != 0 && t.set[i].h != h {
+		i = (i + 1) & mask
+	}
+	return i
+}
+
+// remove empties set index i, moving back the records after it that
+// would no longer be found (deletion without tombstones).
+func (t *holdTracker) remove(i int) {
+	mask := len(t.set) - 1
+	t.held--
+	for j := (i + 1) & mask; t.set[j].h != 0; j = (j + 1) & mask {
+		home := int(t.set[j].h) & mask
+		// Move j back to i unless its home lies in (i, j].
+		if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+			t.set[i] = t.set[j]
+			i = j
+		}
+	}
+	t.set[i] = holdRecord{}
 }
 
 // The share of the kernel's table cap the daemon's probes may hold, and
@@ -55,7 +130,7 @@ const (
 
 // kernelTableCap returns the kernel's neighbour table cap (gc_thresh3),
 // or its default of 1024 where it cannot be read (inside a network
-// namespace other than the first, the file is not there: the cap is
+// namespace other than the first the file is not there: the cap is
 // global).
 func kernelTableCap() int {
 	v, err := readSysctl(cache.FamilyIPv4, "default", "gc_thresh3")
@@ -65,10 +140,10 @@ func kernelTableCap() int {
 	return int(v)
 }
 
-// newDaemonHolds returns the daemon's hold limiter: a quarter of the
+// newDaemonHolds returns the daemon's hold tracker: a quarter of the
 // kernel's table cap, so that under a scan the daemon's probes leave
 // three quarters of the table to the hosts that are there and to the
 // requests it has yet to answer.
-func newDaemonHolds() *holdLimiter {
-	return newHoldLimiter(min(kernelTableCap()/holdShare, holdMax))
+func newDaemonHolds(h cache.Hasher) *holdTracker {
+	return newHoldTracker(min(kernelTableCap()/holdShare, holdMax), h)
 }

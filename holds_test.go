@@ -1,53 +1,115 @@
 package main
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"arpd/internal/cache"
+	"arpd/internal/frame"
 )
 
-// TestHoldLimiter: n probes within holdTime, then none until the oldest
-// is holdTime old; taking and asking allocate nothing.
-func TestHoldLimiter(t *testing.T) {
-	l := newHoldLimiter(3)
+// holdKey is the key of 10.0.x.y on interface 2.
+func holdKey(i int) *cache.Key {
+	k := cache.KeyV4(2, [4]byte{10, 0, byte(i >> 8), byte(i)})
+	return &k
+}
+
+// TestHoldTracker: limit holds within holdTime, then none until the
+// oldest expires or an answer releases one; a second probe of a held
+// address renews its hold rather than taking another.
+func TestHoldTracker(t *testing.T) {
+	tr := newHoldTracker(3, testHasher())
 	for i, at := range []time.Duration{0, 10 * time.Millisecond, 20 * time.Millisecond} {
-		if !l.room(at) {
+		if !tr.room(at) {
 			t.Fatalf("probe %d refused with room left", i)
 		}
-		l.take(at)
+		tr.take(holdKey(i), at)
 	}
-	if l.room(holdTime - time.Millisecond) {
-		t.Error("a fourth probe within holdTime of the first")
+	if tr.room(30 * time.Millisecond) {
+		t.Fatal("a fourth hold")
 	}
-	if !l.room(holdTime) {
-		t.Error("no room once the first probe is holdTime old")
+	tr.release(holdKey(1))
+	if !tr.room(30 * time.Millisecond) {
+		t.Fatal("no room after an answer released a hold")
 	}
-	l.take(holdTime)
-	if l.room(holdTime + 5*time.Millisecond) {
-		t.Error("room again before the second probe is holdTime old")
+	tr.take(holdKey(3), 30*time.Millisecond)
+	tr.take(holdKey(3), 40*time.Millisecond) // renewed, not a second hold
+	if tr.held != 3 || tr.room(50*time.Millisecond) {
+		t.Fatalf("held %d: a renewed hold counted twice, or room past the limit", tr.held)
 	}
-	if a := testing.AllocsPerRun(1000, func() { l.room(time.Hour); l.take(time.Hour) }); a != 0 {
+	if !tr.room(holdTime) || tr.held != 2 {
+		t.Fatalf("held %d at holdTime: the first probe's hold did not expire", tr.held)
+	}
+	if tr.room(holdTime + 35*time.Millisecond); tr.held != 1 {
+		t.Fatalf("held %d: the renewed hold expired with its first probe, or the third did not", tr.held)
+	}
+	if tr.room(holdTime + 45*time.Millisecond); tr.held != 0 {
+		t.Fatalf("held %d after every hold expired", tr.held)
+	}
+	k := holdKey(9)
+	if a := testing.AllocsPerRun(1000, func() { tr.room(time.Hour); tr.take(k, time.Hour); tr.release(k) }); a != 0 {
 		t.Errorf("allocates %v times", a)
 	}
 }
 
+// TestHoldTrackerModel drives the tracker's hash table with random
+// probes, answers and time against a map that does the same, including
+// the deletions that move records back in the table.
+func TestHoldTrackerModel(t *testing.T) {
+	tr := newHoldTracker(64, testHasher())
+	model := map[int]time.Duration{} // address: time of its latest probe
+	rng := rand.New(rand.NewPCG(1, 2))
+	now := time.Duration(0)
+	for step := 0; step < 200000; step++ {
+		now += time.Duration(rng.IntN(int(20 * time.Millisecond)))
+		for a, at := range model {
+			if now-at >= holdTime {
+				delete(model, a)
+			}
+		}
+		a := rng.IntN(300)
+		switch rng.IntN(3) {
+		case 0, 1:
+			room := tr.room(now)
+			// NB: the ring may also be full (more than four probes
+			// per hold within holdTime, most of them answered).
+			if want := len(model) < 64; room != want && tr.n < len(tr.ring) {
+				t.Fatalf("step %d: room %v with %d held in the model", step, room, len(model))
+			}
+			if room {
+				tr.take(holdKey(a), now)
+				model[a] = now
+			}
+		case 2:
+			tr.release(holdKey(a))
+			delete(model, a)
+		}
+		if tr.room(now); tr.held != len(model) {
+			t.Fatalf("step %d: held %d, the model %d", step, tr.held, len(model))
+		}
+	}
+}
+
 // TestPolicyHoldLimit: with a full bucket but room for 3 holds, the
-// fourth request within holdTime is failed at once, counted as refused,
-// and probed once the first hold is over.
+// fourth request within holdTime is failed at once and counted as
+// refused; a host's answer frees its hold for the next request.
 func TestPolicyHoldLimit(t *testing.T) {
 	r := newPolicyRig(t, 3)
 	r.d.o.burst, r.d.bucket = 1000, newTokenBucket(50, 1000)
-	r.d.holds = newHoldLimiter(3)
+	r.d.holds = newHoldTracker(3, testHasher())
 	for x := byte(10); x < 14; x++ {
 		r.handleNeigh(request(2, x, unix.NUD_INCOMPLETE))
 	}
 	if len(r.wire.targets) != 3 || len(r.req.failed) != 1 || r.d.c.Counter(ctrAppRefused) != 1 {
 		t.Fatalf("%d probes, %d failed, app_refused %d; want 3, 1, 1", len(r.wire.targets), len(r.req.failed), r.d.c.Counter(ctrAppRefused))
 	}
-	advance(r, holdTime)
+	r.d.handleFrame(&frame.ARP{Ifindex: 2, SenderIP: [4]byte{10, 0, 0, 11}, SenderMAC: [6]byte{2, 0, 0, 0, 0, 11},
+		Op: frame.ARPOpReply, TargetIP: [4]byte{10, 0, 0, 1}})
 	r.handleNeigh(request(2, 13, unix.NUD_INCOMPLETE))
 	if len(r.wire.targets) != 4 {
-		t.Fatalf("%d probes after holdTime, want 4", len(r.wire.targets))
+		t.Fatalf("%d probes after an answer, want 4", len(r.wire.targets))
 	}
 }

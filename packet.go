@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"arpd/internal/afpacket"
+	"arpd/internal/cache"
 	"arpd/internal/frame"
 )
 
@@ -54,7 +55,8 @@ const (
 // request comes from the interface's address that the kernel itself would
 // send it from (ifAddrs.Source); an interface without an IPv4 address
 // cannot probe.
-func (d *daemon) probe(ifindex int32, target [4]byte, keep float64) probeResult {
+func (d *daemon) probe(k *cache.Key, keep float64) probeResult {
+	ifindex, target := int32(k.Ifindex), [4]byte(k.Addr[:4])
 	w, src, ok := d.requestSource(ifindex, target)
 	if !ok {
 		return probeFailed
@@ -64,7 +66,7 @@ func (d *daemon) probe(ifindex int32, target [4]byte, keep float64) probeResult 
 		d.c.Add(ctrProbesSuppressed, 1)
 		return probeLimited
 	}
-	d.holds.take(now)
+	d.holds.take(k, now)
 	if err := d.sendRequest(w, &d.scratch.probe, src, target, frame.BroadcastMAC); err != nil {
 		d.c.Add(ctrProbeErrors, 1)
 		return probeFailed

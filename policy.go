@@ -95,7 +95,7 @@ func (d *daemon) probeOrFail(n *rtnl.Neigh, k *cache.Key, e *cache.Entry, liveNe
 	if d.asked.seen(k, now) {
 		keep = 0
 	}
-	switch d.probe(n.Ifindex, [4]byte(k.Addr[:4]), keep) {
+	switch d.probe(k, keep) {
 	case probeSent:
 		pk := probedKey(*k)
 		d.asked.add(&pk, now)
@@ -166,6 +166,7 @@ func (d *daemon) handleFrame(f *frame.ARP) {
 		return
 	}
 	e := cache.Entry{Key: cache.KeyV4(uint32(f.Ifindex), f.SenderIP), Kind: cache.KindPositive, Source: cache.SourceARP, LLLen: 6}
+	d.holds.release(&e.Key) // the kernel's entry is resolved too
 	if d.claimFrame(&e.Key, f) {
 		return // a changed binding: verified before it is learned
 	}

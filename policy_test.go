@@ -37,7 +37,7 @@ func newPolicyRig(t *testing.T, active int) *policyRig {
 		info: afpacket.Iface{Name: "lan0", Index: 2, MAC: [6]byte{2, 0, 0, 0, 0, 1}}, infoOK: true}
 	w.addrs.Add(ifAddr{Local: [4]byte{10, 0, 0, 1}, Peer: [4]byte{10, 0, 0, 1}, PrefixLen: 24})
 	r.d = &daemon{o: o, c: c, log: newLogger("", nil), start: time.Now(), bucket: newTokenBucket(o.rate, o.burst),
-		floods: newClaimLimiter(o.claimsPerMinute, testHasher()), asked: newAskedFilter(testHasher()), holds: newHoldLimiter(256),
+		floods: newClaimLimiter(o.claimsPerMinute, testHasher()), asked: newAskedFilter(testHasher()), holds: newHoldTracker(256, testHasher()),
 		ifs:     interfaces{named: []*watchedIf{w}, links: map[int32]*watchedIf{2: w}},
 		answers: answers{out: r.req, c: c}, probes: r.wire, ready: true}
 	return r
@@ -497,7 +497,7 @@ func BenchmarkRequest(b *testing.B) {
 	o := &options{active: 3, negTimeout: 60, rate: 1, burst: 3}
 	w := &watchedIf{name: "lan0", index: 2, named: true}
 	d := &daemon{o: o, c: c, log: newLogger("", nil), start: time.Now(), bucket: newTokenBucket(o.rate, o.burst),
-		asked: newAskedFilter(testHasher()), holds: newHoldLimiter(256),
+		asked: newAskedFilter(testHasher()), holds: newHoldTracker(256, testHasher()),
 		ifs:     interfaces{named: []*watchedIf{w}, links: map[int32]*watchedIf{2: w}},
 		answers: answers{out: &fakeRequester{quiet: true}, c: c}, ready: true}
 	const n = 58000

@@ -46,7 +46,7 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 		return nil, err
 	}
 	d.asked, d.floods = newAskedFilter(h), newClaimLimiter(o.claimsPerMinute, h)
-	d.holds = newDaemonHolds()
+	d.holds = newDaemonHolds(h)
 	for _, name := range o.interfaces {
 		if _, err := afpacket.IndexByName(name); err != nil {
 			return nil, err
