@@ -41,7 +41,7 @@ func offline(o *options, stdin io.Reader, stdout, stderr io.Writer) error {
 // directory when the default path is used (as iproute2 does).
 func openWritable(o *options) (*cache.File, error) {
 	if o.dbDefault {
-		if err := os.MkdirAll(filepath.Dir(o.db), 0o755); err != nil {
+		if err := mkdirAll(filepath.Dir(o.db), 0o755); err != nil {
 			return nil, fmtlite.Errorf("create database directory: %w", err)
 		}
 	}
@@ -175,7 +175,7 @@ func printStats(o *options, stdout io.Writer) error {
 	fmtlite.Fprintf(w, "database %s\n", o.db)
 	switch {
 	case open && pid != 0 && unix.Kill(int(pid), 0) == nil:
-		fmtlite.Fprintf(w, "owner pid %d, running since %s\n", pid, started.UTC().Format(time.RFC3339))
+		fmtlite.Fprintf(w, "owner pid %d, running since %s\n", pid, utcString(started.Unix()))
 	case open:
 		fmtlite.Fprintf(w, "owner pid %d, not running: it did not close the database cleanly\n", pid)
 	default:
@@ -186,4 +186,42 @@ func printStats(o *options, stdout io.Writer) error {
 		fmtlite.Fprintf(w, "%s %d\n", name, c.Counter(i))
 	}
 	return w.Flush()
+}
+
+// utcString formats Unix time sec as RFC 3339 in UTC
+// ("2026-12-04T18:00:00Z") without time's formatting (smallfile.go says
+// why).
+func utcString(sec int64) string {
+	days, rem := sec/86400, sec%86400
+	if rem < 0 {
+		days, rem = days-1, rem+86400
+	}
+	// The civil date of a day count, in eras of 400 years that start on
+	// March 1st (Howard Hinnant's days_from_civil, inverted).
+	z := days + 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d, m, y := doy-(153*mp+2)/5+1, mp+3, yoe+era*400
+	if m > 12 {
+		m -= 12
+	}
+	if m <= 2 {
+		y++
+	}
+	b := make([]byte, 0, 20)
+	for i, v := range [...]int64{y, m, d, rem / 3600, rem / 60 % 60, rem % 60} {
+		if i > 0 {
+			b = append(b, "--T::"[i-1])
+		} else {
+			b = append(b, byte('0'+v/1000%10), byte('0'+v/100%10))
+		}
+		b = append(b, byte('0'+v/10%10), byte('0'+v%10))
+	}
+	return string(append(b, 'Z'))
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"arpd/internal/cache"
 )
@@ -93,6 +94,21 @@ func TestEarlierReleaseFile(t *testing.T) {
 		}
 		if got, w := strings.Join(sortedRows(t, out), ""), strings.Join(want, "\n")+"\n"; got != w {
 			t.Errorf("arpd %v:\n%s\nwant\n%s", args, got, w)
+		}
+	}
+}
+
+// TestUTCString checks the hand-made RFC 3339 formatting against the time
+// package's over eight centuries, leap days and the epoch's edges included.
+func TestUTCString(t *testing.T) {
+	for _, sec := range []int64{0, -1, 86399, 86400, 951782400, 951868800, 4107456000, 1796400000, -2208988800} {
+		if got, want := utcString(sec), time.Unix(sec, 0).UTC().Format(time.RFC3339); got != want {
+			t.Errorf("utcString(%d) = %s, want %s", sec, got, want)
+		}
+	}
+	for sec := int64(-12622780800); sec < 12622780800; sec += 86400*7 + 3601 {
+		if got, want := utcString(sec), time.Unix(sec, 0).UTC().Format(time.RFC3339); got != want {
+			t.Fatalf("utcString(%d) = %s, want %s", sec, got, want)
 		}
 	}
 }

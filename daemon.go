@@ -32,10 +32,11 @@ type daemon struct {
 	start time.Time // for the rate limit's monotonic clock
 
 	// The kernel side (netlink.go, dumps.go, answers.go).
-	nl      *rtnl.Conn // notifications and the kernel's requests (multicast)
-	req     *rtnl.Conn // our dumps and answers, and the replies to them
-	dumps   dumps      // the dump in progress and those to make again
-	answers answers    // answers queued for the kernel, sent in batches
+	nl       *rtnl.Conn // notifications and the kernel's requests (multicast)
+	req      *rtnl.Conn // our dumps and answers, and the replies to them
+	dumps    dumps      // the dump in progress and those to make again
+	answers  answers    // answers queued for the kernel, sent in batches
+	tableCap int        // the kernel's gc_thresh3, from its table dump
 
 	// The wire side (packet.go).
 	pkt    *afpacket.Conn // receives ARP frames
@@ -73,6 +74,7 @@ type scratch struct {
 	link  rtnl.Link
 	addr  rtnl.Addr
 	nlerr rtnl.ErrorMsg
+	table rtnl.NeighTable
 	frame frame.ARP
 	ll    [8]byte
 	out   [rtnl.NeighMsgMax]byte // a dump request

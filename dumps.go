@@ -21,7 +21,8 @@ const (
 	dumpLinks dumpKind = 1 << iota
 	dumpAddrs
 	dumpNeighs
-	dumpAll = dumpLinks | dumpAddrs | dumpNeighs
+	dumpTables // the neighbour tables' settings: only at startup
+	dumpAll    = dumpLinks | dumpAddrs | dumpNeighs
 )
 
 // String names the table, for errors.
@@ -31,6 +32,8 @@ func (k dumpKind) String() string {
 		return "link"
 	case dumpAddrs:
 		return "address"
+	case dumpTables:
+		return "neighbour table"
 	}
 	return "neighbour"
 }
@@ -121,6 +124,8 @@ func (d *daemon) requestDump(k dumpKind) error {
 		n, err = rtnl.PutLinkDump(out, seq)
 	case dumpAddrs:
 		n, err = rtnl.PutAddrDump(out, seq, unix.AF_INET)
+	case dumpTables:
+		n, err = rtnl.PutNeighTableDump(out, seq, unix.AF_INET)
 	default:
 		n, err = rtnl.PutNeighDump(out, seq, unix.AF_INET)
 	}

@@ -128,22 +128,14 @@ const (
 	holdMax   = 1 << 16
 )
 
-// kernelTableCap returns the kernel's neighbour table cap (gc_thresh3),
-// or its default of 1024 where it cannot be read (inside a network
-// namespace other than the first the file is not there: the cap is
-// global).
-func kernelTableCap() int {
-	v, err := readSysctl(cache.FamilyIPv4, "default", "gc_thresh3")
-	if err != nil || v <= 0 {
-		return 1024
+// newDaemonHolds returns the daemon's hold tracker for a kernel table
+// capped at tableCap entries (gc_thresh3; 0 if the kernel did not say,
+// taken as its default of 1024): a quarter of it, so that under a scan the
+// daemon's probes leave three quarters of the table to the hosts that are
+// there and to the requests it has yet to answer.
+func newDaemonHolds(h cache.Hasher, tableCap int) *holdTracker {
+	if tableCap <= 0 {
+		tableCap = 1024
 	}
-	return int(v)
-}
-
-// newDaemonHolds returns the daemon's hold tracker: a quarter of the
-// kernel's table cap, so that under a scan the daemon's probes leave
-// three quarters of the table to the hosts that are there and to the
-// requests it has yet to answer.
-func newDaemonHolds(h cache.Hasher) *holdTracker {
-	return newHoldTracker(min(kernelTableCap()/holdShare, holdMax), h)
+	return newHoldTracker(min(tableCap/holdShare, holdMax), h)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -111,5 +112,48 @@ func TestPolicyHoldLimit(t *testing.T) {
 	r.handleNeigh(request(2, 13, unix.NUD_INCOMPLETE))
 	if len(r.wire.targets) != 4 {
 		t.Fatalf("%d probes after an answer, want 4", len(r.wire.targets))
+	}
+}
+
+// TestTableCapFromDump: the arp_cache table's gc_thresh3 in a table dump
+// sets the cap the holds are made from; the IPv6 table's, a parameters
+// message and a malformed one do not.
+func TestTableCapFromDump(t *testing.T) {
+	r := newPolicyRig(t, 3)
+	msg := func(name string, thresh3 []byte) []byte {
+		attr := func(typ uint16, val []byte) []byte {
+			b := binary.NativeEndian.AppendUint16(nil, uint16(4+len(val)))
+			b = binary.NativeEndian.AppendUint16(b, typ)
+			b = append(b, val...)
+			for len(b)%4 != 0 {
+				b = append(b, 0)
+			}
+			return b
+		}
+		body := append([]byte{unix.AF_INET, 0, 0, 0}, attr(1, []byte(name+"\x00"))...)
+		if thresh3 != nil {
+			body = append(body, attr(4, thresh3)...)
+		}
+		h := binary.NativeEndian.AppendUint32(nil, uint32(16+len(body)))
+		h = binary.NativeEndian.AppendUint16(h, unix.RTM_NEWNEIGHTBL)
+		h = binary.NativeEndian.AppendUint16(h, unix.NLM_F_MULTI)
+		h = append(h, make([]byte, 8)...)
+		return append(h, body...)
+	}
+	r.d.handleMessages(msg("ndisc_cache", binary.NativeEndian.AppendUint32(nil, 7)))
+	r.d.handleMessages(msg("arp_cache", nil))
+	r.d.handleMessages(msg("arp_cache", []byte{1, 2}))
+	if r.d.tableCap != 0 {
+		t.Fatalf("tableCap %d from messages that do not give arp_cache's", r.d.tableCap)
+	}
+	r.d.handleMessages(msg("arp_cache", binary.NativeEndian.AppendUint32(nil, 80000)))
+	if r.d.tableCap != 80000 {
+		t.Fatalf("tableCap %d, want 80000", r.d.tableCap)
+	}
+	if got := newDaemonHolds(testHasher(), r.d.tableCap).limit; got != 20000 {
+		t.Errorf("holds for a cap of 80000: %d, want 20000", got)
+	}
+	if got := newDaemonHolds(testHasher(), 0).limit; got != 256 {
+		t.Errorf("holds for an unknown cap: %d, want 256", got)
 	}
 }

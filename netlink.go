@@ -70,6 +70,11 @@ func (d *daemon) handleMessages(b []byte) {
 			if err = rtnl.DecodeAddr(m, &s.addr); err == nil {
 				d.handleAddr(&s.addr)
 			}
+		case unix.RTM_NEWNEIGHTBL:
+			if err = rtnl.DecodeNeighTable(m, &s.table); err == nil && s.table.HasThresh3 &&
+				string(s.table.Name[:10]) == "arp_cache\x00" {
+				d.tableCap = int(min(s.table.Thresh3, 1<<30))
+			}
 		case unix.NLMSG_DONE:
 			d.dumps.end(m.Seq)
 		case unix.NLMSG_ERROR:

@@ -46,7 +46,6 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 		return nil, err
 	}
 	d.asked, d.floods = newAskedFilter(h), newClaimLimiter(o.claimsPerMinute, h)
-	d.holds = newDaemonHolds(h)
 	for _, name := range o.interfaces {
 		if _, err := afpacket.IndexByName(name); err != nil {
 			return nil, err
@@ -72,6 +71,7 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 	if err := d.loadKernelTables(); err != nil {
 		return nil, err
 	}
+	d.holds = newDaemonHolds(h, d.tableCap)
 	// Now the cache mirrors the kernel's table: take over resolution.
 	for _, w := range d.ifs.named {
 		if err := adjustSysctls(d.c, w.name, o.active, o.noKernel); err != nil {
@@ -105,10 +105,14 @@ func (d *daemon) openNetlink() (err error) {
 	return nil
 }
 
-// loadKernelTables dumps the kernel's links and addresses, opens the
+// loadKernelTables dumps the kernel's table cap, links and addresses, opens the
 // packet socket and the poller, and then dumps the kernel's neighbours
 // into the cache, so that nothing learned in between is missed.
 func (d *daemon) loadKernelTables() (err error) {
+	// The kernel's table cap, for the probes' holds (holds.go).
+	if err := d.dumpNow(dumpTables); err != nil {
+		d.log.logf(logWarning, "%v: taking the kernel's table cap as 1024", err)
+	}
 	if err := d.dumpNow(dumpLinks); err != nil {
 		return err
 	}
@@ -237,7 +241,7 @@ func writePidFile(path string) error {
 	if err := os.WriteFile(tmp, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 		return fmtlite.Errorf("pid file: %w", err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := renameFile(tmp, path); err != nil {
 		os.Remove(tmp)
 		return fmtlite.Errorf("pid file: %w", err)
 	}
@@ -246,7 +250,7 @@ func writePidFile(path string) error {
 
 // removePidFile removes path if it still names this process.
 func removePidFile(path string) {
-	if b, err := os.ReadFile(path); err == nil && string(b) == strconv.Itoa(os.Getpid())+"\n" {
+	if b, err := readSmallFile(path); err == nil && string(b) == strconv.Itoa(os.Getpid())+"\n" {
 		os.Remove(path)
 	}
 }

@@ -31,7 +31,7 @@ func sysctlPath(family uint8, ifname, key string) string {
 
 // readSysctl reads an integer sysctl.
 func readSysctl(family uint8, ifname, key string) (int32, error) {
-	b, err := os.ReadFile(sysctlPath(family, ifname, key))
+	b, err := readSmallFile(sysctlPath(family, ifname, key))
 	if err != nil {
 		return 0, err
 	}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -97,8 +96,13 @@ func (l *logger) logf(pri int, format string, args ...any) {
 	case l.stderr != nil:
 		fmtlite.Fprintf(l.stderr, "arpd: %s\n", msg)
 	}
-	// RFC 3164 as syslog(3) writes it locally: <PRI>TIMESTAMP TAG[PID]: MSG
-	l.buf = fmtlite.Appendf(l.buf[:0], "<%d>%s arpd[%d]: %s\n", pri, time.Now().Format(time.Stamp), l.pid, msg)
+	// RFC 3164 as a local client may write it: <PRI>TAG[PID]: MSG.
+	// NB: no timestamp. The syslog daemon (OpenWrt's logd, busybox
+	// syslogd, rsyslog, syslog-ng, journald) stamps a message that has
+	// none with its own clock and zone (logd and journald ignore one
+	// given anyway); formatting local time here would link Go's time
+	// formatting and zone loading into the binary.
+	l.buf = fmtlite.Appendf(l.buf[:0], "<%d>arpd[%d]: %s\n", pri, l.pid, msg)
 	for try := 0; try < 2; try++ {
 		if l.fd < 0 {
 			l.connect()

@@ -36,7 +36,7 @@ func TestSyslog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	re := regexp.MustCompile(`^<30>[A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d arpd\[\d+\]: hello 42\n$`)
+	re := regexp.MustCompile(`^<30>arpd\[\d+\]: hello 42\n$`)
 	if !re.Match(buf[:n]) {
 		t.Fatalf("syslog message %q", buf[:n])
 	}

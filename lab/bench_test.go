@@ -109,7 +109,7 @@ type blDaemon struct {
 // traces the scheduler in the one-at-a-time phase (see pass).
 //
 // Without ARPD_BENCHLAB (as in make test, as root) it runs the same
-// phases for this arpd only, with 300 hosts, and checks what they must
+// phases for this arpd only, with 200 hosts, and checks what they must
 // show: every datagram delivered in every phase, and every phase after
 // the first answered from the cache, with no host asked about twice.
 func TestBenchLab(t *testing.T) {
@@ -149,8 +149,13 @@ func TestBenchLab(t *testing.T) {
 
 // blHostCounts says whether this is make bench-lab (ARPD_BENCHLAB=1) and
 // returns the number of hosts and of those asked about one at a time:
-// blHosts and blPaced for make bench-lab, 300 and 50 otherwise, or
+// blHosts and blPaced for make bench-lab, 200 and 50 otherwise, or
 // ARPD_BENCH_HOSTS hosts. It skips t unless the lab can run.
+//
+// NB: the small run leaves the kernel's table cap at its default of
+// 1,024, so the daemon's probes may hold 256 entries (holds.go); a burst
+// of more new hosts than that at once would see the rest failed, and the
+// phases send each host one datagram only.
 func blHostCounts(t *testing.T) (full bool, n, paced int) {
 	t.Helper()
 	full = os.Getenv("ARPD_BENCHLAB") == "1"
@@ -158,7 +163,7 @@ func blHostCounts(t *testing.T) (full bool, n, paced int) {
 		t.Fatal("make bench-lab needs root: it makes network namespaces and runs both daemons in them (sudo make bench-lab)")
 	}
 	labtest.RequireRoot(t)
-	n, paced = 300, 50
+	n, paced = 200, 50
 	if full {
 		n, paced = blHosts, blPaced
 	}

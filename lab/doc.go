@@ -20,7 +20,7 @@
 // They run in full only when make sets their environment variables
 // (ARPD_DEMO=1, ARPD_BENCHLAB=1 and ARPD_BENCH_HOSTS, ARPD_SCANLAB=1, with
 // ARPD_BIN the binary make built). Without them, as in make test, they
-// run as root in small labs (200 and 300 hosts; a /20 scanned at 200
+// run as root in small labs (200 hosts each; a /20 scanned at 200
 // datagrams a second) and check what the demo, the benchmark and the
 // scan lab measure, and skip otherwise; the tests of the reading of the
 // monitor's events and of the kernel's trace need no root.

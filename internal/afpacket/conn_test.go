@@ -118,7 +118,8 @@ func TestSendRecv(t *testing.T) {
 	for i, want := range []struct {
 		b       []byte
 		pkttype uint8
-	}{{probe[:], unix.PACKET_BROADCAST}, {reply[:], unix.PACKET_HOST}} {
+		op      uint16
+	}{{probe[:], unix.PACKET_BROADCAST, frame.ARPOpRequest}, {reply[:], unix.PACKET_HOST, frame.ARPOpReply}} {
 		r := got[i]
 		if !bytes.Equal(r.B, want.b) {
 			t.Errorf("frame %d: received\n% x, sent\n% x", i, r.B, want.b)
@@ -130,7 +131,7 @@ func TestSendRecv(t *testing.T) {
 				i, ll, idxB, want.pkttype, labtest.MACString(macA))
 		}
 		var f frame.ARP
-		if d := frame.DecodeARP(&f, r.B, &ll); d != frame.DropNone || f != (frame.ARP{Ifindex: idxB, SenderMAC: macA, SenderIP: ipA}) {
+		if d := frame.DecodeARP(&f, r.B, &ll); d != frame.DropNone || f != (frame.ARP{Ifindex: idxB, SenderMAC: macA, SenderIP: ipA, Op: want.op, TargetIP: ipB}) {
 			t.Errorf("frame %d: decoded as %v %+v", i, d, f)
 		}
 	}
