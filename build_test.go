@@ -6,6 +6,7 @@ package main
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -66,5 +67,31 @@ func TestNoHeavyDependencies(t *testing.T) {
 		if by := importers[p]; len(by) > 0 {
 			t.Errorf("the daemon links %s (imported by %s); use the internal stand-ins or the unix package", p, strings.Join(by, ", "))
 		}
+	}
+}
+
+// TestNoTimeFormatting builds the daemon and checks that time's
+// formatting and zone loading are not in it: they cost about 50 KB on mips,
+// and come back with any use of os's FileInfo (os.ReadFile, os.Stat,
+// os.Rename, os.MkdirAll) or of time.Time's Format or String.
+func TestNoTimeFormatting(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the daemon; skipped with -short")
+	}
+	bin := filepath.Join(t.TempDir(), "arpd")
+	if out, err := exec.Command(labtest.GoTool(t), "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(labtest.GoTool(t), "tool", "nm", bin).Output()
+	if err != nil {
+		t.Fatalf("go tool nm: %v", err)
+	}
+	for _, sym := range []string{" time.Time.appendFormat", " time.LoadLocationFromTZData", " os.(*File).Stat"} {
+		if strings.Contains(string(out), sym+"\n") {
+			t.Errorf("the daemon links%s", sym)
+		}
+	}
+	if !strings.Contains(string(out), " main.main\n") {
+		t.Fatal("go tool nm lists no main.main: the check is blind")
 	}
 }
