@@ -31,7 +31,8 @@ const (
 // memory is fixed, and neither adding nor asking allocates.
 type askedFilter struct {
 	hash  cache.Hasher
-	gen   [2][askedBits / 64]uint64
+	gen   [2][]uint64   // askedBits/64 words each, outside the heap
+	used  [2]bool       // the generation has had a bit set since it was cleared
 	cur   int           // the generation being filled
 	since time.Duration // monotonic time the current generation began
 }
@@ -39,7 +40,7 @@ type askedFilter struct {
 // newAskedFilter returns an empty filter hashing with h, whose random key
 // keeps hosts from choosing addresses that look asked.
 func newAskedFilter(h cache.Hasher) *askedFilter {
-	return &askedFilter{hash: h}
+	return &askedFilter{hash: h, gen: [2][]uint64{anonSlice[uint64](askedBits / 64), anonSlice[uint64](askedBits / 64)}}
 }
 
 // rotate starts a new generation, dropping the oldest, once the current
@@ -49,13 +50,25 @@ func (f *askedFilter) rotate(now time.Duration) {
 	case now-f.since < askedGeneration:
 		return
 	case now-f.since >= 2*askedGeneration:
-		clear(f.gen[0][:]) // both are older than the window
-		clear(f.gen[1][:])
+		f.clear(0) // both are older than the window
+		f.clear(1)
 	default:
 		f.cur ^= 1
-		clear(f.gen[f.cur][:])
+		f.clear(f.cur)
 	}
 	f.since = now
+}
+
+// clear empties generation g.
+//
+// NB: only if a bit was set in it: a filter that was never written to
+// (the daemon was never short of tokens) keeps its 128 KB untouched, and
+// so out of the daemon's resident memory.
+func (f *askedFilter) clear(g int) {
+	if f.used[g] {
+		clear(f.gen[g])
+		f.used[g] = false
+	}
 }
 
 // positions returns the first bit position of k and the step to the
@@ -69,6 +82,9 @@ func (f *askedFilter) positions(k *cache.Key) (pos, step uint32) {
 // monotonic time now.
 func (f *askedFilter) seen(k *cache.Key, now time.Duration) bool {
 	f.rotate(now)
+	if !f.used[0] && !f.used[1] {
+		return false // nothing refused lately: no hashing, no reading
+	}
 	pos, step := f.positions(k)
 	for g := range f.gen {
 		in := true
@@ -91,11 +107,5 @@ func (f *askedFilter) add(k *cache.Key, now time.Duration) {
 		b := p % askedBits
 		f.gen[f.cur][b/64] |= 1 << (b % 64)
 	}
-}
-
-// probedKey is the key under which the filter records that the daemon
-// probed k: k with the family's top bit set, apart from the refusals.
-func probedKey(k cache.Key) cache.Key {
-	k.Family |= 0x80
-	return k
+	f.used[f.cur] = true
 }

@@ -83,3 +83,25 @@ func TestAskedFilterFalsePositives(t *testing.T) {
 		t.Errorf("add and seen allocate %v times", a)
 	}
 }
+
+// TestAskedFilterUntouched: a filter nobody adds to is never cleared, so
+// its pages are never written (and stay out of resident memory); one
+// added to is cleared as it ages.
+func TestAskedFilterUntouched(t *testing.T) {
+	f := newAskedFilter(testHasher())
+	k := askedKey(3)
+	for now := time.Duration(0); now < time.Minute; now += time.Second {
+		f.seen(&k, now)
+	}
+	if f.used != [2]bool{} {
+		t.Fatalf("used %v without an add", f.used)
+	}
+	f.add(&k, time.Minute)
+	if !f.used[f.cur] {
+		t.Fatal("an add did not mark its generation used")
+	}
+	f.seen(&k, time.Hour)
+	if f.used != [2]bool{} || f.seen(&k, time.Hour) {
+		t.Fatalf("after an hour: used %v", f.used)
+	}
+}

@@ -49,13 +49,13 @@ type floodEntry struct {
 type claimLimiter struct {
 	limit uint32 // claims allowed per window; 0: no limit
 	hash  cache.Hasher
-	sets  [floodSets][floodWays]floodEntry
+	sets  [][floodWays]floodEntry // floodSets, outside the heap
 }
 
 // newClaimLimiter returns a limiter that allows limit claims per MAC a
 // minute, or any number for limit 0, hashing MACs with h.
 func newClaimLimiter(limit int, h cache.Hasher) *claimLimiter {
-	return &claimLimiter{limit: uint32(limit), hash: h}
+	return &claimLimiter{limit: uint32(limit), hash: h, sets: anonSlice[[floodWays]floodEntry](floodSets)}
 }
 
 // set returns the set mac belongs in.

@@ -32,7 +32,13 @@ func TestHoldTracker(t *testing.T) {
 	if tr.room(30 * time.Millisecond) {
 		t.Fatal("a fourth hold")
 	}
+	if !tr.holding(holdKey(1), 25*time.Millisecond) || tr.holding(holdKey(7), 25*time.Millisecond) {
+		t.Fatal("holding: wrong for a held and an unheld address")
+	}
 	tr.release(holdKey(1))
+	if tr.holding(holdKey(1), 25*time.Millisecond) {
+		t.Fatal("holding after the release")
+	}
 	if !tr.room(30 * time.Millisecond) {
 		t.Fatal("no room after an answer released a hold")
 	}
@@ -65,7 +71,7 @@ func TestHoldTrackerModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	now := time.Duration(0)
 	for step := 0; step < 200000; step++ {
-		now += time.Duration(rng.IntN(int(20 * time.Millisecond)))
+		now += time.Duration(rng.IntN(20)) * time.Millisecond // the tracker counts in ms
 		for a, at := range model {
 			if now-at >= holdTime {
 				delete(model, a)
@@ -75,12 +81,19 @@ func TestHoldTrackerModel(t *testing.T) {
 		switch rng.IntN(3) {
 		case 0, 1:
 			room := tr.room(now)
-			// NB: the ring may also be full (more than four probes
-			// per hold within holdTime, most of them answered).
-			if want := len(model) < 64; room != want && tr.n < len(tr.ring) {
+			if want := len(model) < 64; room != want {
 				t.Fatalf("step %d: room %v with %d held in the model", step, room, len(model))
 			}
 			if room {
+				if tr.n == len(tr.ring) {
+					// The oldest record's hold ends early.
+					old := tr.ring[tr.head]
+					for b, at := range model {
+						if h := uint32(tr.hash.Key(holdKey(b))) | 1; h == old.h && ms(at) == old.at {
+							delete(model, b)
+						}
+					}
+				}
 				tr.take(holdKey(a), now)
 				model[a] = now
 			}
@@ -150,10 +163,39 @@ func TestTableCapFromDump(t *testing.T) {
 	if r.d.tableCap != 80000 {
 		t.Fatalf("tableCap %d, want 80000", r.d.tableCap)
 	}
-	if got := newDaemonHolds(testHasher(), r.d.tableCap).limit; got != 20000 {
-		t.Errorf("holds for a cap of 80000: %d, want 20000", got)
+	if got := newDaemonHolds(testHasher(), r.d.tableCap).limit; got != holdMax {
+		t.Errorf("holds for a cap of 80000: %d, want at most %d", got, holdMax)
+	}
+	if got := newDaemonHolds(testHasher(), 8000).limit; got != 2000 {
+		t.Errorf("holds for a cap of 8000: %d, want 2000", got)
 	}
 	if got := newDaemonHolds(testHasher(), 0).limit; got != 256 {
 		t.Errorf("holds for an unknown cap: %d, want 256", got)
+	}
+}
+
+// TestHoldTrackerRingFull: probes answered at once do not use up the
+// holds, however many; when the ring is full, the oldest record's hold,
+// if it has one, ends early.
+func TestHoldTrackerRingFull(t *testing.T) {
+	tr := newHoldTracker(2, testHasher())
+	for i := 0; i < 100; i++ {
+		if !tr.room(0) {
+			t.Fatalf("answered probe %d refused", i)
+		}
+		tr.take(holdKey(i), 0)
+		tr.release(holdKey(i))
+	}
+	tr.take(holdKey(200), 0) // held, the oldest record
+	for i := 0; i < len(tr.ring)-1; i++ {
+		tr.take(holdKey(300+i), 0)
+		tr.release(holdKey(300 + i))
+	}
+	if tr.held != 1 || tr.n != len(tr.ring) {
+		t.Fatalf("held %d, ring %d of %d; want 1 and a full ring", tr.held, tr.n, len(tr.ring))
+	}
+	tr.take(holdKey(400), 0)
+	if tr.held != 1 {
+		t.Errorf("held %d after the ring overflowed: want the oldest hold ended and the new one counted", tr.held)
 	}
 }

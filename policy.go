@@ -97,8 +97,6 @@ func (d *daemon) probeOrFail(n *rtnl.Neigh, k *cache.Key, e *cache.Entry, liveNe
 	}
 	switch d.probe(k, keep) {
 	case probeSent:
-		pk := probedKey(*k)
-		d.asked.add(&pk, now)
 		if liveNegative {
 			e.Probes++
 			d.c.Put(e) // keeps its timestamps: probing does not renew it
@@ -181,13 +179,14 @@ func (d *daemon) handleFrame(f *frame.ARP) {
 
 // claimAllowed reports whether frame f may bind its sender address: yes
 // when it is a reply to one of the router's addresses about an address
-// the daemon probed in the last seconds (the answer to its question),
+// the daemon probed and has not heard from yet (the answer to its
+// question),
 // or the cache already binds the address to the sender MAC (a refresh),
 // else when the sender MAC is within its claims a minute (-M). A refused
 // claim is counted and logged at most once a minute.
 func (d *daemon) claimAllowed(f *frame.ARP) bool {
 	k := cache.KeyV4(uint32(f.Ifindex), f.SenderIP)
-	if pk := probedKey(k); f.Op == frame.ARPOpReply && d.ifs.ownAddr(f.TargetIP) && d.asked.seen(&pk, d.monotonic()) {
+	if f.Op == frame.ARPOpReply && d.ifs.ownAddr(f.TargetIP) && d.holds.holding(&k, d.monotonic()) {
 		return true
 	}
 	if e, ok := d.c.Lookup(&k); ok && e.Kind == cache.KindPositive && e.LLLen == 6 && [6]byte(e.LLAddr[:6]) == f.SenderMAC {
