@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -229,49 +228,6 @@ func TestPolicyWithoutActiveProbing(t *testing.T) {
 	r.handleNeigh(request(2, 9, unix.NUD_INCOMPLETE))
 	if len(r.wire.targets) != 0 {
 		t.Fatal("probed without -a")
-	}
-}
-
-// TestPolicyRateLimit: -R 1 -B 3, a burst of 100 requests within a few
-// milliseconds. First requests may only take the top quarter of the
-// bucket (2 of 3 tokens kept), so 1 is probed; the other 99 are failed at
-// once rather than left INCOMPLETE. Addresses asked again after such a
-// refusal take the tokens kept back, until the bucket is empty.
-func TestPolicyRateLimit(t *testing.T) {
-	r := newPolicyRig(t, 3)
-	for x := byte(1); x <= 100; x++ {
-		r.handleNeigh(request(2, x, unix.NUD_INCOMPLETE))
-	}
-	if len(r.wire.targets) != 1 {
-		t.Fatalf("%d probes in a burst of 100 with -B 3, want 1", len(r.wire.targets))
-	}
-	if got, sup := r.d.c.Counter(ctrAppRefused), r.d.c.Counter(ctrProbesSuppressed); got != 99 || sup != 99 || len(r.req.failed) != 99 {
-		t.Fatalf("app_refused %d probes_suppressed %d, %d failed answers; want 99 each", got, sup, len(r.req.failed))
-	}
-	r.handleNeigh(request(2, 101, unix.NUD_INCOMPLETE)) // a first request: none left for it
-	r.handleNeigh(request(2, 50, unix.NUD_INCOMPLETE))  // asked again: a kept token
-	r.handleNeigh(request(2, 51, unix.NUD_INCOMPLETE))  // asked again: the last token
-	r.handleNeigh(request(2, 52, unix.NUD_INCOMPLETE))  // asked again: the bucket is empty
-	want := [][4]byte{{10, 0, 0, 1}, {10, 0, 0, 50}, {10, 0, 0, 51}}
-	if !slices.Equal(r.wire.targets, want) {
-		t.Fatalf("probes %v, want %v", r.wire.targets, want)
-	}
-	if got := r.d.c.Counter(ctrAppRefused); got != 101 {
-		t.Fatalf("app_refused = %d, want 101", got)
-	}
-	// Four seconds on, the refusals are forgotten: with the bucket full
-	// again, 52 is a first request and takes its one token, 53 none.
-	advance(r, 4*time.Second)
-	for _, x := range []byte{52, 53} {
-		r.handleNeigh(request(2, x, unix.NUD_INCOMPLETE))
-	}
-	if got := len(r.wire.targets); got != 4 {
-		t.Fatalf("%d probes after 4 s, want 4", got)
-	}
-	refused := request(2, 60, unix.NUD_INCOMPLETE)
-	r.req.quiet = true
-	if a := testing.AllocsPerRun(1000, func() { r.handleNeigh(refused) }); a != 0 {
-		t.Errorf("failing a refused request allocates %v times", a)
 	}
 }
 
