@@ -27,7 +27,7 @@ type policyRig struct {
 	wire *fakeWire      // the probes sent
 }
 
-func newPolicyRig(t *testing.T, active int) *policyRig {
+func newPolicyRig(t testing.TB, active int) *policyRig {
 	t.Helper()
 	c, clk := newTestCache(t, 1024)
 	o := &options{active: active, negTimeout: 60, rate: 1, burst: 3}

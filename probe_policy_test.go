@@ -4,6 +4,7 @@ package main
 // and which are failed at once.
 
 import (
+	"arpd/internal/rtnl"
 	"slices"
 	"testing"
 	"time"
@@ -51,5 +52,32 @@ func TestPolicyRateLimit(t *testing.T) {
 	r.req.quiet = true
 	if a := testing.AllocsPerRun(1000, func() { r.handleNeigh(refused) }); a != 0 {
 		t.Errorf("failing a refused request allocates %v times", a)
+	}
+}
+
+// BenchmarkRefusedRequest is the daemon's own work for a request of a
+// scan's: an unknown address, the bucket empty, so it is looked up,
+// checked against the asked filter, refused, remembered and failed (the
+// batch emptied after each, as in BenchmarkRequest).
+func BenchmarkRefusedRequest(b *testing.B) {
+	r := newPolicyRig(b, 3)
+	r.req.quiet = true
+	r.d.bucket = newTokenBucket(1e-9, 1)
+	r.handleNeigh(request(2, 1, unix.NUD_INCOMPLETE)) // takes the one token
+	var reqs [256]*rtnl.Neigh
+	for i := range reqs {
+		reqs[i] = request(2, byte(i), unix.NUD_INCOMPLETE)
+		reqs[i].Dst[2] = byte(i >> 3)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n := reqs[i%len(reqs)]
+		n.Dst[1] = byte(i >> 8)
+		r.d.handleNeigh(n)
+		r.d.answers.flush()
+	}
+	if r.d.c.Counter(ctrAppRefused) == 0 {
+		b.Fatal("nothing refused")
 	}
 }
