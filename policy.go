@@ -153,19 +153,24 @@ func (d *daemon) kernelNotice(n *rtnl.Neigh, k *cache.Key) {
 }
 
 // handleFrame learns the sender of an accepted ARP frame, unless
-// senderOK refuses it or it claims an address the cache binds to another
-// MAC (claimFrame).
+// senderOK or claimAllowed refuses it or it claims an address the cache
+// binds to another MAC (claimFrame). The cache is looked up once, for all
+// three.
 func (d *daemon) handleFrame(f *frame.ARP) {
 	if !d.ifs.watched(f.Ifindex) {
 		d.c.Add(ctrOtherIf, 1)
 		return
 	}
-	if !d.senderOK(f) || !d.claimAllowed(f) {
+	if !d.senderOK(f) {
 		return
 	}
 	e := cache.Entry{Key: cache.KeyV4(uint32(f.Ifindex), f.SenderIP), Kind: cache.KindPositive, Source: cache.SourceARP, LLLen: 6}
+	known, haveKnown := d.knownMAC(&e.Key)
+	if !d.claimAllowed(f, &e.Key, haveKnown && known == f.SenderMAC) {
+		return
+	}
 	d.holds.release(&e.Key) // the kernel's entry is resolved too
-	if d.claimFrame(&e.Key, f) {
+	if d.claimFrame(&e.Key, f, known, haveKnown) {
 		return // a changed binding: verified before it is learned
 	}
 	copy(e.LLAddr[:], f.SenderMAC[:])
@@ -177,19 +182,14 @@ func (d *daemon) handleFrame(f *frame.ARP) {
 	}
 }
 
-// claimAllowed reports whether frame f may bind its sender address: yes
-// when it is a reply to one of the router's addresses about an address
-// the daemon probed and has not heard from yet (the answer to its
-// question),
-// or the cache already binds the address to the sender MAC (a refresh),
-// else when the sender MAC is within its claims a minute (-M). A refused
-// claim is counted and logged at most once a minute.
-func (d *daemon) claimAllowed(f *frame.ARP) bool {
-	k := cache.KeyV4(uint32(f.Ifindex), f.SenderIP)
-	if f.Op == frame.ARPOpReply && d.ifs.ownAddr(f.TargetIP) && d.holds.holding(&k, d.monotonic()) {
-		return true
-	}
-	if e, ok := d.c.Lookup(&k); ok && e.Kind == cache.KindPositive && e.LLLen == 6 && [6]byte(e.LLAddr[:6]) == f.SenderMAC {
+// claimAllowed reports whether frame f may bind its sender address k:
+// yes when it is a reply to one of the router's addresses about an
+// address the daemon probed and has not heard from yet (the answer to
+// its question), or refreshes the binding the cache holds, else when the
+// sender MAC is within its claims a minute (-M). A refused claim is
+// counted and logged at most once a minute.
+func (d *daemon) claimAllowed(f *frame.ARP, k *cache.Key, refresh bool) bool {
+	if refresh || f.Op == frame.ARPOpReply && d.ifs.ownAddr(f.TargetIP) && d.holds.holding(k, d.monotonic()) {
 		return true
 	}
 	now := d.monotonic()

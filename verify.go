@@ -19,11 +19,12 @@ import (
 )
 
 // claimFrame handles an accepted frame from a validated sender whose
-// address is k, and reports whether it is dealt with: a claim started,
+// address is k, bound in the cache to known if haveKnown, and reports
+// whether it is dealt with: a claim started,
 // or one pending for k that the frame does not settle. A frame from the
 // known MAC of a pending claim refuses it, and is then learned as usual
 // (false).
-func (d *daemon) claimFrame(k *cache.Key, f *frame.ARP) bool {
+func (d *daemon) claimFrame(k *cache.Key, f *frame.ARP, known [6]byte, haveKnown bool) bool {
 	if p := d.claims.find(k); p != nil {
 		if f.SenderMAC != p.known {
 			return true // the claimant again, or a third MAC: nothing changes
@@ -31,8 +32,7 @@ func (d *daemon) claimFrame(k *cache.Key, f *frame.ARP) bool {
 		d.refuse(p)
 		return false
 	}
-	known, ok := d.knownMAC(k)
-	if !ok || known == f.SenderMAC {
+	if !haveKnown || known == f.SenderMAC {
 		return false
 	}
 	d.startClaim(k, known, f.SenderMAC, fromWire)
