@@ -69,7 +69,8 @@
 // A slot (44 bytes):
 //
 //	0   family      AF_INET or AF_INET6; 0 in an empty (all-zero) slot
-//	1   meta        bits 0-1 kind (1 positive, 2 negative), bits 2-4 source
+//	1   meta        bits 0-1 kind (1 positive, 2 negative), bits 2-4 source,
+//	                bit 5 router (IPv6), bits 6-7 zero
 //	2   lladdr len  0..8
 //	3   probes      broadcast probes spent on a negative entry
 //	4   ifindex     uint32

@@ -64,6 +64,8 @@ const (
 	SourceKernel Source = 2
 	// SourceLoad is a list loaded with arpd -f.
 	SourceLoad Source = 3
+	// SourceND is an IPv6 neighbour-discovery message seen on the wire.
+	SourceND Source = 4
 )
 
 // Entry is one neighbour as the cache stores it.
@@ -74,6 +76,7 @@ type Entry struct {
 	LLLen   uint8   // bytes of LLAddr in use
 	LLAddr  [8]byte // link-layer address; 6 bytes for Ethernet
 	Probes  uint8   // probes spent on a negative entry
+	Router  bool    // the host said it is a router (IPv6: an RA, or an NA with R=1)
 	First   uint32  // Unix seconds when this binding was first seen
 	Updated uint32  // Unix seconds of the last update
 }

@@ -193,6 +193,13 @@ func slotKey(s []byte) (w0, w1, w2 uint64) {
 	return le.Uint64(s[0:]) &^ 0xffffff00, le.Uint64(s[8:]), le.Uint64(s[16:])
 }
 
+// metaRouter is the bit of a slot's meta byte that marks a router.
+//
+// NB: bits 5-7 of meta were always written as zero and are ignored by
+// every release's decoder, so a file with the bit set still opens in an
+// earlier release (which drops the flag when it rewrites the entry).
+const metaRouter = 1 << 5
+
 // decodeSlot fills e from slot bytes s, which must be valid.
 func decodeSlot(s []byte, e *Entry) {
 	le := binary.LittleEndian
@@ -200,6 +207,7 @@ func decodeSlot(s []byte, e *Entry) {
 	e.Family = s[0]
 	e.Kind = Kind(s[1] & 3)
 	e.Source = Source(s[1] >> 2 & 7)
+	e.Router = s[1]&metaRouter != 0
 	e.LLLen = s[2]
 	e.Probes = s[3]
 	e.Ifindex = le.Uint32(s[4:])
@@ -215,6 +223,9 @@ func encodeSlot(s []byte, t uint16, e *Entry) {
 	_ = s[slotSize-1]
 	s[0] = e.Family
 	s[1] = byte(e.Kind)&3 | byte(e.Source&7)<<2
+	if e.Router {
+		s[1] |= metaRouter
+	}
 	s[2] = e.LLLen
 	s[3] = e.Probes
 	le.PutUint32(s[4:], e.Ifindex)

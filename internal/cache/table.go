@@ -215,7 +215,7 @@ func (f *File) update(r slotRef, tag uint16, e *Entry, now uint32) (PutResult, e
 		}
 	}
 	if old == *e || sameBinding && e.Kind == KindPositive && old.Probes == e.Probes && old.First == e.First &&
-		e.Updated >= old.Updated && e.Updated-old.Updated < refreshGrace {
+		old.Router == e.Router && e.Updated >= old.Updated && e.Updated-old.Updated < refreshGrace {
 		return PutUnchanged, nil
 	}
 	if err := f.writeEntry(r, tag, e); err != nil {
