@@ -210,6 +210,13 @@ func PutNeigh(b []byte, typ, flags uint16, seq uint32, n *Neigh) (int, error) {
 // MaxLLAddr bytes), and flags NLM_F_REQUEST alone. It returns the message's
 // length; b needs at most NeighMsgMax bytes.
 func PutNeighAnswer(b []byte, seq uint32, req *Neigh, lladdr []byte) (int, error) {
+	return PutNeighAnswerFlags(b, seq, req, lladdr, 0)
+}
+
+// PutNeighAnswerFlags is PutNeighAnswer with ndm_flags ntf: NTF_ROUTER for
+// an IPv6 neighbour that said it is a router, which the kernel keeps on
+// the entry (a router's entry also stays when its host route goes).
+func PutNeighAnswerFlags(b []byte, seq uint32, req *Neigh, lladdr []byte, ntf uint8) (int, error) {
 	if req.DstLen == 0 || len(lladdr) == 0 || len(lladdr) > MaxLLAddr {
 		return 0, ErrBadInput
 	}
@@ -217,6 +224,7 @@ func PutNeighAnswer(b []byte, seq uint32, req *Neigh, lladdr []byte) (int, error
 		Family:  req.Family,
 		Ifindex: req.Ifindex,
 		State:   unix.NUD_STALE,
+		Flags:   ntf,
 		Type:    unix.RTN_UNICAST,
 		Dst:     req.Dst,
 		DstLen:  req.DstLen,

@@ -316,3 +316,31 @@ func BenchmarkAnswer(b *testing.B) {
 		}
 	}
 }
+
+// TestEncodeIPv6RouterAnswer checks the answer to an IPv6 request for a
+// router byte for byte: family AF_INET6, a 16-byte NDA_DST, and
+// NTF_ROUTER in ndm_flags.
+func TestEncodeIPv6RouterAnswer(t *testing.T) {
+	n := rtnl.Neigh{MsgType: unix.RTM_GETNEIGH, Family: unix.AF_INET6, Ifindex: 2,
+		State: unix.NUD_INCOMPLETE, Type: unix.RTN_UNICAST, DstLen: 16,
+		Dst: [16]byte{0xfe, 0x80, 15: 0x09}}
+	var b [rtnl.NeighMsgMax]byte
+	k, err := rtnl.PutNeighAnswerFlags(b[:], 0x01020304, &n, cacheMAC[:], unix.NTF_ROUTER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := leHex(t, "3c000000 1c00 0100 04030201 00000000"+ // len 60, RTM_NEWNEIGH, NLM_F_REQUEST, seq, pid 0
+		"0a 00 0000 02000000 0400 80 01"+ // AF_INET6, ifindex 2, NUD_STALE, NTF_ROUTER, RTN_UNICAST
+		"1400 0100 fe800000000000000000000000000009"+ // NDA_DST fe80::9
+		"0a00 0200 020000000303 0000") // NDA_LLADDR and padding
+	if !bytes.Equal(b[:k], want) {
+		t.Errorf("answer\n% x\nwant\n% x", b[:k], want)
+	}
+	k, err = rtnl.PutNeighAnswer(b[:], 0x01020304, &n, cacheMAC[:])
+	if err != nil || b[headerLenForTest+10] != 0 || k != len(want) {
+		t.Errorf("PutNeighAnswer: flags %#x, %d bytes, %v; want no flags", b[headerLenForTest+10], k, err)
+	}
+}
+
+// headerLenForTest is the length of struct nlmsghdr.
+const headerLenForTest = 16
