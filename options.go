@@ -115,7 +115,11 @@ type options struct {
 	// ipv4 and ipv6 are the families served: both by default, one with
 	// -4 or -6 (as ip -4 and ip -6 restrict ip to one). They choose the
 	// sysctls adjusted, what the daemon resolves and learns, and the rows
-	// -l lists and -f loads.
+	// -l lists and -f loads. Read them through serves and families.
+	//
+	// NB: both false, which parseArgs never returns, means both, so that
+	// an options literal (as tests build them) serves both families
+	// rather than none.
 	ipv4, ipv6 bool
 	// interfaces are the operands: the interfaces to watch, none for all.
 	interfaces []string
@@ -124,11 +128,12 @@ type options struct {
 // serves reports whether o serves family (cache.FamilyIPv4 or
 // cache.FamilyIPv6).
 func (o *options) serves(family uint8) bool {
+	both := !o.ipv4 && !o.ipv6
 	switch family {
 	case cache.FamilyIPv4:
-		return o.ipv4
+		return o.ipv4 || both
 	case cache.FamilyIPv6:
-		return o.ipv6
+		return o.ipv6 || both
 	}
 	return false
 }
@@ -136,11 +141,10 @@ func (o *options) serves(family uint8) bool {
 // families returns the families o serves, IPv4 first.
 func (o *options) families() []uint8 {
 	var f []uint8
-	if o.ipv4 {
-		f = append(f, cache.FamilyIPv4)
-	}
-	if o.ipv6 {
-		f = append(f, cache.FamilyIPv6)
+	for _, family := range [...]uint8{cache.FamilyIPv4, cache.FamilyIPv6} {
+		if o.serves(family) {
+			f = append(f, family)
+		}
 	}
 	return f
 }

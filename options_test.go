@@ -343,8 +343,8 @@ func TestGetoptMessagesMatchIproute2(t *testing.T) {
 	}
 }
 
-// TestFamilies checks what serves and families say for both families, -4
-// and -6.
+// TestFamilies checks what serves and families say for both families, -4,
+// -6, and an options literal that sets neither field (both).
 func TestFamilies(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -353,8 +353,12 @@ func TestFamilies(t *testing.T) {
 		{nil, []uint8{cache.FamilyIPv4, cache.FamilyIPv6}},
 		{[]string{"-4"}, []uint8{cache.FamilyIPv4}},
 		{[]string{"-6"}, []uint8{cache.FamilyIPv6}},
+		{[]string{"literal"}, []uint8{cache.FamilyIPv4, cache.FamilyIPv6}},
 	} {
 		o, err := parseArgs(tc.args)
+		if len(tc.args) > 0 && tc.args[0] == "literal" { // options{} as tests build them
+			o, err = &options{}, nil
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
