@@ -23,9 +23,12 @@ import (
 // into the database, then list the database, then exit.
 func offline(o *options, stdin io.Reader, stdout, stderr io.Writer) error {
 	if o.load != "" {
-		n, dropped, err := loadFile(o, stdin)
+		n, dropped, skipped, err := loadFile(o, stdin)
 		if err != nil {
 			return err
+		}
+		if skipped > 0 {
+			fmtlite.Fprintf(stderr, "arpd: %s: skipped %d %s rows (%s)\n", loadName(o.load), skipped, familyName(otherFamily(o)), familyFlag(o))
 		}
 		if dropped > 0 {
 			fmtlite.Fprintf(stderr, "arpd: %s: %d of %d loaded entries did not fit in the database; raise its capacity with -C\n", o.db, dropped, n)
@@ -52,15 +55,17 @@ func openWritable(o *options) (*cache.File, error) {
 // file is read and checked before the database is opened, so a bad line
 // leaves the database byte for byte as it was (and creates none); the
 // entries then go into a copy of the database that replaces it only when
-// every write succeeded. It returns the number of entries read and how
-// many of them did not fit.
-func loadFile(o *options, stdin io.Reader) (n, dropped int, err error) {
+// every write succeeded. With -4 or -6, rows of the other family are
+// checked like the others but not loaded. It returns the number of
+// entries loaded, how many of them did not fit, and how many rows of the
+// other family were skipped.
+func loadFile(o *options, stdin io.Reader) (n, dropped, skipped int, err error) {
 	name := o.load
 	var r io.Reader = stdin
 	if name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		defer f.Close()
 		r = f
@@ -70,16 +75,20 @@ func loadFile(o *options, stdin io.Reader) (n, dropped int, err error) {
 	var entries []cache.Entry
 	err = parseLoad(r, name, func(line int, rec loadRecord) error {
 		e := cache.Entry{Key: keyOf(rec.Ifindex, rec.Addr), Kind: cache.KindPositive, Source: cache.SourceLoad, LLLen: 6}
+		if !o.serves(e.Family) {
+			skipped++
+			return nil
+		}
 		copy(e.LLAddr[:], rec.MAC[:])
 		entries = append(entries, e)
 		return nil
 	})
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	c, err := openWritable(o)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	err = c.Rebuild(0, func(nc *cache.File) error {
 		before := nc.Counter(cache.CounterEvictions)
@@ -99,7 +108,32 @@ func loadFile(o *options, stdin io.Reader) (n, dropped int, err error) {
 	if cerr := c.Close(); err == nil {
 		err = cerr
 	}
-	return len(entries), dropped, err
+	return len(entries), dropped, skipped, err
+}
+
+// loadName names the -f file in messages, as parseLoad does.
+func loadName(name string) string {
+	if name == "-" {
+		return "stdin"
+	}
+	return name
+}
+
+// otherFamily returns the family that -4 or -6 leaves out of o.
+func otherFamily(o *options) uint8 {
+	if o.ipv4 {
+		return cache.FamilyIPv6
+	}
+	return cache.FamilyIPv4
+}
+
+// familyFlag returns the flag, "-4" or "-6", that restricts o to one
+// family.
+func familyFlag(o *options) string {
+	if o.ipv4 {
+		return "-4"
+	}
+	return "-6"
 }
 
 // keyOf returns the cache key of addr on interface ifindex.
@@ -118,9 +152,11 @@ func addrOf(k *cache.Key) netiplite.Addr {
 	return netiplite.AddrFrom16(k.Addr)
 }
 
-// listDB writes the database in iproute2's -l format. With interfaces on
-// the command line, only their entries are listed. It reads a running
-// daemon's file without disturbing it.
+// listDB writes the database in iproute2's -l format: the IPv4 rows, then
+// the IPv6 rows, each family in the order of the file, which is the order
+// of iproute2's listing for IPv4. With interfaces on the command line,
+// only their entries are listed; with -4 or -6, only that family's. It
+// reads a running daemon's file without disturbing it.
 func listDB(o *options, stdout, stderr io.Writer) error {
 	only := map[uint32]bool{}
 	for _, name := range o.interfaces {
@@ -144,22 +180,35 @@ func listDB(o *options, stdout, stderr io.Writer) error {
 	defer c.Close()
 	now := time.Now().Unix()
 	row := make([]byte, 0, 128)
-	damaged := c.Range(func(e *cache.Entry) bool {
-		if len(only) > 0 && !only[e.Ifindex] {
+	damaged := 0
+	for i, family := range o.families() {
+		// NB: one pass over the file per family, so that the IPv4 rows
+		// come out byte for byte as before IPv6 was listed. A damaged
+		// slot has no family and is met in every pass: count one.
+		d := c.Range(func(e *cache.Entry) bool {
+			if e.Family == family && (len(only) == 0 || only[e.Ifindex]) {
+				row = appendEntryRow(row[:0], e, now)
+				w.Write(row)
+			}
 			return true
+		})
+		if i == 0 {
+			damaged = d
 		}
-		if e.Kind == cache.KindNegative {
-			row = appendFailedRow(row[:0], e.Ifindex, addrOf(&e.Key), now-int64(e.Updated))
-		} else {
-			row = appendListRow(row[:0], e.Ifindex, addrOf(&e.Key), e.LLAddr[:e.LLLen])
-		}
-		w.Write(row)
-		return true
-	})
+	}
 	if damaged > 0 {
 		fmtlite.Fprintf(stderr, "arpd: %s: skipped %d damaged entries\n", o.db, damaged)
 	}
 	return w.Flush()
+}
+
+// appendEntryRow appends e's row of the listing to dst: a FAILED row for
+// a negative entry, whose age is taken at now (Unix seconds).
+func appendEntryRow(dst []byte, e *cache.Entry, now int64) []byte {
+	if e.Kind == cache.KindNegative {
+		return appendFailedRow(dst, e.Ifindex, addrOf(&e.Key), now-int64(e.Updated))
+	}
+	return appendListRow(dst, e.Ifindex, addrOf(&e.Key), e.LLAddr[:e.LLLen])
 }
 
 // printStats prints the statistics that the daemon owning the database

@@ -65,8 +65,8 @@ func procStatus(pid int) (map[string]string, error) {
 
 // TestCapDaemonLab runs the built daemon in Near as nobody with only
 // CAP_NET_ADMIN and CAP_NET_RAW, once plainly and once in a mount
-// namespace where /proc/sys is read-only but for /proc/sys/net/ipv4/neigh,
-// as the systemd unit's ProtectKernelTunables=yes with ReadWritePaths=
+// namespace where /proc/sys is read-only but for /proc/sys/net/ipv4/neigh
+// and /proc/sys/net/ipv6/neigh, as the systemd unit's ProtectKernelTunables=yes with ReadWritePaths=
 // arranges it. Each time it must adjust the sysctls of the interface it
 // serves, answer the kernel from its cache for a host that nothing else
 // can resolve, and restore the sysctls on SIGTERM.
@@ -89,6 +89,8 @@ mount --bind /proc/sys /proc/sys
 mount -o remount,bind,ro /proc/sys
 mount --bind /proc/sys/net/ipv4/neigh /proc/sys/net/ipv4/neigh
 mount -o remount,bind,rw /proc/sys/net/ipv4/neigh
+mount --bind /proc/sys/net/ipv6/neigh /proc/sys/net/ipv6/neigh
+mount -o remount,bind,rw /proc/sys/net/ipv6/neigh
 if (echo 0 > /proc/sys/net/ipv4/conf/all/forwarding) 2>/dev/null; then exit 97; fi
 exec "$@"`
 			return append([]string{"unshare", "--mount", "--", "sh", "-c", script, "sh"}, argv...)

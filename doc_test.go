@@ -40,7 +40,7 @@ func TestManPageCoversEverything(t *testing.T) {
 		if takesArg {
 			ok = strings.Contains(syn, ".RB [ \\-"+string(rune(c))+"\n")
 		} else {
-			m := regexp.MustCompile(`\.RB \[ \\-([a-zA-Z?]+) \]`).FindStringSubmatch(syn)
+			m := regexp.MustCompile(`\.RB \[ \\-([a-zA-Z0-9?]+) \]`).FindStringSubmatch(syn)
 			ok = m != nil && strings.ContainsRune(m[1], rune(c))
 		}
 		if !ok {
@@ -48,7 +48,7 @@ func TestManPageCoversEverything(t *testing.T) {
 		}
 	}
 	for _, word := range []string{"SIGINT", "SIGTERM", "SIGHUP", "SIGUSR1",
-		"app_solicit", "mcast_solicit", "/proc/sys/net/ipv4/neigh/", defaultDB,
+		"app_solicit", "mcast_solicit", "/proc/sys/net/ipv4/neigh/", "/proc/sys/net/ipv6/neigh/", defaultDB,
 		"CAP_NET_ADMIN", "CAP_NET_RAW", "/dev/log"} {
 		if !strings.Contains(src, word) {
 			t.Errorf("%s does not mention %s", manPage, word)

@@ -5,10 +5,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
 
+	"arpd/internal/cache"
 	netip "arpd/internal/netiplite"
 )
 
@@ -191,3 +193,70 @@ func TestRowsMatchLiveIproute2(t *testing.T) {
 
 // collect runs parseLoad on text and returns the records with their line
 // numbers.
+
+// TestListAddressesRFC5952 pins the text of IPv6 addresses in the listing
+// to RFC 5952's rules (section 4): lower case, no leading zeros, the
+// longest run of two or more zero groups as "::", the first of equally
+// long runs, never "::" for a single zero group; and checks that a
+// column wider than 15 keeps one space before the MAC.
+func TestListAddressesRFC5952(t *testing.T) {
+	for in, want := range map[string]string{
+		"2001:0DB8:0000:0000:0000:0000:0000:0001": "2001:db8::1",
+		"2001:db8:0:1:1:1:1:1":                    "2001:db8:0:1:1:1:1:1", // one zero group stays
+		"2001:0:0:1:0:0:0:1":                      "2001:0:0:1::1",        // the longest run
+		"2001:db8:0:0:1:0:0:1":                    "2001:db8::1:0:0:1",    // the first of equal runs
+		"0:0:0:0:0:0:0:0":                         "::",
+		"0:0:0:0:0:0:0:1":                         "::1",
+		"fe80:0:0:0:0:0:0:0":                      "fe80::",
+		"FE80::0202:B3FF:FE1E:8329":               "fe80::202:b3ff:fe1e:8329",
+		"1:2:3:4:5:6:7:8":                         "1:2:3:4:5:6:7:8",
+		"1:0:2:0:3:0:4:0":                         "1:0:2:0:3:0:4:0",
+	} {
+		row := string(appendListRow(nil, 7, netip.MustParseAddr(in), []byte{1, 2, 3, 4, 5, 6}))
+		wantRow := fmt.Sprintf("%-8d %-15s %s\n", 7, want, "01:02:03:04:05:06")
+		if row != wantRow {
+			t.Errorf("%s: row %q, want %q", in, row, wantRow)
+		}
+	}
+}
+
+// TestListNegativeRowsBothFamilies lists a database holding positive and
+// negative entries of both families: the IPv4 rows come first, exactly as
+// iproute2 prints them, then the IPv6 rows, negative ones as FAILED rows.
+func TestListNegativeRowsBothFamilies(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "arpd.db")
+	c, err := cache.Open(db, cache.Options{Capacity: 64, NegativeTTL: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac := [8]byte{2, 0, 0, 0, 0, 9}
+	for _, e := range []cache.Entry{
+		{Key: keyOf(5, netip.MustParseAddr("2001:db8::5")), Kind: cache.KindNegative},
+		{Key: keyOf(5, netip.MustParseAddr("10.0.0.5")), Kind: cache.KindNegative},
+		{Key: keyOf(6, netip.MustParseAddr("fe80::6")), Kind: cache.KindPositive, LLLen: 6, LLAddr: mac},
+		{Key: keyOf(6, netip.MustParseAddr("10.0.0.6")), Kind: cache.KindPositive, LLLen: 6, LLAddr: mac},
+		{Key: keyOf(7, netip.MustParseAddr("2001:db8:1234:5678:9abc:def0:1:2")), Kind: cache.KindNegative},
+	} {
+		if _, err := c.Put(&e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Close()
+	code, out, errs := runArpd(t, "", "-l", "-b", db)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	// NB: the entries were stamped a moment ago: ages of 0 or 1 s.
+	out = strings.ReplaceAll(out, "FAILED: 1sec", "FAILED: 0sec")
+	want := [2][]string{{
+		"5        10.0.0.5        FAILED: 0sec ago\n",
+		"6        10.0.0.6        02:00:00:00:00:09\n",
+	}, {
+		"5        2001:db8::5     FAILED: 0sec ago\n",
+		"6        fe80::6         02:00:00:00:00:09\n",
+		"7        2001:db8:1234:5678:9abc:def0:1:2 FAILED: 0sec ago\n",
+	}}
+	if got := familyRows(t, out); !reflect.DeepEqual(got, want) {
+		t.Errorf("rows\n%q\nwant\n%q", got, want)
+	}
+}

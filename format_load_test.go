@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -112,6 +115,15 @@ func TestParseLoadErrors(t *testing.T) {
 		{"IP octet too big", "1 10.0.0.256 00:11:22:33:44:55\n", `f:1: invalid IP address: "10.0.0.256"`},
 		{"IP zone", "1 fe80::1%eth0 00:11:22:33:44:55\n", `f:1: invalid IP address: "fe80::1%eth0"`},
 		{"IP name", "1 host 00:11:22:33:44:55\n", `f:1: invalid IP address: "host"`},
+		{"IPv6 two ellipses", "1 2001:db8::1::2 00:11:22:33:44:55\n", `f:1: invalid IP address: "2001:db8::1::2"`},
+		{"IPv6 triple colon", "1 2001:db8:::1 00:11:22:33:44:55\n", `f:1: invalid IP address: "2001:db8:::1"`},
+		{"IPv6 nine groups", "1 1:2:3:4:5:6:7:8:9 00:11:22:33:44:55\n", `f:1: invalid IP address: "1:2:3:4:5:6:7:8:9"`},
+		{"IPv6 seven groups", "3 1:2:3:4:5:6:7 00:11:22:33:44:55\n", `f:1: invalid IP address: "1:2:3:4:5:6:7"`},
+		{"IPv6 long group", "1 2001:db8::12345 00:11:22:33:44:55\n", `f:1: invalid IP address: "2001:db8::12345"`},
+		{"IPv6 not hex", "1 2001:db8::g 00:11:22:33:44:55\n", `f:1: invalid IP address: "2001:db8::g"`},
+		{"IPv6 prefix", "1 2001:db8::1/64 00:11:22:33:44:55\n", `f:1: invalid IP address: "2001:db8::1/64"`},
+		{"IPv6 brackets", "1 [2001:db8::1] 00:11:22:33:44:55\n", `f:1: invalid IP address: "[2001:db8::1]"`},
+		{"IPv6 FAILED with bad IP", good + "1 fe80:::1 FAILED: 3sec ago\n", `f:2: invalid IP address: "fe80:::1"`},
 		{"FAILED with bad ifindex", "0 10.0.0.1 FAILED: 3sec ago\n", `f:1: invalid interface index (want 1 to 2147483647): "0"`},
 		{"FAILED with bad IP", "1 10.0.0 FAILED: 3sec ago\n", `f:1: invalid IP address: "10.0.0"`},
 		{"failed lowercase", "1 10.0.0.1 failed: 3sec ago\n", `f:1: want 3 fields (ifindex IP MAC), got 5: "1 10.0.0.1 failed: 3sec ago"`},
@@ -289,6 +301,10 @@ func FuzzParseLoad(f *testing.F) {
 		"2\t10.0.0.2\tAA:BB:CC:DD:EE:0F\r\n",
 		"3 10.0.0.3 FAILED: 12sec ago\n4 10.0.0.4 0:1:2:a:B:c",
 		"5 2001:db8::1 01:02:03:04:05:06\n6 ::ffff:192.168.1.1 01:02:03:04:05:07\n",
+		"7 fe80::1 FAILED: 3sec ago\n8 2001:DB8:0:0:1:0:0:1 0a:0b:0c:0d:0e:0f\n",
+		"9 :: 00:11:22:33:44:55\n10 ::1.2.3.4 00:11:22:33:44:55\n",
+		"1 2001:db8:::1 00:11:22:33:44:55\n",
+		"1 1:2:3:4:5:6:7:8:9 00:11:22:33:44:55\n",
 		"0 10.0.0.1 00:11:22:33:44:55\n",
 		"2147483648 10.0.0.1 00:11:22:33:44:55\n",
 		"1 fe80::1%eth0 00:11:22:33:44:55\n",
@@ -341,4 +357,126 @@ func FuzzParseLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+// mixedLoad is a load file with rows of both families, in the forms an
+// administrator may write them (upper case, leading zeros, no
+// compression), and negative rows of both.
+const mixedLoad = `#Ifindex IP              MAC
+2        10.0.0.1        00:11:22:33:44:55
+2        2001:DB8:0:0:0:0:0:1 02:00:00:00:00:01
+3        fe80::0202:b3ff:fe1e:8329 02:02:b3:1e:83:29
+3        10.0.0.9        FAILED: 12sec ago
+3        2001:db8::dead  FAILED: 3sec ago
+4        2001:db8:0:0:1:0:0:1 02:00:00:00:00:02
+1        127.0.0.2       0:1:2:3:4:5
+`
+
+// mixedRows are the rows -l lists for mixedLoad: the IPv4 ones, then the
+// IPv6 ones in RFC 5952 form, each family sorted here (the file's order
+// is its hash order).
+var mixedRows = [2][]string{{
+	"1        127.0.0.2       00:01:02:03:04:05\n",
+	"2        10.0.0.1        00:11:22:33:44:55\n",
+}, {
+	"2        2001:db8::1     02:00:00:00:00:01\n",
+	"3        fe80::202:b3ff:fe1e:8329 02:02:b3:1e:83:29\n",
+	"4        2001:db8::1:0:0:1 02:00:00:00:00:02\n",
+}}
+
+// familyRows splits a listing's rows after its header into IPv4 and IPv6
+// rows, each sorted, and fails t if an IPv4 row follows an IPv6 one.
+func familyRows(t *testing.T, listing string) [2][]string {
+	t.Helper()
+	var rows [2][]string
+	for _, row := range listingRows(t, listing) {
+		f := strings.Fields(row)
+		v6 := strings.Contains(f[1], ":")
+		if !v6 && len(rows[1]) > 0 {
+			t.Errorf("IPv4 row %q after the IPv6 rows %q", row, rows[1])
+		}
+		if v6 {
+			rows[1] = append(rows[1], row)
+		} else {
+			rows[0] = append(rows[0], row)
+		}
+	}
+	slices.Sort(rows[0])
+	slices.Sort(rows[1])
+	return rows
+}
+
+// listingRows returns the rows of a listing after its header, in
+// the listing's order.
+func listingRows(t *testing.T, listing string) []string {
+	t.Helper()
+	if !strings.HasPrefix(listing, listHeader) {
+		t.Fatalf("listing does not start with the header: %q", listing)
+	}
+	rows := strings.SplitAfter(strings.TrimPrefix(listing, listHeader), "\n")
+	return rows[:len(rows)-1]
+}
+
+// TestLoadListMixedRoundTrip loads a file of both families with -f, lists
+// it with -l (IPv4 rows first, IPv6 rows in RFC 5952 form), and loads the
+// listing into a new database: the round trip keeps every row.
+func TestLoadListMixedRoundTrip(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "arpd.db")
+	code, out, errs := runArpd(t, mixedLoad, "-b", db, "-f", "-", "-l")
+	if code != 0 || errs != "" {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if got := familyRows(t, out); !reflect.DeepEqual(got, mixedRows) {
+		t.Fatalf("listing rows:\n%q\nwant\n%q", got, mixedRows)
+	}
+	db2 := filepath.Join(t.TempDir(), "copy.db")
+	if code, _, errs := runArpd(t, out, "-b", db2, "-f", "-"); code != 0 {
+		t.Fatalf("reloading a listing: exit %d: %s", code, errs)
+	}
+	if _, out2, _ := runArpd(t, "", "-l", "-b", db2); !reflect.DeepEqual(familyRows(t, out2), mixedRows) {
+		t.Fatalf("round trip changed the listing:\n%s\nwas\n%s", out2, out)
+	}
+}
+
+// TestLoadListFamilies: with -4 or -6, -f loads only that family's rows
+// (the others are checked, not loaded, and counted on stderr) and -l lists
+// only that family's rows.
+func TestLoadListFamilies(t *testing.T) {
+	for _, tc := range []struct {
+		flag, note string
+		keep       int // index in mixedRows
+	}{
+		{"-4", "arpd: stdin: skipped 3 IPv6 rows (-4)\n", 0},
+		{"-6", "arpd: stdin: skipped 2 IPv4 rows (-6)\n", 1},
+	} {
+		t.Run(tc.flag, func(t *testing.T) {
+			db := filepath.Join(t.TempDir(), "arpd.db")
+			code, out, errs := runArpd(t, mixedLoad, tc.flag, "-b", db, "-f", "-", "-l")
+			if code != 0 || errs != tc.note {
+				t.Fatalf("exit %d, stderr %q; want %q", code, errs, tc.note)
+			}
+			var want [2][]string
+			want[tc.keep] = mixedRows[tc.keep]
+			if got := familyRows(t, out); !reflect.DeepEqual(got, want) {
+				t.Errorf("listing rows:\n%q\nwant\n%q", got, want)
+			}
+			// The whole file is in the database only after a load of
+			// both; -l with the flag still lists one family.
+			if code, _, errs := runArpd(t, mixedLoad, "-b", db, "-f", "-"); code != 0 {
+				t.Fatalf("load of both: exit %d: %s", code, errs)
+			}
+			_, out, _ = runArpd(t, "", tc.flag, "-l", "-b", db)
+			if got := familyRows(t, out); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s -l of both families:\n%q\nwant\n%q", tc.flag, got, want)
+			}
+			_, out, _ = runArpd(t, "", "-l", "-b", db)
+			if got := familyRows(t, out); !reflect.DeepEqual(got, mixedRows) {
+				t.Errorf("-l of both families:\n%q\nwant\n%q", got, mixedRows)
+			}
+			// A bad row of the family left out is still an error.
+			if code, _, errs := runArpd(t, "1 10.0.0.1 00:11:22:33:44:55\n2 2001:db8:::1 00:11:22:33:44:55\n", tc.flag, "-b", db, "-f", "-"); code == 0 || !strings.Contains(errs, "stdin:2: invalid IP address") {
+				t.Errorf("bad IPv6 row: exit %d, %q", code, errs)
+			}
+		})
+	}
 }

@@ -18,16 +18,24 @@ type watchedIf struct {
 	name   string
 	index  int32 // 0 while the interface does not exist
 	info   afpacket.Iface
-	infoOK bool    // info holds its current MAC
-	named  bool    // given on the command line (its sysctls are adjusted)
-	addrs  ifAddrs // its IPv4 addresses: where probes are sent from, and the subnets senders must be on
+	infoOK bool     // info holds its current MAC
+	named  bool     // given on the command line (its sysctls are adjusted)
+	addrs  ifAddrs  // its IPv4 addresses: where probes are sent from, and the subnets senders must be on
+	addrs6 ifAddrs6 // its IPv6 addresses: the link-local source of solicitations, and the prefixes senders must be on
+}
+
+// resetAddrs forgets w's addresses of both families.
+func (w *watchedIf) resetAddrs() {
+	w.addrs.Reset()
+	w.addrs6.Reset()
 }
 
 // interfaces is the set of interfaces the daemon serves.
 type interfaces struct {
-	named    []*watchedIf         // interfaces on the command line; none: all
-	links    map[int32]*watchedIf // every watched interface that exists, by index
-	addrFull bool                 // an interface had more than ifAddrMax addresses (logged once)
+	named     []*watchedIf         // interfaces on the command line; none: all
+	links     map[int32]*watchedIf // every watched interface that exists, by index
+	addrFull  bool                 // an interface had more than ifAddrMax IPv4 addresses (logged once)
+	addrFull6 bool                 // an interface had more than ifAddr6Max IPv6 addresses (logged once)
 }
 
 // watched reports whether the daemon serves interface ifindex.
@@ -44,6 +52,17 @@ func (s *interfaces) watched(ifindex int32) bool {
 func (s *interfaces) ownAddr(ip [4]byte) bool {
 	for _, w := range s.links {
 		if w.addrs.HasLocal(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// ownAddr6 reports whether ip is an IPv6 address of one of the interfaces
+// the daemon follows: one of the router's own addresses.
+func (s *interfaces) ownAddr6(ip [16]byte) bool {
+	for _, w := range s.links {
+		if w.addrs6.HasLocal(ip) {
 			return true
 		}
 	}
@@ -68,7 +87,7 @@ func (s *interfaces) byName(name string) *watchedIf {
 // resetAddrs forgets every address, before a dump of them all.
 func (s *interfaces) resetAddrs() {
 	for _, w := range s.links {
-		w.addrs.Reset()
+		w.resetAddrs()
 	}
 }
 
@@ -101,7 +120,7 @@ func (d *daemon) handleLink(l *rtnl.Link) {
 		if w.index == idx {
 			delete(d.ifs.links, idx)
 			w.index, w.infoOK = 0, false
-			w.addrs.Reset()
+			w.resetAddrs()
 			d.log.logf(logWarning, "interface %s is gone", w.name)
 		}
 	case w.index == idx:
@@ -133,7 +152,7 @@ func (d *daemon) newIndex(w *watchedIf, idx int32) {
 	// NB: a new index is a new device: the addresses of the old one went
 	// with it, and the new one's arrive as RTM_NEWADDR after this message.
 	w.index, w.infoOK = idx, false
-	w.addrs.Reset()
+	w.resetAddrs()
 	d.ifs.links[idx] = w
 	if !d.ready {
 		return // the initial link dump: newDaemon sets it up
@@ -144,10 +163,12 @@ func (d *daemon) newIndex(w *watchedIf, idx int32) {
 	// device that went away are no longer its originals. Forget them so
 	// that adjustSysctls saves the new device's own (also when the
 	// RTM_DELLINK was lost in an overrun).
-	if err := d.c.ClearOriginal(w.name, cache.FamilyIPv4); err != nil {
-		d.log.logf(logErr, "%v", err)
+	for _, family := range [...]uint8{cache.FamilyIPv4, cache.FamilyIPv6} {
+		if err := d.c.ClearOriginal(w.name, family); err != nil {
+			d.log.logf(logErr, "%v", err)
+		}
 	}
-	if err := adjustSysctls(d.c, w.name, d.o.active, d.o.noKernel); err != nil {
+	if err := adjustAllSysctls(d.c, w.name, d.o, d.log); err != nil {
 		d.log.logf(logErr, "adjust sysctls of %s: %v", w.name, err)
 	}
 	if len(d.ifs.named) == 1 && d.pkt != nil {
@@ -159,13 +180,23 @@ func (d *daemon) newIndex(w *watchedIf, idx int32) {
 // handleAddr keeps the address lists of the watched interfaces current,
 // from the startup dump and the kernel's RTM_NEWADDR and RTM_DELADDR.
 func (d *daemon) handleAddr(m *rtnl.Addr) {
-	if m.Family != unix.AF_INET || (!m.HasLocal && !m.HasAddress) {
+	if !m.HasLocal && !m.HasAddress {
 		return
 	}
 	w := d.ifs.links[m.Ifindex]
 	if w == nil {
 		return
 	}
+	switch m.Family {
+	case unix.AF_INET:
+		d.handleAddr4(w, m)
+	case unix.AF_INET6:
+		d.handleAddr6(w, m)
+	}
+}
+
+// handleAddr4 applies the IPv4 address message m to w's addresses.
+func (d *daemon) handleAddr4(w *watchedIf, m *rtnl.Addr) {
 	a := ifAddr{Local: m.Local, Peer: m.Address, PrefixLen: m.PrefixLen, Scope: m.Scope,
 		Secondary: m.Flags&unix.IFA_F_SECONDARY != 0}
 	// NB: the kernel sends IFA_LOCAL and IFA_ADDRESS for every IPv4
@@ -184,5 +215,27 @@ func (d *daemon) handleAddr(m *rtnl.Addr) {
 	if !w.addrs.Add(a) && !d.ifs.addrFull {
 		d.ifs.addrFull = true
 		d.log.logf(logWarning, "interface %s has more than %d IPv4 addresses: probes are sent only from the first %d, and senders off their subnets are not learned", w.name, ifAddrMax, ifAddrMax)
+	}
+}
+
+// handleAddr6 applies the IPv6 address message m to w's addresses.
+func (d *daemon) handleAddr6(w *watchedIf, m *rtnl.Addr) {
+	a := ifAddr6{Local: m.Local6, Peer: m.Address6, PrefixLen: m.PrefixLen, Flags: m.Flags}
+	// NB: the kernel sends IFA_ADDRESS alone for an IPv6 address, and
+	// IFA_LOCAL as well only for one with a peer; either alone stands for
+	// both.
+	if !m.HasLocal {
+		a.Local = m.Address6
+	}
+	if !m.HasAddress {
+		a.Peer = m.Local6
+	}
+	if m.MsgType == unix.RTM_DELADDR {
+		w.addrs6.Delete(&a)
+		return
+	}
+	if !w.addrs6.Add(a) && !d.ifs.addrFull6 {
+		d.ifs.addrFull6 = true
+		d.log.logf(logWarning, "interface %s has more than %d IPv6 addresses: the others are not the router's own to the daemon, and senders only on their prefixes are not learned", w.name, ifAddr6Max)
 	}
 }

@@ -13,7 +13,7 @@ import (
 // usageText is the usage line printed to stderr after a command-line error
 // and for -h or -?: iproute2's line, extended with the flags only this
 // daemon has. It ends with a newline.
-const usageText = "Usage: arpd [ -lkh?FVs ] [ -a N ] [ -b dbase ] [ -B number ] [ -f file ] [ -n time ] [-p interval ] [ -R rate ] [ -C entries ] [ -M claims ] [ -P pidfile ] [ interfaces ]\n"
+const usageText = "Usage: arpd [ -lkh?46FVs ] [ -a N ] [ -b dbase ] [ -B number ] [ -f file ] [ -n time ] [-p interval ] [ -R rate ] [ -C entries ] [ -M claims ] [ -P pidfile ] [ interfaces ]\n"
 
 // defaultDB is the database path used when -b is not given, the same as
 // iproute2's.
@@ -112,16 +112,49 @@ type options struct {
 	version bool
 	// stats is -s: print the statistics kept in the cache file and exit.
 	stats bool
+	// ipv4 and ipv6 are the families served: both by default, one with
+	// -4 or -6 (as ip -4 and ip -6 restrict ip to one). They choose the
+	// sysctls adjusted, what the daemon resolves and learns, and the rows
+	// -l lists and -f loads. Read them through serves and families.
+	//
+	// NB: both false, which parseArgs never returns, means both, so that
+	// an options literal (as tests build them) serves both families
+	// rather than none.
+	ipv4, ipv6 bool
 	// interfaces are the operands: the interfaces to watch, none for all.
 	interfaces []string
 }
 
+// serves reports whether o serves family (cache.FamilyIPv4 or
+// cache.FamilyIPv6).
+func (o *options) serves(family uint8) bool {
+	both := !o.ipv4 && !o.ipv6
+	switch family {
+	case cache.FamilyIPv4:
+		return o.ipv4 || both
+	case cache.FamilyIPv6:
+		return o.ipv6 || both
+	}
+	return false
+}
+
+// families returns the families o serves, IPv4 first.
+func (o *options) families() []uint8 {
+	var f []uint8
+	for _, family := range [...]uint8{cache.FamilyIPv4, cache.FamilyIPv6} {
+		if o.serves(family) {
+			f = append(f, family)
+		}
+	}
+	return f
+}
+
 // optionTakesArg tells, for each option letter, whether it takes an
 // argument (true) or not (false); letters not in the map are not options.
-// It is iproute2's option string "h?b:lf:a:n:p:kR:B:" plus "FVsC:P:M:".
+// It is iproute2's option string "h?b:lf:a:n:p:kR:B:" plus "46FVsC:P:M:".
 var optionTakesArg = map[byte]bool{
 	'l': false, 'k': false, 'h': false, '?': false,
-	'F': false, 'V': false, 's': false,
+	'4': false, '6': false, 'F': false, 'V': false, 's': false,
 	'a': true, 'b': true, 'B': true, 'f': true, 'n': true,
 	'p': true, 'R': true, 'C': true, 'P': true, 'M': true,
 }
@@ -142,6 +175,8 @@ func parseArgs(args []string) (*options, error) {
 		burst:      defaultBurst,
 
 		claimsPerMinute: defaultClaimsPerMinute,
+		ipv4:            true,
+		ipv6:            true,
 	}
 	haveLoad := false
 	for i := 0; i < len(args); i++ {
@@ -188,6 +223,11 @@ func parseArgs(args []string) (*options, error) {
 		}
 	}
 	o.dbDefault = o.db == defaultDB
+	// NB: ip takes the last of -4 and -6; here both are an error, since
+	// a daemon started with both would silently serve one family.
+	if !o.ipv4 && !o.ipv6 {
+		return nil, &usageError{"options -4 and -6 exclude each other"}
+	}
 	return o, nil
 }
 
@@ -204,6 +244,10 @@ func (o *options) setFlag(c byte) error {
 		o.version = true
 	case 's':
 		o.stats = true
+	case '4': // IPv4 only: -6 as well leaves no family, an error
+		o.ipv6 = false
+	case '6':
+		o.ipv4 = false
 	default: // 'h', '?'
 		return errHelp
 	}

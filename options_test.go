@@ -4,9 +4,12 @@ import (
 	"errors"
 	"os/exec"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"arpd/internal/cache"
 )
 
 // defaultOptions returns what parseArgs gives for an empty command line,
@@ -21,6 +24,8 @@ func defaultOptions() options {
 		burst:      1000,
 
 		claimsPerMinute: 32,
+		ipv4:            true,
+		ipv6:            true,
 	}
 }
 
@@ -70,6 +75,10 @@ func parseArgsFlagCases() []parseArgsCase {
 		{"-M 0 is no limit", []string{"-M0"}, func(o *options) { o.claimsPerMinute = 0 }},
 		{"-P", []string{"-P", "/run/arpd.pid"}, func(o *options) { o.pidFile = "/run/arpd.pid" }},
 		{"interfaces", []string{"eth0", "eth1"}, func(o *options) { o.interfaces = []string{"eth0", "eth1"} }},
+		{"-4", []string{"-4"}, func(o *options) { o.ipv6 = false }},
+		{"-6", []string{"-6"}, func(o *options) { o.ipv4 = false }},
+		{"-4 twice", []string{"-4", "-4"}, func(o *options) { o.ipv6 = false }},
+		{"-6 in a cluster", []string{"-l6", "eth0"}, func(o *options) { o.list, o.ipv4, o.interfaces = true, false, []string{"eth0"} }},
 	}
 }
 
@@ -167,6 +176,8 @@ func parseArgsGetoptErrors() []parseArgsErrorCase {
 		{"duplicate -f same file", []string{"-fa", "-fa"}, "duplicate option -f", true, false},
 		{"duplicate -f stdin", []string{"-f", "-", "-l", "-f-"}, "duplicate option -f", true, false},
 		{"first error wins", []string{"-Z", "-a"}, "invalid option -- 'Z'", true, false},
+		{"-4 and -6", []string{"-4", "eth0", "-6"}, "options -4 and -6 exclude each other", true, false},
+		{"-46 clustered", []string{"-46"}, "options -4 and -6 exclude each other", true, false},
 	}
 }
 
@@ -275,7 +286,7 @@ func TestSyncEveryRounding(t *testing.T) {
 // TestUsageText checks that the usage line is iproute2's with our flags
 // added in the same style, and that it names every option parseArgs takes.
 func TestUsageText(t *testing.T) {
-	const want = "Usage: arpd [ -lkh?FVs ] [ -a N ] [ -b dbase ] [ -B number ] [ -f file ] [ -n time ] [-p interval ] [ -R rate ] [ -C entries ] [ -M claims ] [ -P pidfile ] [ interfaces ]\n"
+	const want = "Usage: arpd [ -lkh?46FVs ] [ -a N ] [ -b dbase ] [ -B number ] [ -f file ] [ -n time ] [-p interval ] [ -R rate ] [ -C entries ] [ -M claims ] [ -P pidfile ] [ interfaces ]\n"
 	if usageText != want {
 		t.Errorf("usageText = %q, want %q", usageText, want)
 	}
@@ -301,7 +312,7 @@ func TestUsageTextExtendsIproute2(t *testing.T) {
 		t.Skip("iproute2 arpd not installed:", err)
 	}
 	out, _ := exec.Command(path, "-h").CombinedOutput() // exits 1 by design
-	theirs := strings.Replace(usageText, "-lkh?FVs", "-lkh?", 1)
+	theirs := strings.Replace(usageText, "-lkh?46FVs", "-lkh?", 1)
 	theirs = strings.Replace(theirs, "[ -C entries ] [ -M claims ] [ -P pidfile ] ", "", 1)
 	if string(out) != theirs {
 		t.Errorf("iproute2 arpd -h prints %q, want %q", out, theirs)
@@ -328,6 +339,36 @@ func TestGetoptMessagesMatchIproute2(t *testing.T) {
 		}
 		if want := "arpd: " + err.Error(); first != want {
 			t.Errorf("%q: iproute2 says %q, we say %q", args, first, want)
+		}
+	}
+}
+
+// TestFamilies checks what serves and families say for both families, -4,
+// -6, and an options literal that sets neither field (both).
+func TestFamilies(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []uint8
+	}{
+		{nil, []uint8{cache.FamilyIPv4, cache.FamilyIPv6}},
+		{[]string{"-4"}, []uint8{cache.FamilyIPv4}},
+		{[]string{"-6"}, []uint8{cache.FamilyIPv6}},
+		{[]string{"literal"}, []uint8{cache.FamilyIPv4, cache.FamilyIPv6}},
+	} {
+		o, err := parseArgs(tc.args)
+		if len(tc.args) > 0 && tc.args[0] == "literal" { // options{} as tests build them
+			o, err = &options{}, nil
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := o.families(); !slices.Equal(got, tc.want) {
+			t.Errorf("%q: families %v, want %v", tc.args, got, tc.want)
+		}
+		for _, f := range []uint8{cache.FamilyIPv4, cache.FamilyIPv6, 0} {
+			if o.serves(f) != slices.Contains(tc.want, f) {
+				t.Errorf("%q: serves(%d) = %v", tc.args, f, o.serves(f))
+			}
 		}
 	}
 }

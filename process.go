@@ -74,7 +74,7 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 	d.holds = newDaemonHolds(h, d.tableCap)
 	// Now the cache mirrors the kernel's table: take over resolution.
 	for _, w := range d.ifs.named {
-		if err := adjustSysctls(d.c, w.name, o.active, o.noKernel); err != nil {
+		if err := adjustAllSysctls(d.c, w.name, o, log); err != nil {
 			restoreSysctls(d.c, nil)
 			return nil, fmtlite.Errorf("adjust sysctls of %s: %w", w.name, err)
 		}

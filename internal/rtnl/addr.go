@@ -9,27 +9,38 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// An Addr is a decoded RTM_NEWADDR or RTM_DELADDR of an IPv4 address. Like
-// Link it is a fixed-size value with no reference to the receive buffer.
-// Messages of other families decode only their fixed fields; their
-// attributes are skipped, since the daemon keeps IPv4 addresses only.
+// An Addr is a decoded RTM_NEWADDR or RTM_DELADDR of an IPv4 or IPv6
+// address. Like Link it is a fixed-size value with no reference to the
+// receive buffer. Messages of other families decode only their fixed
+// fields; their attributes are skipped, since the daemon keeps IPv4 and
+// IPv6 addresses only.
 type Addr struct {
 	MsgType  uint16 // RTM_NEWADDR or RTM_DELADDR
 	MsgFlags uint16
 	Seq      uint32
 	Pid      uint32
 
-	Family    uint8  // ifa_family: AF_INET for the messages the daemon uses
-	PrefixLen uint8  // ifa_prefixlen, at most 32 for AF_INET
+	Family    uint8  // ifa_family: AF_INET or AF_INET6 for the messages the daemon uses
+	PrefixLen uint8  // ifa_prefixlen, at most 32 for AF_INET, 128 for AF_INET6
 	Scope     uint8  // ifa_scope: RT_SCOPE_UNIVERSE, RT_SCOPE_LINK, RT_SCOPE_HOST, ...
-	Flags     uint32 // IFA_FLAGS when present, else the 8-bit ifa_flags: IFA_F_SECONDARY, ...
+	Flags     uint32 // IFA_FLAGS when present, else the 8-bit ifa_flags: IFA_F_SECONDARY, IFA_F_TENTATIVE, ...
 	Ifindex   int32  // ifa_index
 
 	// Local is IFA_LOCAL, the address itself, and Address is IFA_ADDRESS,
 	// which differs from it only on a point-to-point link, where it is
-	// the peer. Each is all zero unless its Has flag is set.
+	// the peer: the IPv4 ones in Local and Address, the IPv6 ones in
+	// Local6 and Address6. HasLocal and HasAddress say which of the
+	// message's family are present; every other address field is all
+	// zero.
+	//
+	// NB: for IPv6 the kernel sends IFA_ADDRESS alone, and IFA_LOCAL as
+	// well only for an address with a peer; a usable IPv6 address is one
+	// without IFA_F_TENTATIVE (duplicate address detection still running)
+	// and IFA_F_DADFAILED in Flags.
 	Local      [4]byte
 	Address    [4]byte
+	Local6     [16]byte
+	Address6   [16]byte
 	HasLocal   bool
 	HasAddress bool
 }
@@ -52,10 +63,15 @@ func DecodeAddr(m *Msg, a *Addr) error {
 	a.Flags = uint32(d[2])
 	a.Scope = d[3]
 	a.Ifindex = int32(binary.NativeEndian.Uint32(d[4:8]))
-	if a.Family != unix.AF_INET {
+	maxPrefix := uint8(32)
+	switch a.Family {
+	case unix.AF_INET:
+	case unix.AF_INET6:
+		maxPrefix = 128
+	default:
 		return nil
 	}
-	if a.PrefixLen > 32 {
+	if a.PrefixLen > maxPrefix {
 		a.PrefixLen = 0
 		return ErrBadAddr
 	}
@@ -67,7 +83,8 @@ func DecodeAddr(m *Msg, a *Addr) error {
 	return nil
 }
 
-// decodeAttrs decodes the attributes of an IPv4 address message into a.
+// decodeAttrs decodes the attributes of an IPv4 or IPv6 address message
+// into a, whose Family is set.
 func (a *Addr) decodeAttrs(b []byte) error {
 	at := attrs{b: b}
 	for {
@@ -76,16 +93,10 @@ func (a *Addr) decodeAttrs(b []byte) error {
 			return err
 		}
 		switch typ {
-		case unix.IFA_LOCAL:
-			if len(val) != 4 {
+		case unix.IFA_LOCAL, unix.IFA_ADDRESS:
+			if !a.putAddress(typ, val) {
 				return ErrBadAddr
 			}
-			a.Local, a.HasLocal = [4]byte(val), true
-		case unix.IFA_ADDRESS:
-			if len(val) != 4 {
-				return ErrBadAddr
-			}
-			a.Address, a.HasAddress = [4]byte(val), true
 		case unix.IFA_FLAGS:
 			if len(val) != 4 {
 				return ErrBadAddrFlags
@@ -100,8 +111,27 @@ func (a *Addr) decodeAttrs(b []byte) error {
 	}
 }
 
+// putAddress stores val, the value of IFA_LOCAL or IFA_ADDRESS (typ), in
+// the field of a's family, and reports whether it has that family's
+// length.
+func (a *Addr) putAddress(typ uint16, val []byte) bool {
+	switch {
+	case a.Family == unix.AF_INET && len(val) == 4 && typ == unix.IFA_LOCAL:
+		a.Local, a.HasLocal = [4]byte(val), true
+	case a.Family == unix.AF_INET && len(val) == 4:
+		a.Address, a.HasAddress = [4]byte(val), true
+	case a.Family == unix.AF_INET6 && len(val) == 16 && typ == unix.IFA_LOCAL:
+		a.Local6, a.HasLocal = [16]byte(val), true
+	case a.Family == unix.AF_INET6 && len(val) == 16:
+		a.Address6, a.HasAddress = [16]byte(val), true
+	default:
+		return false
+	}
+	return true
+}
+
 // PutAddrDump encodes into b a request to dump the addresses of family
-// (AF_INET for the daemon) and returns its length; b needs DumpMsgMax bytes
+// (AF_INET or AF_INET6; AF_UNSPEC dumps every family) and returns its length; b needs DumpMsgMax bytes
 // at most. Like PutNeighDump it sends a whole ifaddrmsg rather than an
 // rtgenmsg.
 func PutAddrDump(b []byte, seq uint32, family uint8) (int, error) {

@@ -21,6 +21,7 @@ var seedFiles = []string{
 	"newneigh_failed_flush", "delneigh", "dump_newneigh",
 	"newlink", "newlink_up", "dellink", "error_enoent", "done",
 	"newaddr", "newaddr_secondary", "newaddr_peer", "deladdr",
+	"newaddr6_tentative", "newaddr6", "newaddr6_peer", "newaddr6_dadfailed", "deladdr6",
 }
 
 // fuzzSeeds returns the captured messages, one datagram of all of them, and
@@ -42,6 +43,10 @@ func fuzzSeeds(t testing.TB) [][]byte {
 		addrWith(unix.RTM_NEWADDR, unix.AF_INET, 33, attr(unix.IFA_LOCAL, []byte{10, 0, 0, 1}, 0)),
 		addrWith(unix.RTM_NEWADDR, unix.AF_INET, 31, attr(unix.IFA_ADDRESS, []byte{10, 0, 0, 1}, 0), attr(unix.IFA_FLAGS, []byte{1, 0}, 0)),
 		addrWith(unix.RTM_DELADDR, unix.AF_INET6, 64, attr(unix.IFA_ADDRESS, make([]byte, 16), 0)),
+		addrWith(unix.RTM_NEWADDR, unix.AF_INET6, 129, attr(unix.IFA_ADDRESS, make([]byte, 16), 0)),
+		addrWith(unix.RTM_NEWADDR, unix.AF_INET6, 64, attr(unix.IFA_ADDRESS, []byte{10, 0, 0, 1}, 0)),
+		addrWith(unix.RTM_NEWADDR, unix.AF_INET, 24, attr(unix.IFA_LOCAL, make([]byte, 16), 0)),
+		addrWith(unix.RTM_NEWADDR, unix.AF_PACKET, 200, attr(unix.IFA_LOCAL, []byte{1}, 0)),
 		concat(addrWith(unix.RTM_NEWADDR, unix.AF_INET, 24, attr(unix.IFA_LOCAL, []byte{10, 0, 0, 1}, 0)),
 			addrWith(unix.RTM_NEWADDR, unix.AF_INET, 0, attr(unix.IFA_LOCAL, []byte{10, 0, 0, 2}, 0), attr(unix.IFA_LOCAL, []byte{10, 0, 0, 3}, 0))),
 		extAck(unix.NLM_F_CAPPED|unix.NLM_F_ACK_TLVS, unix.EINVAL, attr(unix.NLMSGERR_ATTR_MSG, []byte("no such entry\x00"), 0)),
@@ -293,17 +298,21 @@ func FuzzDecodeLink(f *testing.F) {
 	})
 }
 
-// putAddr encodes a as an IPv4 address message, for the fuzz target's round
-// trip: the daemon never sends one.
+// putAddr encodes a as an IPv4 or IPv6 address message, for the fuzz
+// target's round trip: the daemon never sends one.
 func putAddr(a *rtnl.Addr) []byte {
 	flags := make([]byte, 4)
 	binary.NativeEndian.PutUint32(flags, a.Flags)
+	local, address := a.Local[:], a.Address[:]
+	if a.Family == unix.AF_INET6 {
+		local, address = a.Local6[:], a.Address6[:]
+	}
 	var attrs [][]byte
 	if a.HasAddress {
-		attrs = append(attrs, attr(unix.IFA_ADDRESS, a.Address[:], 0))
+		attrs = append(attrs, attr(unix.IFA_ADDRESS, address, 0))
 	}
 	if a.HasLocal {
-		attrs = append(attrs, attr(unix.IFA_LOCAL, a.Local[:], 0))
+		attrs = append(attrs, attr(unix.IFA_LOCAL, local, 0))
 	}
 	attrs = append(attrs, attr(unix.IFA_FLAGS, flags, 0))
 	b := addrWith(a.MsgType, a.Family, a.PrefixLen, attrs...)
@@ -318,28 +327,36 @@ func putAddr(a *rtnl.Addr) []byte {
 
 // FuzzDecodeAddr feeds datagrams to the iterator and the address decoder.
 // Properties: no panic; a rejected message keeps no address; a message of
-// another family no IPv4 address; an accepted IPv4 one has a prefix of at
-// most 32 bits, and encodes and decodes to the same fields.
+// another family no address; an accepted IPv4 one has a prefix of at most
+// 32 bits and no IPv6 address, an IPv6 one at most 128 and no IPv4
+// address; an accepted one encodes and decodes to the same fields.
 func FuzzDecodeAddr(f *testing.F) {
 	addSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		frame(t, data, func(m *rtnl.Msg) {
 			var a rtnl.Addr
-			if err := rtnl.DecodeAddr(m, &a); err != nil {
+			err := rtnl.DecodeAddr(m, &a)
+			if err != nil {
 				checkReason(t, err, decodeErrs)
-				if a.HasLocal || a.HasAddress || a.Local != [4]byte{} || a.Address != [4]byte{} {
-					t.Fatalf("rejected (%v) but kept addresses: %+v", err, a)
+			}
+			v4 := a.Local != [4]byte{} || a.Address != [4]byte{}
+			v6 := a.Local6 != [16]byte{} || a.Address6 != [16]byte{}
+			switch {
+			case err != nil && (a.HasLocal || a.HasAddress || v4 || v6):
+				t.Fatalf("rejected (%v) but kept addresses: %+v", err, a)
+			case err != nil:
+				return
+			case a.Family != unix.AF_INET && a.Family != unix.AF_INET6:
+				if a.HasLocal || a.HasAddress || v4 || v6 {
+					t.Fatalf("family %d with addresses: %+v", a.Family, a)
 				}
 				return
-			}
-			if a.Family != unix.AF_INET {
-				if a.HasLocal || a.HasAddress {
-					t.Fatalf("family %d with IPv4 addresses: %+v", a.Family, a)
-				}
-				return
-			}
-			if a.PrefixLen > 32 || (!a.HasLocal && a.Local != [4]byte{}) || (!a.HasAddress && a.Address != [4]byte{}) {
+			case a.Family == unix.AF_INET && (a.PrefixLen > 32 || v6),
+				a.Family == unix.AF_INET6 && (a.PrefixLen > 128 || v4):
 				t.Fatalf("out of bounds: %+v", a)
+			case !a.HasLocal && (a.Local != [4]byte{} || a.Local6 != [16]byte{}),
+				!a.HasAddress && (a.Address != [4]byte{} || a.Address6 != [16]byte{}):
+				t.Fatalf("an address without its Has flag: %+v", a)
 			}
 			mm := only(t, putAddr(&a))
 			var back rtnl.Addr
