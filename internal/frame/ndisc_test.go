@@ -204,3 +204,16 @@ func TestNDNoAllocs(t *testing.T) {
 		t.Errorf("BuildNS: %v allocations, want 0", a)
 	}
 }
+
+// BenchmarkDecodeND decodes the far kernel's captured NA.
+func BenchmarkDecodeND(b *testing.B) {
+	c := readND(b, "na.hex")
+	var f frame.ND
+	b.ReportAllocs()
+	b.SetBytes(int64(len(c.Data)))
+	for i := 0; i < b.N; i++ {
+		if frame.DecodeND(&f, c.Data, &c.LL) != frame.NDDropNone {
+			b.Fatal("dropped")
+		}
+	}
+}
