@@ -1,7 +1,8 @@
 // Package afpacket holds the system calls of arpd's wire side: the
-// AF_PACKET socket that receives and sends ARP frames, and the interface
-// lookups a sender needs. It moves bytes and link-layer addresses only;
-// package frame decodes and builds what is in them.
+// AF_PACKET sockets that receive and send ARP frames (Open) and IPv6
+// neighbour discovery (OpenND), and the interface lookups a sender needs.
+// It moves bytes and link-layer addresses only; package frame decodes and
+// builds what is in them.
 //
 // A Conn owns its buffers (receive buffer, source and destination
 // addresses), so receiving and sending allocate nothing.
@@ -18,13 +19,15 @@ import (
 )
 
 const (
-	// DefaultRcvBuf is the receive buffer Open asks for when given 0: a
-	// storm of ARP should queue, not be dropped by the kernel.
+	// DefaultRcvBuf is the receive buffer Open and OpenND ask for when
+	// given 0: a storm of ARP or neighbour discovery should queue, not be
+	// dropped by the kernel.
 	DefaultRcvBuf = 1 << 20
 
-	// bufLen is the receive buffer: an ARP payload with Ethernet padding,
-	// and room to spare. The kernel discards the rest of a longer frame.
-	bufLen = 128
+	// arpBufLen is the receive buffer of an ARP socket: an ARP payload
+	// with Ethernet padding, and room to spare. The kernel discards the
+	// rest of a longer frame, which the decoder would ignore anyway.
+	arpBufLen = 128
 )
 
 // Htons converts v from host to network byte order, as the kernel wants
@@ -35,24 +38,34 @@ func Htons(v uint16) uint16 {
 	return binary.NativeEndian.Uint16(b[:])
 }
 
-// Conn is the daemon's AF_PACKET socket for ARP: SOCK_DGRAM, so frames
-// arrive without their Ethernet header and go out with one the kernel
-// writes. It is non-blocking; the daemon polls Fd and calls Recv until it
-// returns unix.EAGAIN. A Conn is not safe for concurrent use: its buffers
-// are reused by every call.
+// Conn is one of the daemon's AF_PACKET sockets, for ARP (Open) or for
+// neighbour discovery (OpenND): SOCK_DGRAM, so frames arrive without their
+// Ethernet header and go out with one the kernel writes, of the socket's
+// protocol. It is non-blocking; the daemon polls Fd and calls Recv until
+// it returns unix.EAGAIN. A Conn is not safe for concurrent use: its
+// buffers are reused by every call.
 //
-// No classic BPF filter (SO_ATTACH_FILTER) is attached, on purpose: binding
-// to ETH_P_ARP already makes the kernel deliver only ARP frames, outgoing
-// frames never reach such a socket, and a filter that dropped malformed
-// frames in the kernel would hide them from the per-reason drop counters
-// the daemon must keep. Decoding a frame in user space costs little next
-// to the recvfrom that reads it, so a filter would save little.
+// The ARP socket has no classic BPF filter (SO_ATTACH_FILTER), on purpose:
+// binding to ETH_P_ARP already makes the kernel deliver only ARP frames,
+// outgoing frames never reach such a socket, and a filter that dropped
+// malformed frames in the kernel would hide them from the per-reason drop
+// counters the daemon must keep. Decoding a frame in user space costs
+// little next to the recvfrom that reads it, so a filter would save
+// little.
+//
+// The ND socket needs one: bound to ETH_P_IPV6, it would otherwise get a
+// copy of every IPv6 packet the interface receives, including all the
+// traffic a router forwards, and copy each to user space only for the
+// daemon to throw it away. Its filter (see OpenND) passes only ICMPv6
+// neighbour discovery, so everything the daemon could count as a drop
+// still reaches it.
 type Conn struct {
 	fd      int
 	from    unix.RawSockaddrLinklayer // source of the last frame, filled by recvfrom
 	fromLen uint32                    // value-result length for recvfrom
 	to      unix.RawSockaddrLinklayer // destination of Send
-	buf     [bufLen]byte              // the frame being received
+	rflags  uintptr                   // recvfrom flags: MSG_DONTWAIT, and MSG_TRUNC on an ND socket
+	buf     []byte                    // the frame being received, sized at Open
 }
 
 // Open opens the ARP packet socket. With ifindex > 0 it sees only that
@@ -60,6 +73,14 @@ type Conn struct {
 // the caller filters on the ifindex Recv returns. rcvbuf is the receive
 // buffer to ask for, in bytes (0 for DefaultRcvBuf).
 func Open(ifindex int32, rcvbuf int) (*Conn, error) {
+	return open(ifindex, rcvbuf, unix.ETH_P_ARP, nil, arpBufLen)
+}
+
+// open opens a packet socket bound to protocol proto (host byte order) on
+// ifindex, with the filter prog attached when it is not nil, and a receive
+// buffer of buflen bytes in user space. A socket with a filter is an ND
+// socket: Recv reports the frames too long for its buffer.
+func open(ifindex int32, rcvbuf int, proto uint16, prog []unix.SockFilter, buflen int) (*Conn, error) {
 	if ifindex < 0 {
 		return nil, fmtlite.Errorf("packet socket: bad ifindex %d", ifindex)
 	}
@@ -67,8 +88,9 @@ func Open(ifindex int32, rcvbuf int) (*Conn, error) {
 		rcvbuf = DefaultRcvBuf
 	}
 	// NB: protocol 0 at socket() hooks the socket to nothing; the bind
-	// below hooks it to ETH_P_ARP on the one interface. Opening it with
-	// ETH_P_ARP would queue frames from every interface in between.
+	// below hooks it to its protocol on the one interface, after the
+	// filter is in place. Opening it with the protocol would queue frames
+	// from every interface, unfiltered, in between.
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmtlite.Errorf("packet socket: %w", err)
@@ -77,16 +99,25 @@ func Open(ifindex int32, rcvbuf int) (*Conn, error) {
 		unix.Close(fd)
 		return nil, fmtlite.Errorf("packet socket: receive buffer: %w", err)
 	}
+	if prog != nil {
+		if err := attachFilter(fd, prog); err != nil {
+			unix.Close(fd)
+			return nil, fmtlite.Errorf("packet socket: filter: %w", err)
+		}
+	}
 	// NB: SockaddrLinklayer.Protocol goes to the kernel as is, so it must
 	// already be in network byte order.
-	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: Htons(unix.ETH_P_ARP), Ifindex: int(ifindex)}); err != nil {
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: Htons(proto), Ifindex: int(ifindex)}); err != nil {
 		unix.Close(fd)
 		return nil, fmtlite.Errorf("packet socket: bind to ifindex %d: %w", ifindex, err)
 	}
-	c := &Conn{fd: fd}
+	c := &Conn{fd: fd, rflags: unix.MSG_DONTWAIT, buf: make([]byte, buflen)}
+	if prog != nil {
+		c.rflags |= unix.MSG_TRUNC
+	}
 	c.to = unix.RawSockaddrLinklayer{
 		Family:   unix.AF_PACKET,
-		Protocol: Htons(unix.ETH_P_ARP),
+		Protocol: Htons(proto),
 		Halen:    6, // an Ethernet address
 	}
 	return c, nil
@@ -124,8 +155,11 @@ func (c *Conn) Close() error {
 // packet type (Pkttype), the interface's hardware type and address length
 // (Hatype, Halen), and in Addr the frame's link-layer source. The caller
 // decodes them with package frame. Both results alias the socket's own
-// buffers: they are valid until the next Recv. At most 128 bytes of a
-// frame are kept; the kernel discards the rest.
+// buffers: they are valid until the next Recv. An ARP socket keeps at most
+// 128 bytes of a frame and the kernel discards the rest, silently. An ND
+// socket keeps up to 1536 bytes (a message up to Ethernet's MTU); a longer
+// one, whose checksum cannot be checked, is returned as ErrTruncated with
+// no bytes but with its link-layer address, for the daemon to count.
 //
 // It returns unix.EAGAIN when nothing is queued, also once when the
 // interface went down. It allocates nothing: recvfrom(2) is called
@@ -140,10 +174,14 @@ func (c *Conn) Recv() ([]byte, *unix.RawSockaddrLinklayer, error) {
 		// ordinary system call (entersyscall, and handing the processor
 		// to another thread) costs more than the call, and the daemon's
 		// one busy goroutine loses nothing by keeping its processor.
+		// NB: with MSG_TRUNC a packet socket returns the frame's whole
+		// length, even past the buffer: that is how a cut frame shows.
 		n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(c.fd),
-			uintptr(unsafe.Pointer(&c.buf[0])), uintptr(len(c.buf)), unix.MSG_DONTWAIT,
+			uintptr(unsafe.Pointer(&c.buf[0])), uintptr(len(c.buf)), c.rflags,
 			uintptr(unsafe.Pointer(&c.from)), uintptr(unsafe.Pointer(&c.fromLen)))
 		switch {
+		case e == 0 && n > uintptr(len(c.buf)):
+			return nil, &c.from, ErrTruncated
 		case e == 0:
 			return c.buf[:n], &c.from, nil
 		case e == unix.EINTR && tries < 8:
@@ -162,9 +200,10 @@ func (c *Conn) Recv() ([]byte, *unix.RawSockaddrLinklayer, error) {
 	}
 }
 
-// Send sends payload, as the body of an Ethernet frame of type ARP whose
-// header the kernel writes, out of interface ifindex to the Ethernet
-// address dst (frame.BroadcastMAC for a probe). The socket need not be
+// Send sends payload, as the body of an Ethernet frame whose header the
+// kernel writes, of the socket's type (ARP, or IPv6 on an ND socket), out
+// of interface ifindex to the Ethernet address dst (frame.BroadcastMAC for
+// an ARP probe, the solicited-node group's for an NS). The socket need not be
 // bound to that interface; sendto(2) names it. It allocates nothing. A
 // full transmit queue gives unix.EAGAIN or unix.ENOBUFS: the frame is
 // lost, and the caller counts it rather than retrying.

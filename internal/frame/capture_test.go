@@ -1,6 +1,7 @@
 package frame_test
 
-// The captured frames in testdata/arp and what the tests read from them.
+// The captured frames in testdata/arp and testdata/nd, and what the tests
+// read from them.
 
 import (
 	"encoding/binary"
@@ -16,7 +17,7 @@ import (
 	"arpd/internal/frame"
 )
 
-// capture is one frame read from testdata/arp.
+// capture is one frame read from testdata/arp or testdata/nd.
 type capture struct {
 	Name string
 	Data []byte
@@ -26,12 +27,19 @@ type capture struct {
 // protoARP is ETH_P_ARP in network byte order, as sll_protocol holds it.
 var protoARP = binary.NativeEndian.Uint16([]byte{0x08, 0x06})
 
-// readCapture reads testdata/arp/name: "#" comment lines, one line
-// "sll ifindex=N hatype=N pkttype=N halen=N addr=XX:..." (addr: the
-// sll_addr bytes, the Ethernet source), then the frame in hex.
+// readCapture reads the ARP frame testdata/arp/name (see readCaptureIn).
 func readCapture(t testing.TB, name string) capture {
 	t.Helper()
-	text, err := os.ReadFile(filepath.Join("testdata", "arp", name))
+	return readCaptureIn(t, "arp", protoARP, name)
+}
+
+// readCaptureIn reads testdata/dir/name: "#" comment lines, one line
+// "sll ifindex=N hatype=N pkttype=N halen=N addr=XX:..." (addr: the
+// sll_addr bytes, the Ethernet source), then the frame in hex. proto is
+// the sll_protocol it came with, in network byte order.
+func readCaptureIn(t testing.TB, dir string, proto uint16, name string) capture {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join("testdata", dir, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +58,7 @@ func readCapture(t testing.TB, name string) capture {
 			if _, err := fmt.Sscanf(line, "sll ifindex=%d hatype=%d pkttype=%d halen=%d addr=%s", &idx, &hatype, &pkttype, &halen, &addr); err != nil {
 				t.Fatalf("%s: bad sll line %q: %v", name, line, err)
 			}
-			c.LL = unix.RawSockaddrLinklayer{Family: unix.AF_PACKET, Protocol: protoARP,
+			c.LL = unix.RawSockaddrLinklayer{Family: unix.AF_PACKET, Protocol: proto,
 				Ifindex: idx, Hatype: hatype, Pkttype: pkttype, Halen: halen}
 			a, err := hex.DecodeString(strings.ReplaceAll(addr, ":", ""))
 			if err != nil || len(a) > len(c.LL.Addr) {

@@ -1,12 +1,14 @@
 // Package frame decodes and builds the frames arpd exchanges on the wire:
-// ARP for IPv4 now, with room for IPv6 neighbour discovery beside it.
+// ARP for IPv4 (DecodeARP, BuildARPProbe) and IPv6 neighbour discovery
+// (DecodeND, BuildNS).
 //
 // It holds pure codecs over byte slices and fixed arrays: no system call,
 // no allocation, so everything here is tested and fuzzed without root.
 // Frames arrive as a SOCK_DGRAM AF_PACKET socket delivers them (package
 // afpacket): the link-layer header stripped, and the kernel's link-layer
 // address (struct sockaddr_ll) beside the payload. A decoder turns one into
-// the facts the cache learns, or into the reason it was dropped.
+// the facts the cache learns, or into the reason it was dropped (Drop for
+// ARP, NDDrop for neighbour discovery, each counted by the daemon).
 package frame
 
 import (

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"arpd/internal/afpacket"
 	"arpd/internal/frame"
 	"arpd/internal/labtest"
@@ -73,24 +75,32 @@ func captureNext(t *testing.T, c *afpacket.Conn, name, missing string, want func
 	writeCapture(t, name, seen[len(seen)-1], comment)
 }
 
-// writeCapture writes one captured frame to testdata/arp/name in the
-// format readCapture reads: "#" comment lines, one "sll" line with the
-// link-layer fields and address, then the bytes in hex.
+// writeCapture writes one captured ARP frame to testdata/arp/name (see
+// writeCaptureIn).
 func writeCapture(t *testing.T, name string, s labtest.Seen, comment string) {
+	t.Helper()
+	writeCaptureIn(t, "arp", name, s.Raw, &s.LL, comment)
+}
+
+// writeCaptureIn writes the frame raw, received with ll, to
+// testdata/dir/name in the format readCaptureIn reads: "#" comment lines,
+// one "sll" line with the link-layer fields and address, then the bytes in
+// hex.
+func writeCaptureIn(t *testing.T, dir, name string, raw []byte, ll *unix.RawSockaddrLinklayer, comment string) {
 	t.Helper()
 	var b strings.Builder
 	for _, line := range strings.Split(comment, "\n") {
 		b.WriteString("# " + line + "\n")
 	}
-	addr := make([]string, min(int(s.LL.Halen), len(s.LL.Addr)))
+	addr := make([]string, min(int(ll.Halen), len(ll.Addr)))
 	for i := range addr {
-		addr[i] = fmt.Sprintf("%02x", s.LL.Addr[i])
+		addr[i] = fmt.Sprintf("%02x", ll.Addr[i])
 	}
-	fmt.Fprintf(&b, "sll ifindex=%d hatype=%d pkttype=%d halen=%d addr=%s\n", s.LL.Ifindex, s.LL.Hatype, s.LL.Pkttype, s.LL.Halen, strings.Join(addr, ":"))
-	for i := 0; i < len(s.Raw); i += 8 {
-		b.WriteString(hex.EncodeToString(s.Raw[i:min(i+8, len(s.Raw))]) + "\n")
+	fmt.Fprintf(&b, "sll ifindex=%d hatype=%d pkttype=%d halen=%d addr=%s\n", ll.Ifindex, ll.Hatype, ll.Pkttype, ll.Halen, strings.Join(addr, ":"))
+	for i := 0; i < len(raw); i += 8 {
+		b.WriteString(hex.EncodeToString(raw[i:min(i+8, len(raw))]) + "\n")
 	}
-	dir := filepath.Join("testdata", "arp")
+	dir = filepath.Join("testdata", dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
