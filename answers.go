@@ -3,6 +3,8 @@ package main
 // The daemon's answers to the kernel, sent in batches.
 
 import (
+	"golang.org/x/sys/unix"
+
 	"arpd/internal/cache"
 	"arpd/internal/rtnl"
 )
@@ -34,10 +36,15 @@ type answers struct {
 	failed int // of which failures (PutNeighFailure), counted apart
 }
 
-// add queues the answer to req, the link-layer address lladdr, and sends
-// the batch once it is full.
-func (a *answers) add(req *rtnl.Neigh, lladdr []byte) error {
-	m, err := rtnl.PutNeighAnswer(a.buf[a.used:], a.out.NextSeq(), req, lladdr)
+// add queues the answer to req, the link-layer address lladdr (of a
+// router, flagged NTF_ROUTER, if router), and sends the batch once it is
+// full.
+func (a *answers) add(req *rtnl.Neigh, lladdr []byte, router bool) error {
+	var ntf uint8
+	if router {
+		ntf = unix.NTF_ROUTER
+	}
+	m, err := rtnl.PutNeighAnswerFlags(a.buf[a.used:], a.out.NextSeq(), req, lladdr, ntf)
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func TestLabAnswerBatch(t *testing.T) {
 	}
 	for i := 0; i < n; i++ {
 		r := reqs[dst(i)]
-		if err := a.add(&r, labtest.CacheMAC[:]); err != nil {
+		if err := a.add(&r, labtest.CacheMAC[:], false); err != nil {
 			t.Fatalf("answer %d: %v", i, err)
 		}
 		if i == answerBatchMax-1 && a.n != 0 {
@@ -62,7 +62,7 @@ func TestLabAnswerBatch(t *testing.T) {
 	// Queuing and sending answers allocates nothing.
 	r := reqs[dst(0)]
 	if allocs := testing.AllocsPerRun(100, func() {
-		a.add(&r, labtest.CacheMAC[:])
+		a.add(&r, labtest.CacheMAC[:], false)
 		a.flush()
 	}); allocs != 0 {
 		t.Errorf("answers.add and flush: %v allocations, want 0", allocs)

@@ -32,11 +32,12 @@ type daemon struct {
 	start time.Time // for the rate limit's monotonic clock
 
 	// The kernel side (netlink.go, dumps.go, answers.go).
-	nl       *rtnl.Conn // notifications and the kernel's requests (multicast)
-	req      *rtnl.Conn // our dumps and answers, and the replies to them
-	dumps    dumps      // the dump in progress and those to make again
-	answers  answers    // answers queued for the kernel, sent in batches
-	tableCap int        // the kernel's gc_thresh3, from its table dump
+	nl        *rtnl.Conn // notifications and the kernel's requests (multicast)
+	req       *rtnl.Conn // our dumps and answers, and the replies to them
+	dumps     dumps      // the dump in progress and those to make again
+	answers   answers    // answers queued for the kernel, sent in batches
+	tableCap  int        // the kernel's gc_thresh3 of arp_cache, from its table dump
+	tableCap6 int        // the same of ndisc_cache
 
 	// The wire side (packet.go).
 	pkt    *afpacket.Conn // receives ARP frames
@@ -44,6 +45,11 @@ type daemon struct {
 	bucket *tokenBucket   // the probe rate limit
 	asked  *askedFilter   // addresses failed lately for want of a token
 	holds  *holdTracker   // kernel entries the probes hold INCOMPLETE
+	holds6 *holdTracker   // the same in the IPv6 table
+
+	// The IPv6 wire side (nd.go); nil with -4.
+	nd       *afpacket.Conn // receives neighbour-discovery messages
+	ndProbes frameSender    // sends solicitations: nd, or a fake in tests
 
 	// Refused senders (validate.go, floods.go).
 	reports reportLimiter // when each kind is logged next
@@ -58,7 +64,7 @@ type daemon struct {
 	// The loop (this file).
 	signals atomic.Uint32
 	wakeFd  int
-	poll    *poller // waits on nl, req, pkt and wakeFd
+	poll    *poller // waits on nl, req, pkt, nd and wakeFd
 	dirty   bool    // counters changed since the state was last saved
 	ready   bool    // the initial dumps are done and the sysctls adjusted
 
@@ -76,11 +82,12 @@ type scratch struct {
 	nlerr rtnl.ErrorMsg
 	table rtnl.NeighTable
 	frame frame.ARP
+	nd    frame.ND
 	ll    [8]byte
 	out   [rtnl.NeighMsgMax]byte // a dump request
-	probe [frame.ARPLen]byte
+	probe [frame.ARPLen]byte     // a probe or a claim's unicast request
+	ns    [frame.NSLen]byte      // the same for IPv6: a Neighbor Solicitation
 
-	verify     [frame.ARPLen]byte     // a claim's unicast request
 	replace    rtnl.Neigh             // the entry a replace message is for
 	replaceMsg [rtnl.NeighMsgMax]byte // a put-back or a move
 }
@@ -119,6 +126,7 @@ const (
 	pollReq
 	pollPkt
 	pollWake
+	pollND
 )
 
 // loop is the event loop: it returns when a signal asks the daemon to
@@ -189,6 +197,9 @@ func (d *daemon) serve(ready uint32) {
 	}
 	if ready&(1<<pollPkt) != 0 {
 		d.drainPackets(256)
+	}
+	if ready&(1<<pollND) != 0 {
+		d.drainND(256)
 	}
 }
 

@@ -123,11 +123,11 @@ func (d *daemon) requestDump(k dumpKind) error {
 	case dumpLinks:
 		n, err = rtnl.PutLinkDump(out, seq)
 	case dumpAddrs:
-		n, err = rtnl.PutAddrDump(out, seq, unix.AF_INET)
+		n, err = rtnl.PutAddrDump(out, seq, d.dumpFamily())
 	case dumpTables:
-		n, err = rtnl.PutNeighTableDump(out, seq, unix.AF_INET)
+		n, err = rtnl.PutNeighTableDump(out, seq, d.dumpFamily())
 	default:
-		n, err = rtnl.PutNeighDump(out, seq, unix.AF_INET)
+		n, err = rtnl.PutNeighDump(out, seq, d.dumpFamily())
 	}
 	if err == nil {
 		err = d.req.Send(out[:n])
@@ -164,4 +164,17 @@ func (d *daemon) dumpNow(k dumpKind) error {
 		}
 	}
 	return nil
+}
+
+// dumpFamily is the family of the daemon's dumps: AF_UNSPEC for both
+// (the kernel then dumps its ARP and neighbour-discovery tables, and the
+// addresses of both families, in one), or the one family served.
+func (d *daemon) dumpFamily() uint8 {
+	switch {
+	case !d.o.serves(unix.AF_INET6):
+		return unix.AF_INET
+	case !d.o.serves(unix.AF_INET):
+		return unix.AF_INET6
+	}
+	return unix.AF_UNSPEC
 }

@@ -137,6 +137,7 @@ func (d *daemon) anyLink(l *rtnl.Link) {
 		delete(d.ifs.links, idx)
 	} else if w := d.ifs.links[idx]; w == nil {
 		d.ifs.links[idx] = &watchedIf{name: string(l.IfName()), index: idx}
+		d.joinND(idx)
 	} else if w.name != string(l.IfName()) {
 		// A rename keeps the index and the addresses.
 		w.name, w.infoOK = string(l.IfName()), false
@@ -171,8 +172,13 @@ func (d *daemon) newIndex(w *watchedIf, idx int32) {
 	if err := adjustAllSysctls(d.c, w.name, d.o, d.log); err != nil {
 		d.log.logf(logErr, "adjust sysctls of %s: %v", w.name, err)
 	}
-	if len(d.ifs.named) == 1 && d.pkt != nil {
-		d.reopenPacketSocket(w)
+	if len(d.ifs.named) != 1 {
+		d.joinND(idx) // the sockets see every interface
+	} else {
+		if d.pkt != nil {
+			d.reopenPacketSocket(w)
+		}
+		d.reopenND(w)
 	}
 	d.dumps.redo(dumpNeighs) // learn what the kernel already knows about it
 }

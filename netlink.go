@@ -4,6 +4,8 @@ package main
 // message to the code that owns it.
 
 import (
+	"bytes"
+
 	"golang.org/x/sys/unix"
 
 	"arpd/internal/rtnl"
@@ -71,9 +73,8 @@ func (d *daemon) handleMessages(b []byte) {
 				d.handleAddr(&s.addr)
 			}
 		case unix.RTM_NEWNEIGHTBL:
-			if err = rtnl.DecodeNeighTable(m, &s.table); err == nil && s.table.HasThresh3 &&
-				string(s.table.Name[:10]) == "arp_cache\x00" {
-				d.tableCap = int(min(s.table.Thresh3, 1<<30))
+			if err = rtnl.DecodeNeighTable(m, &s.table); err == nil {
+				d.handleTable(&s.table)
 			}
 		case unix.NLMSG_DONE:
 			d.dumps.end(m.Seq)
@@ -90,6 +91,24 @@ func (d *daemon) handleMessages(b []byte) {
 	}
 	if it.Err() != nil {
 		d.c.Add(ctrNlBad, 1)
+	}
+}
+
+// handleTable takes the table cap (gc_thresh3) of the kernel's ARP and
+// neighbour-discovery tables from their dump, for the probes' holds.
+func (d *daemon) handleTable(t *rtnl.NeighTable) {
+	if !t.HasThresh3 {
+		return
+	}
+	name := t.Name[:]
+	if i := bytes.IndexByte(name, 0); i >= 0 {
+		name = name[:i]
+	}
+	switch string(name) {
+	case "arp_cache":
+		d.tableCap = int(min(t.Thresh3, 1<<30))
+	case "ndisc_cache":
+		d.tableCap6 = int(min(t.Thresh3, 1<<30))
 	}
 }
 

@@ -49,48 +49,60 @@ const (
 	probeFailed              // it could not be sent (counted as probe_errors)
 )
 
-// probe broadcasts an ARP request for target on interface ifindex if the
-// rate limit allows it while leaving keep tokens in the bucket, and the
-// probes of the last holdTime hold fewer kernel entries than allowed. The
-// request comes from the interface's address that the kernel itself would
-// send it from (ifAddrs.Source); an interface without an IPv4 address
-// cannot probe.
+// probe asks the segment for the address of k, if the rate limit allows
+// it while leaving keep tokens in the bucket, and the probes of the last
+// holdTime hold fewer of its family's kernel entries than allowed: an ARP
+// request broadcast from the interface's address that the kernel itself
+// would send it from (ifAddrs.Source), or a Neighbor Solicitation to the
+// address's solicited-node group from the interface's link-local address.
+// An interface without such an address cannot probe. Both families share
+// the one rate limit (-R, -B): it bounds what the segment and the router
+// see, and a solicitation costs the hosts of a segment without MLD
+// snooping what a broadcast does.
 func (d *daemon) probe(k *cache.Key, keep float64) probeResult {
-	ifindex, target := int32(k.Ifindex), [4]byte(k.Addr[:4])
-	w, src, ok := d.requestSource(ifindex, target)
+	w, ok := d.asker(k)
 	if !ok {
 		return probeFailed
 	}
 	now := d.monotonic()
-	if !d.holds.room(now) || !d.bucket.allowKeeping(now, keep) {
+	holds := d.holdsOf(k.Family)
+	if !holds.room(now) || !d.bucket.allowKeeping(now, keep) {
 		d.c.Add(ctrProbesSuppressed, 1)
 		return probeLimited
 	}
-	d.holds.take(k, now)
-	if err := d.sendRequest(w, &d.scratch.probe, src, target, frame.BroadcastMAC); err != nil {
+	holds.take(k, now)
+	if err := d.ask(w, k, frame.BroadcastMAC, false); err != nil {
 		d.c.Add(ctrProbeErrors, 1)
 		return probeFailed
 	}
 	d.c.Add(ctrProbesSent, 1)
+	if k.Family == cache.FamilyIPv6 {
+		d.c.Add(ctrProbesSent6, 1)
+	}
 	return probeSent
 }
 
-// requestSource returns the followed interface ifindex and its address
-// that a request for target comes from (ifAddrs.Source), and counts a
-// probe error when there is none.
-func (d *daemon) requestSource(ifindex int32, target [4]byte) (w *watchedIf, src [4]byte, ok bool) {
-	if w = d.ifs.links[ifindex]; w != nil {
-		src, ok = w.addrs.Source(target)
+// asker returns the followed interface of k if it has an address to ask
+// about k from, and counts a probe error when it has none.
+func (d *daemon) asker(k *cache.Key) (w *watchedIf, ok bool) {
+	if w = d.ifs.links[int32(k.Ifindex)]; w != nil {
+		if k.Family == cache.FamilyIPv6 {
+			_, ok = w.addrs6.Source()
+		} else {
+			_, ok = w.addrs.Source([4]byte(k.Addr[:4]))
+		}
 	}
 	if !ok {
 		d.c.Add(ctrProbeErrors, 1)
 	}
-	return w, src, ok
+	return w, ok
 }
 
-// sendRequest builds in b the ARP request for target from w's MAC and
-// src, and sends it out of w to the link-layer address dst.
-func (d *daemon) sendRequest(w *watchedIf, b *[frame.ARPLen]byte, src, target [4]byte, dst [6]byte) error {
+// ask sends out of w, which asker returned for k, the question for k's
+// address: to the link-layer address dst (broadcast for a probe, the known
+// MAC for a verification) for IPv4; for IPv6 to the solicited-node group,
+// or with unicast to the address itself at dst.
+func (d *daemon) ask(w *watchedIf, k *cache.Key, dst [6]byte, unicast bool) error {
 	if !w.infoOK {
 		info, err := afpacket.LookupIface(w.name)
 		if err != nil {
@@ -98,8 +110,13 @@ func (d *daemon) sendRequest(w *watchedIf, b *[frame.ARPLen]byte, src, target [4
 		}
 		w.info, w.infoOK = info, true
 	}
-	frame.BuildARPProbe(b, w.info.MAC, src, target)
-	return d.probes.Send(b[:], w.info.Index, dst)
+	if k.Family == cache.FamilyIPv6 {
+		return d.askND(w, k, dst, unicast)
+	}
+	target := [4]byte(k.Addr[:4])
+	src, _ := w.addrs.Source(target)
+	frame.BuildARPProbe(&d.scratch.probe, w.info.MAC, src, target)
+	return d.probes.Send(d.scratch.probe[:], w.info.Index, dst)
 }
 
 // reopenPacketSocket binds a new packet socket to interface w, which came
@@ -121,10 +138,12 @@ func (d *daemon) reopenPacketSocket(w *watchedIf) {
 // countKernelDrops adds the frames the kernel dropped for want of room in
 // the packet socket since the last reading to pkt_kernel_drops.
 func (d *daemon) countKernelDrops() {
-	if d.pkt == nil {
-		return
-	}
-	if st, err := d.pkt.Stats(); err == nil {
-		d.c.Add(ctrPktKernelDrops, st.Drops)
+	for _, p := range [...]*afpacket.Conn{d.pkt, d.nd} {
+		if p == nil {
+			continue
+		}
+		if st, err := p.Stats(); err == nil {
+			d.c.Add(ctrPktKernelDrops, st.Drops)
+		}
 	}
 }

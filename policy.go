@@ -13,14 +13,19 @@ import (
 
 // handleNeigh applies the policy to one neighbour message.
 func (d *daemon) handleNeigh(n *rtnl.Neigh) {
-	if n.Family != unix.AF_INET || n.DstLen != 4 {
-		return // IPv6 and bridge entries are not ours (yet)
+	var k cache.Key
+	switch {
+	case n.Family == unix.AF_INET && n.DstLen == 4 && d.o.serves(cache.FamilyIPv4):
+		k = cache.KeyV4(uint32(n.Ifindex), [4]byte(n.Dst[:4]))
+	case n.Family == unix.AF_INET6 && n.DstLen == 16 && d.o.serves(cache.FamilyIPv6):
+		k = cache.Key{Family: cache.FamilyIPv6, Ifindex: uint32(n.Ifindex), Addr: n.Dst}
+	default:
+		return // a family not served, or a bridge entry
 	}
 	if !d.ifs.watched(n.Ifindex) {
 		d.c.Add(ctrOtherIf, 1)
 		return
 	}
-	k := cache.KeyV4(uint32(n.Ifindex), [4]byte(n.Dst[:4]))
 	switch n.MsgType {
 	case unix.RTM_GETNEIGH:
 		// The kernel's app_solicit requests. Other RTM_GETNEIGH on the
@@ -42,12 +47,15 @@ func (d *daemon) kernelRequest(n *rtnl.Neigh, k *cache.Key) {
 	switch {
 	case n.State&unix.NUD_INCOMPLETE != 0:
 		d.c.Add(ctrAppRecv, 1)
+		if k.Family == cache.FamilyIPv6 {
+			d.c.Add(ctrAppRecv6, 1)
+		}
 		e, ok := d.c.Lookup(k)
 		if ok && e.Kind == cache.KindPositive {
 			// NB: a slice of d.scratch.ll, not of e: e would escape through
 			// the answer and cost an allocation per request.
 			d.scratch.ll = e.LLAddr
-			if err := d.answers.add(n, d.scratch.ll[:e.LLLen]); err != nil {
+			if err := d.answers.add(n, d.scratch.ll[:e.LLLen], e.Router); err != nil {
 				d.c.Add(ctrAnswerErrors, 1)
 			}
 			return
@@ -142,7 +150,8 @@ func (d *daemon) kernelNotice(n *rtnl.Neigh, k *cache.Key) {
 	if d.claimNotice(n, k) {
 		return // a claim the kernel took: verified before it is learned
 	}
-	e := cache.Entry{Key: *k, Kind: cache.KindPositive, Source: cache.SourceKernel, LLLen: 6}
+	e := cache.Entry{Key: *k, Kind: cache.KindPositive, Source: cache.SourceKernel, LLLen: 6,
+		Router: k.Family == cache.FamilyIPv6 && n.Flags&unix.NTF_ROUTER != 0}
 	copy(e.LLAddr[:], n.LLAddr[:6])
 	switch r, _ := d.c.Put(&e); r {
 	case cache.PutNew:
@@ -153,9 +162,7 @@ func (d *daemon) kernelNotice(n *rtnl.Neigh, k *cache.Key) {
 }
 
 // handleFrame learns the sender of an accepted ARP frame, unless
-// senderOK or claimAllowed refuses it or it claims an address the cache
-// binds to another MAC (claimFrame). The cache is looked up once, for all
-// three.
+// senderOK refuses it (learn does the rest).
 func (d *daemon) handleFrame(f *frame.ARP) {
 	if !d.ifs.watched(f.Ifindex) {
 		d.c.Add(ctrOtherIf, 1)
@@ -165,42 +172,81 @@ func (d *daemon) handleFrame(f *frame.ARP) {
 		return
 	}
 	e := cache.Entry{Key: cache.KeyV4(uint32(f.Ifindex), f.SenderIP), Kind: cache.KindPositive, Source: cache.SourceARP, LLLen: 6}
-	known, haveKnown := d.knownMAC(&e.Key)
-	if !d.claimAllowed(f, &e.Key, haveKnown && known == f.SenderMAC) {
+	copy(e.LLAddr[:], f.SenderMAC[:])
+	answer := f.Op == frame.ARPOpReply && d.ifs.ownAddr(f.TargetIP)
+	d.learn(&e, answer, true)
+}
+
+// learn stores binding e, which an accepted frame from a validated sender
+// claims, unless claimAllowed refuses it or it changes the MAC the cache
+// binds the address to (claimFrame: verified first). answer says the
+// frame answers the router (a reply to one of its addresses); saysRouter
+// that the frame says whether its sender is a router (e.Router), else the
+// flag the cache holds for the same MAC is kept. The cache is looked up
+// once, for all of it.
+func (d *daemon) learn(e *cache.Entry, answer, saysRouter bool) {
+	mac := [6]byte(e.LLAddr[:6])
+	known, router, haveKnown := d.knownBinding(&e.Key)
+	same := haveKnown && known == mac
+	if !d.claimAllowed(&e.Key, mac, answer, same) {
 		return
 	}
-	d.holds.release(&e.Key) // the kernel's entry is resolved too
-	if d.claimFrame(&e.Key, f, known, haveKnown) {
+	d.holdsOf(e.Family).release(&e.Key) // the kernel's entry is resolved too
+	if d.claimFrame(&e.Key, mac, known, haveKnown) {
 		return // a changed binding: verified before it is learned
 	}
-	copy(e.LLAddr[:], f.SenderMAC[:])
-	switch r, _ := d.c.Put(&e); r {
+	if !saysRouter && same {
+		e.Router = router
+	}
+	ctrNew, ctrChange := ctrArpNew, ctrArpChange
+	if e.Family == cache.FamilyIPv6 {
+		ctrNew, ctrChange = ctrNDNew, ctrNDChange
+	}
+	switch r, _ := d.c.Put(e); r {
 	case cache.PutNew:
-		d.c.Add(ctrArpNew, 1)
+		d.c.Add(ctrNew, 1)
 	case cache.PutChanged:
-		d.c.Add(ctrArpChange, 1)
+		d.c.Add(ctrChange, 1)
 	}
 }
 
-// claimAllowed reports whether frame f may bind its sender address k:
-// yes when it is a reply to one of the router's addresses about an
-// address the daemon probed and has not heard from yet (the answer to
-// its question), or refreshes the binding the cache holds, else when the
-// sender MAC is within its claims a minute (-M). A refused claim is
-// counted and logged at most once a minute.
-func (d *daemon) claimAllowed(f *frame.ARP, k *cache.Key, refresh bool) bool {
-	if refresh || f.Op == frame.ARPOpReply && d.ifs.ownAddr(f.TargetIP) && d.holds.holding(k, d.monotonic()) {
-		return true
-	}
+// claimAllowed reports whether a frame from mac may bind address k: yes
+// when it answers the router about an address the daemon probed and has
+// not heard from yet (the answer to its question), or refreshes the
+// binding the cache holds, else when mac is within its claims a minute
+// (-M). A refused claim is counted and logged at most once a minute.
+func (d *daemon) claimAllowed(k *cache.Key, mac [6]byte, answer, refresh bool) bool {
 	now := d.monotonic()
-	if d.floods.allow(f.SenderMAC, now) {
+	if refresh || answer && d.holdsOf(k.Family).holding(k, now) {
 		return true
 	}
-	d.c.Add(ctrArpClaimFlood, 1)
+	if d.floods.allow(mac, now) {
+		return true
+	}
+	ctr := ctrArpClaimFlood
+	if k.Family == cache.FamilyIPv6 {
+		ctr = ctrNDClaimFlood
+	}
+	d.c.Add(ctr, 1)
 	if n, due := d.reports.note(reportClaimFlood, now); due {
+		ifindex := int32(k.Ifindex)
 		d.log.logf(logWarning, "%s claims more than %d new addresses a minute on %s, now %s: ignored%s",
-			macString(f.SenderMAC), d.o.claimsPerMinute, ifName(d.ifs.links[f.Ifindex], f.Ifindex),
-			ipString(f.SenderIP), reportCount(n))
+			macString(mac), d.o.claimsPerMinute, ifName(d.ifs.links[ifindex], ifindex),
+			keyAddrString(k), reportCount(n))
 	}
 	return false
+}
+
+// keyAddrString returns k's address as text: dotted IPv4, or IPv6 in
+// RFC 5952 form.
+//
+//go:noinline
+func keyAddrString(k *cache.Key) string { return addrOf(k).String() }
+
+// holdsOf returns the hold tracker of family's kernel table.
+func (d *daemon) holdsOf(family uint8) *holdTracker {
+	if family == cache.FamilyIPv6 {
+		return d.holds6
+	}
+	return d.holds
 }

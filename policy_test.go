@@ -55,6 +55,7 @@ type fakeRequester struct {
 	seq      uint32
 	quiet    bool          // record nothing (for the allocation tests)
 	answers  []string      // string(dst) + "=" + string(lladdr)
+	flags    []uint8       // ndm_flags of each answer
 	failed   []string      // string(dst) of each FAILED answer
 	replaced []replacement // each replace message (PutNeighReplace)
 }
@@ -77,6 +78,7 @@ func (f *fakeRequester) Send(b []byte) error {
 			f.replaced = append(f.replaced, replacement{m.Seq, [4]byte(n.DstAddr()), n.State, [6]byte(n.HWAddr())})
 		case m.Type == unix.RTM_NEWNEIGH && n.State == unix.NUD_STALE:
 			f.answers = append(f.answers, string(n.DstAddr())+"="+string(n.HWAddr()))
+			f.flags = append(f.flags, n.Flags)
 		case m.Type == unix.RTM_NEWNEIGH && n.State == unix.NUD_FAILED && n.LLAddrLen == 0:
 			f.failed = append(f.failed, string(n.DstAddr()))
 		default:

@@ -71,7 +71,7 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 	if err := d.loadKernelTables(); err != nil {
 		return nil, err
 	}
-	d.holds = newDaemonHolds(h, d.tableCap)
+	d.holds, d.holds6 = newDaemonHolds(h, d.tableCap), newDaemonHolds(h, d.tableCap6)
 	// Now the cache mirrors the kernel's table: take over resolution.
 	for _, w := range d.ifs.named {
 		if err := adjustAllSysctls(d.c, w.name, o, log); err != nil {
@@ -87,7 +87,14 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 // openNetlink opens the two rtnetlink sockets and the loop's wakeup
 // descriptor.
 func (d *daemon) openNetlink() (err error) {
-	if d.nl, err = rtnl.Dial(unix.RTMGRP_NEIGH|unix.RTMGRP_LINK|unix.RTMGRP_IPV4_IFADDR, netlinkRcvBuf); err != nil {
+	groups := uint32(unix.RTMGRP_NEIGH | unix.RTMGRP_LINK)
+	if d.o.serves(cache.FamilyIPv4) {
+		groups |= unix.RTMGRP_IPV4_IFADDR
+	}
+	if d.o.serves(cache.FamilyIPv6) {
+		groups |= unix.RTMGRP_IPV6_IFADDR
+	}
+	if d.nl, err = rtnl.Dial(groups, netlinkRcvBuf); err != nil {
 		return fmtlite.Errorf("netlink socket: %w", err)
 	}
 	if d.req, err = rtnl.Dial(0, 1<<20); err != nil {
@@ -131,29 +138,61 @@ func (d *daemon) loadKernelTables() (err error) {
 	if len(d.ifs.named) != 1 {
 		bind = 0
 	}
-	if d.pkt, err = afpacket.Open(bind, 0); err != nil {
-		if errors.Is(err, unix.EPERM) {
-			return fmtlite.Errorf("packet socket: %w (arpd needs CAP_NET_RAW and CAP_NET_ADMIN)", err)
-		}
-		return fmtlite.Errorf("packet socket: %w", err)
-	}
-	d.probes = d.pkt
-	if d.poll, err = newPoller(); err != nil {
-		return fmtlite.Errorf("epoll: %w", err)
-	}
-	for _, w := range [...]struct {
-		fd  int
-		tag uint32
-	}{{d.nl.Fd(), pollNL}, {d.req.Fd(), pollReq}, {d.pkt.Fd(), pollPkt}, {d.wakeFd, pollWake}} {
-		if err := d.poll.add(w.fd, w.tag); err != nil {
-			return fmtlite.Errorf("epoll: %w", err)
-		}
+	if err := d.openPacketSockets(bind); err != nil {
+		return err
 	}
 	if err := d.dumpNow(dumpNeighs); err != nil {
 		return err
 	}
 	d.dumps.again = 0 // anything lost during the dumps shows as an overrun later
 	return nil
+}
+
+// openPacketSockets opens the packet sockets of the families served, bound
+// to interface bind (0 for all), and the poller over every descriptor.
+func (d *daemon) openPacketSockets(bind int32) (err error) {
+	if d.o.serves(cache.FamilyIPv4) {
+		if d.pkt, err = afpacket.Open(bind, 0); err != nil {
+			return packetError(err)
+		}
+		d.probes = d.pkt
+	}
+	if d.o.serves(cache.FamilyIPv6) {
+		if err := d.openND(bind); err != nil {
+			return packetError(err)
+		}
+	}
+	if d.poll, err = newPoller(); err != nil {
+		return fmtlite.Errorf("epoll: %w", err)
+	}
+	for _, w := range [...]struct {
+		fd  int
+		tag uint32
+	}{{d.nl.Fd(), pollNL}, {d.req.Fd(), pollReq}, {d.wakeFd, pollWake}, {sockFd(d.pkt), pollPkt}, {sockFd(d.nd), pollND}} {
+		if w.fd < 0 {
+			continue // a family not served
+		}
+		if err := d.poll.add(w.fd, w.tag); err != nil {
+			return fmtlite.Errorf("epoll: %w", err)
+		}
+	}
+	return nil
+}
+
+// sockFd returns c's descriptor, or -1 for no socket.
+func sockFd(c *afpacket.Conn) int {
+	if c == nil {
+		return -1
+	}
+	return c.Fd()
+}
+
+// packetError says what a packet socket that could not be opened needs.
+func packetError(err error) error {
+	if errors.Is(err, unix.EPERM) {
+		return fmtlite.Errorf("packet socket: %w (arpd needs CAP_NET_RAW and CAP_NET_ADMIN)", err)
+	}
+	return fmtlite.Errorf("packet socket: %w", err)
 }
 
 // shutdown restores the sysctls, saves and syncs the cache and closes
@@ -176,6 +215,9 @@ func (d *daemon) close() {
 	}
 	if d.pkt != nil {
 		d.pkt.Close()
+	}
+	if d.nd != nil {
+		d.nd.Close()
 	}
 	if d.nl != nil {
 		d.nl.Close()

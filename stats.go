@@ -60,9 +60,23 @@ const (
 	ctrClaimsAccepted                                             // claims accepted: the known MAC stayed silent
 	ctrClaimsDropped                                              // claims dropped unverified: table full, verification limit spent
 	ctrClaimsPutback                                              // known MACs put back into the kernel after a refusal
-
-	numCountersUsed = ctrDropBase + int(frame.DropCount) + iota
+	ctrNDNew                                                      // neighbour-discovery messages that taught a new IPv6 binding
+	ctrNDChange                                                   // IPv6 bindings changed by neighbour-discovery messages (claims accepted)
+	ctrNDOffLink                                                  // accepted ND messages whose address is not on the interface's link
+	ctrNDOwnAddr                                                  // accepted ND messages that claim one of the router's own addresses
+	ctrNDClaimFlood                                               // ND messages refused: their MAC claimed more than -M new addresses a minute
+	ctrAppRecv6                                                   // of app_recv, the kernel's IPv6 requests
+	ctrProbesSent6                                                // of probes_sent, Neighbor Solicitations
+	ctrNDTruncated                                                // ND messages longer than the receive buffer, not decoded
+	ctrNDDropBase                                                 // first of the frame.NDDropCount per-reason ND counters
 )
+
+// numCountersUsed is the number of counter places in use.
+//
+// NB: the per-reason ND block is the last; a counter added after it takes
+// the place after its end, and a reason added to frame.NDDrop then needs
+// a block of its own.
+const numCountersUsed = ctrNDDropBase + int(frame.NDDropCount)
 
 // counterNames are the names arpd -s and SIGUSR1 print, by index.
 var counterNames = func() [numCountersUsed]string {
@@ -111,6 +125,18 @@ var counterNames = func() [numCountersUsed]string {
 	n[ctrClaimsAccepted] = "claims_accepted"
 	n[ctrClaimsDropped] = "claims_dropped"
 	n[ctrClaimsPutback] = "claims_putback"
+	n[ctrNDNew] = "nd_new"
+	n[ctrNDChange] = "nd_change"
+	n[ctrNDOffLink] = "nd_off_link"
+	n[ctrNDOwnAddr] = "nd_own_addr"
+	n[ctrNDClaimFlood] = "nd_claim_flood"
+	n[ctrAppRecv6] = "app_recv6"
+	n[ctrProbesSent6] = "probes_sent6"
+	n[ctrNDTruncated] = "nd_truncated"
+	for r := frame.NDDrop(0); r < frame.NDDropCount; r++ {
+		n[ctrNDDropBase+int(r)] = "nd_drop_" + strings.ReplaceAll(r.String(), "-", "_")
+	}
+	n[ctrNDDropBase+int(frame.NDDropNone)] = "nd_accepted"
 	return n
 }()
 

@@ -14,28 +14,27 @@ import (
 
 	"arpd/internal/cache"
 	"arpd/internal/fmtlite"
-	"arpd/internal/frame"
 	"arpd/internal/rtnl"
 )
 
-// claimFrame handles an accepted frame from a validated sender whose
-// address is k, bound in the cache to known if haveKnown, and reports
+// claimFrame handles an accepted frame that binds address k to mac, from
+// a validated sender, k bound in the cache to known if haveKnown, and reports
 // whether it is dealt with: a claim started,
 // or one pending for k that the frame does not settle. A frame from the
 // known MAC of a pending claim refuses it, and is then learned as usual
 // (false).
-func (d *daemon) claimFrame(k *cache.Key, f *frame.ARP, known [6]byte, haveKnown bool) bool {
+func (d *daemon) claimFrame(k *cache.Key, mac, known [6]byte, haveKnown bool) bool {
 	if p := d.claims.find(k); p != nil {
-		if f.SenderMAC != p.known {
+		if mac != p.known {
 			return true // the claimant again, or a third MAC: nothing changes
 		}
 		d.refuse(p)
 		return false
 	}
-	if !haveKnown || known == f.SenderMAC {
+	if !haveKnown || known == mac {
 		return false
 	}
-	d.startClaim(k, known, f.SenderMAC, fromWire)
+	d.startClaim(k, known, mac, fromWire)
 	return true
 }
 
@@ -60,7 +59,7 @@ func (d *daemon) claimNotice(n *rtnl.Neigh, k *cache.Key) bool {
 		}
 		return mac != p.known
 	}
-	known, ok := d.knownMAC(k)
+	known, _, ok := d.knownBinding(k)
 	if !ok || known == mac {
 		return false
 	}
@@ -68,14 +67,14 @@ func (d *daemon) claimNotice(n *rtnl.Neigh, k *cache.Key) bool {
 	return true
 }
 
-// knownMAC returns the MAC of the cache's positive entry for k, if it has
-// an Ethernet one.
-func (d *daemon) knownMAC(k *cache.Key) (mac [6]byte, ok bool) {
+// knownBinding returns the MAC of the cache's positive entry for k, if it
+// has an Ethernet one, and whether it is a router's.
+func (d *daemon) knownBinding(k *cache.Key) (mac [6]byte, router, ok bool) {
 	e, ok := d.c.Lookup(k)
 	if !ok || e.Kind != cache.KindPositive || e.LLLen != 6 {
-		return mac, false
+		return mac, false, false
 	}
-	return [6]byte(e.LLAddr[:6]), true
+	return [6]byte(e.LLAddr[:6]), e.Router, true
 }
 
 // startClaim verifies claimant's claim to k, whose known MAC is known: it
@@ -103,14 +102,15 @@ func (d *daemon) startClaim(k *cache.Key, known, claimant [6]byte, origin claimO
 // verdict claimWindow after the first (and not sooner than half a retry
 // after the last). The request asks the known MAC alone (the Ethernet
 // destination) whether it still has the address, from the interface's
-// MAC and the address probe would send from.
+// MAC and the address probe would send from: an ARP request, or for IPv6
+// a Neighbor Solicitation to the address itself (RFC 4861 7.2.2's
+// unicast form).
 func (d *daemon) tryClaim(p *claim, now time.Duration) bool {
-	target := [4]byte(p.key.Addr[:4])
-	w, src, ok := d.requestSource(int32(p.key.Ifindex), target)
+	w, ok := d.asker(&p.key)
 	if !ok || !d.claims.allowVerify(now) {
 		return false
 	}
-	if err := d.sendRequest(w, &d.scratch.verify, src, target, p.known); err != nil {
+	if err := d.ask(w, &p.key, p.known, true); err != nil {
 		d.c.Add(ctrProbeErrors, 1)
 		return false
 	}
@@ -146,6 +146,9 @@ func (d *daemon) runClaims(now time.Duration) {
 func (d *daemon) accept(p *claim, now time.Duration) {
 	e := cache.Entry{Key: p.key, Kind: cache.KindPositive, Source: cache.SourceARP, LLLen: 6}
 	ctr := ctrArpChange
+	if p.key.Family == cache.FamilyIPv6 {
+		e.Source, ctr = cache.SourceND, ctrNDChange
+	}
 	if p.origin&fromKernel != 0 {
 		e.Source, ctr = cache.SourceKernel, ctrKernChange
 	}
@@ -197,7 +200,7 @@ func (d *daemon) refuse(p *claim) {
 //go:noinline
 func (d *daemon) claimWords(p *claim) (addr, known, claimant, ifname string) {
 	ifindex := int32(p.key.Ifindex)
-	return ipString([4]byte(p.key.Addr[:4])), macString(p.known), macString(p.claimant), ifName(d.ifs.links[ifindex], ifindex)
+	return keyAddrString(&p.key), macString(p.known), macString(p.claimant), ifName(d.ifs.links[ifindex], ifindex)
 }
 
 // refusalCount is the end of a refusal line that stands for n refusals.
@@ -213,8 +216,10 @@ func refusalCount(n uint64) string {
 // ENOENT for it (no such entry) is expected: handleError ignores it.
 func (d *daemon) replaceNeigh(k *cache.Key, state uint16, mac []byte) bool {
 	n := &d.scratch.replace
-	*n = rtnl.Neigh{Family: unix.AF_INET, Ifindex: int32(k.Ifindex), DstLen: 4}
-	copy(n.Dst[:4], k.Addr[:4])
+	*n = rtnl.Neigh{Family: k.Family, Ifindex: int32(k.Ifindex), DstLen: 4, Dst: k.Addr}
+	if k.Family == cache.FamilyIPv6 {
+		n.DstLen = 16
+	}
 	out := d.answers.out
 	seq := out.NextSeq()
 	m, err := rtnl.PutNeighReplace(d.scratch.replaceMsg[:], seq, n, state, mac)
