@@ -72,18 +72,10 @@ func (d *daemon) senderOK6(ifindex int32, ip [16]byte, mac [6]byte) bool {
 	k := cache.Key{Family: cache.FamilyIPv6, Addr: ip}
 	switch {
 	case d.ifs.ownAddr6(ip):
-		d.c.Add(ctrNDOwnAddr, 1)
-		if n, due := d.reports.note(reportOwnAddr, d.monotonic()); due {
-			d.log.logf(logWarning, "%s claims our address %s on %s%s",
-				macString(mac), keyAddrString(&k), ifName(w, ifindex), reportCount(n))
-		}
+		d.refuseSender(reportOwnAddr, ctrNDOwnAddr, ifindex, k, mac)
 		return false
 	case w == nil || !w.addrs6.OnLink(ip):
-		d.c.Add(ctrNDOffLink, 1)
-		if n, due := d.reports.note(reportOffSubnet, d.monotonic()); due {
-			d.log.logf(logWarning, "%s at %s is not on the link of %s: not learned%s",
-				keyAddrString(&k), macString(mac), ifName(w, ifindex), reportCount(n))
-		}
+		d.refuseSender(reportOffSubnet, ctrNDOffLink, ifindex, k, mac)
 		return false
 	}
 	return true
