@@ -28,11 +28,25 @@ func (d *daemon) drainND(max int) {
 			}
 			return
 		}
-		drop := frame.DecodeND(f, b, ll)
-		d.dirty = true
-		d.c.Add(ctrNDDropBase+int(drop), 1)
-		if drop == frame.NDDropNone {
-			d.handleND(f)
+		d.ndFrame(f, b, ll)
+	}
+}
+
+// ndFrame decodes into f the message b that arrived with link-layer
+// address ll, counts it by verdict, and learns it if accepted. A message
+// whose link-layer option is not its Ethernet source is reported (at most
+// one line a minute, shared with ARP's).
+func (d *daemon) ndFrame(f *frame.ND, b []byte, ll *unix.RawSockaddrLinklayer) {
+	drop := frame.DecodeND(f, b, ll)
+	d.dirty = true
+	d.c.Add(ctrNDDropBase+int(drop), 1)
+	switch {
+	case drop == frame.NDDropNone:
+		d.handleND(f)
+	case drop == frame.NDDropEthMismatch && d.ifs.watched(ll.Ifindex):
+		if n, due := d.reports.note(reportEthMismatch, d.monotonic()); due {
+			d.log.logf(logWarning, "ethernet mismatch: %s sent a neighbour-discovery message for another MAC on %s: not learned%s",
+				macString([6]byte(ll.Addr[:6])), ifName(d.ifs.links[ll.Ifindex], ll.Ifindex), reportCount(n))
 		}
 	}
 }

@@ -235,3 +235,45 @@ func TestNDClaimFlood(t *testing.T) {
 		t.Errorf("nd_claim_flood %d, want 1", n)
 	}
 }
+
+// TestNDFrameFromBytes: a solicitation on the wire, as the ND socket
+// delivers it, is decoded, counted as accepted and its source learned; the
+// same bytes from another Ethernet source are counted as a mismatch and
+// logged once a minute, and an off-link source is logged as such.
+func TestNDFrameFromBytes(t *testing.T) {
+	r, log := validateRig(t)
+	r.d.holds6 = newHoldTracker(256, testHasher())
+	r.d.ifs.links[2].addrs6.Add(addr6("fe80::1", 64, 0))
+	host := ip6("fe80::5")
+	var b [frame.NSLen]byte
+	frame.BuildNS(&b, ndHostMAC, host, ndLinkLocal, ndLinkLocal)
+	ll := unix.RawSockaddrLinklayer{Ifindex: 2, Hatype: unix.ARPHRD_ETHER, Halen: 6, Pkttype: unix.PACKET_HOST}
+	copy(ll.Addr[:], ndHostMAC[:])
+	var f frame.ND
+	r.d.ndFrame(&f, b[:], &ll)
+	k := cache.Key{Family: cache.FamilyIPv6, Ifindex: 2, Addr: host}
+	if e, ok := r.d.c.Lookup(&k); !ok || [6]byte(e.LLAddr[:6]) != ndHostMAC || e.Source != cache.SourceND {
+		t.Fatalf("after the solicitation: %+v, %v; want its source learned from ND", e, ok)
+	}
+	if r.d.c.Counter(ctrNDDropBase+int(frame.NDDropNone)) != 1 {
+		t.Fatalf("nd_accepted %d, want 1", r.d.c.Counter(ctrNDDropBase+int(frame.NDDropNone)))
+	}
+	copy(ll.Addr[:], ndOtherMAC[:])
+	r.d.ndFrame(&f, b[:], &ll)
+	r.d.ndFrame(&f, b[:], &ll)
+	if n := r.d.c.Counter(ctrNDDropBase + int(frame.NDDropEthMismatch)); n != 2 {
+		t.Fatalf("nd_drop_eth_mismatch %d, want 2", n)
+	}
+	want := "arpd: ethernet mismatch: 02:00:00:00:00:77 sent a neighbour-discovery message for another MAC on lan0: not learned\n"
+	if log.String() != want {
+		t.Fatalf("log %q, want %q", log.String(), want)
+	}
+	log.Reset()
+	frame.BuildNS(&b, ndHostMAC, ip6("2001:db9::5"), ndLinkLocal, ndLinkLocal)
+	copy(ll.Addr[:], ndHostMAC[:])
+	r.d.ndFrame(&f, b[:], &ll)
+	want = "arpd: 2001:db9::5 at 02:00:00:00:00:66 is not on the link of lan0: not learned\n"
+	if log.String() != want || r.d.c.Counter(ctrNDOffLink) != 1 {
+		t.Fatalf("log %q, nd_off_link %d; want %q and 1", log.String(), r.d.c.Counter(ctrNDOffLink), want)
+	}
+}
