@@ -4,7 +4,6 @@ import (
 	"errors"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"arpd/internal/cache"
@@ -319,12 +318,12 @@ func parseIntOpt(c byte, val string, lo, hi int) (int, error) {
 	return int(n), nil
 }
 
-// parseFloatOpt parses val as a finite decimal (or hexadecimal, like
-// strtod) floating-point number with nothing after it, for option c.
+// parseFloatOpt parses val as a finite decimal number with nothing after
+// it, for option c (parseDecimal: strtod's decimal form; its hexadecimal
+// form, infinities and NaN are refused).
 func parseFloatOpt(c byte, val string) (float64, error) {
-	// NB: underscores are Go syntax, not strtod's, so refused here.
-	f, err := strconv.ParseFloat(val, 64)
-	if err != nil || strings.ContainsRune(val, '_') || math.IsNaN(f) || math.IsInf(f, 0) {
+	f, ok := parseDecimal(val)
+	if !ok {
 		return 0, optError("", c, val, "invalid number ", "")
 	}
 	return f, nil
