@@ -137,19 +137,8 @@ func (d *daemon) joinND(idx int32) {
 // reopenND binds a new ND socket to interface w, which came back with a
 // new index, in place of the socket bound to the old one.
 func (d *daemon) reopenND(w *watchedIf) {
-	if d.nd == nil {
-		return
-	}
-	p, err := afpacket.OpenND(w.index, 0)
-	if err != nil {
-		d.log.logf(logErr, "neighbour discovery socket on %s: %v", w.name, err)
-		return
-	}
-	d.countKernelDrops() // the old socket's last reading
-	d.nd.Close()         // which also takes it out of the poller
-	d.nd, d.ndProbes = p, p
-	d.joinND(w.index)
-	if err := d.poll.add(p.Fd(), pollND); err != nil {
-		d.log.logf(logErr, "neighbour discovery socket on %s: %v", w.name, err)
+	if d.nd != nil && d.reopenSocket(w, &d.nd, afpacket.OpenND, pollND) {
+		d.ndProbes = d.nd
+		d.joinND(w.index)
 	}
 }

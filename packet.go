@@ -119,20 +119,31 @@ func (d *daemon) ask(w *watchedIf, k *cache.Key, dst [6]byte, unicast bool) erro
 	return d.probes.Send(d.scratch.probe[:], w.info.Index, dst)
 }
 
-// reopenPacketSocket binds a new packet socket to interface w, which came
+// reopenPacketSocket binds a new ARP socket to interface w, which came
 // back with a new index, in place of the socket bound to the old one.
 func (d *daemon) reopenPacketSocket(w *watchedIf) {
-	p, err := afpacket.Open(w.index, 0)
+	if d.reopenSocket(w, &d.pkt, afpacket.Open, pollPkt) {
+		d.probes = d.pkt
+	}
+}
+
+// reopenSocket opens with open a packet socket bound to w's new index in
+// place of *cur, which it closes (taking it out of the poller) after its
+// last drop count, and polls the new one with tag. It reports whether it
+// did; a failure is logged and leaves *cur as it was.
+func (d *daemon) reopenSocket(w *watchedIf, cur **afpacket.Conn, open func(int32, int) (*afpacket.Conn, error), tag uint32) bool {
+	p, err := open(w.index, 0)
 	if err != nil {
 		d.log.logf(logErr, "packet socket on %s: %v", w.name, err)
-		return
+		return false
 	}
 	d.countKernelDrops() // the old socket's last reading
-	d.pkt.Close()        // which also takes it out of the poller
-	d.pkt, d.probes = p, p
-	if err := d.poll.add(p.Fd(), pollPkt); err != nil {
+	(*cur).Close()
+	*cur = p
+	if err := d.poll.add(p.Fd(), tag); err != nil {
 		d.log.logf(logErr, "packet socket on %s: %v", w.name, err)
 	}
+	return true
 }
 
 // countKernelDrops adds the frames the kernel dropped for want of room in
