@@ -187,12 +187,14 @@ func TestKernel6Solicitation(t *testing.T) {
 // address; a proxy entry (ip -6 neigh add proxy, per address) is answered
 // only with forwarding on (and R set only if the proxy entry says
 // router). So a test gives the far side its hosts as addresses, with
-// AddAddr6.
+// AddAddr6. An address on the far side's loopback is not answered on
+// vfar either, though datagrams to it arrive: that silences a host.
 func TestKernel6FarAnswers(t *testing.T) {
 	t.Parallel()
 	nl := labtest.NewNeighLab6(t, 0, 3)
-	owned, routed, proxied := labtest.Host6(0x101), labtest.Host6(0x201), labtest.Host6(0x301)
+	owned, routed, proxied, onLo := labtest.Host6(0x101), labtest.Host6(0x201), labtest.Host6(0x301), labtest.Host6(0x401)
 	nl.AddAddr6(nl.Far, nl.FarIf, true, owned)
+	nl.AddAddr6(nl.Far, "lo", true, onLo)
 	nl.IP(nl.Far, "-6", "route", "add", "local", labtest.IP6String(labtest.Host6(0x200))+"/120", "dev", "lo")
 	nl.Sysctl(nl.Far, "net/ipv6/conf/"+nl.FarIf+"/proxy_ndp", "1")
 	nl.IP(nl.Far, "-6", "neigh", "add", "proxy", labtest.IP6String(proxied), "dev", nl.FarIf)
@@ -214,6 +216,15 @@ func TestKernel6FarAnswers(t *testing.T) {
 	}
 	if n := resolve(proxied); n.State != "FAILED" {
 		t.Errorf("a proxy entry without forwarding: %q, want FAILED", n.Line)
+	}
+	if n := resolve(onLo); n.State != "FAILED" {
+		t.Errorf("an address on the far side's lo: %q, want FAILED", n.Line)
+	}
+	u := nl.ListenUDP6(nl.Far, onLo, 7602)
+	nl.IP(nl.Near, "-6", "neigh", "replace", labtest.IP6String(onLo), "lladdr", labtest.MACString(labtest.NeighFarMAC), "dev", nl.NearIf, "nud", "stale")
+	nl.SendUDP6From(nl.Near, onLo, 7602, []byte("lo"))
+	if got, ok := u.Recv(3 * time.Second); !ok || string(got) != "lo" {
+		t.Errorf("a datagram to the address on the far side's lo, sent to its MAC: got %q (%v)", got, ok)
 	}
 	nl.Sysctl(nl.Far, "net/ipv6/conf/all/forwarding", "1")
 	nl.IP(nl.Near, "-6", "neigh", "del", labtest.IP6String(proxied), "dev", nl.NearIf)
