@@ -7,6 +7,7 @@ package labtest
 import (
 	"strconv"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -17,8 +18,18 @@ import (
 // the near side app_solicit=app, mcast_solicit=mcast and, to keep
 // failures quick, retrans_time_ms=200. Its socket listens to the
 // neighbour and link groups with a 4 MiB buffer. It skips t as New does.
+//
+// NB: it holds the global-settings lock shared while t runs. The kernel
+// has one ndisc table for all namespaces; while it is full (gc_thresh3,
+// which a test elsewhere may lower under the exclusive lock) the kernel
+// can make no neighbour entry, not even the one a multicast solicitation
+// needs: sendto(2) fails with EINVAL and nothing goes on the wire.
 func NewNeighLab6(t testing.TB, app, mcast int) *Netlink {
 	t.Helper()
+	RequireRoot(t)
+	if !ShareGlobals(t, 5*time.Minute, nil) {
+		t.Fatalf("another test held the global settings (%s) for 5 minutes", GlobalsLockPath)
+	}
 	l := New(t)
 	l.IP(l.Near, "link", "set", l.NearIf, "address", MACString(NeighNearMAC))
 	l.IP(l.Far, "link", "set", l.FarIf, "address", MACString(NeighFarMAC))
