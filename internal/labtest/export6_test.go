@@ -1,0 +1,7 @@
+package labtest
+
+// The parsers of lab6.go, for the tests of labtest_test.
+var (
+	ParseNeigh6    = parseNeigh6
+	ParseNeighStat = parseNeighStat
+)
