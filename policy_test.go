@@ -74,7 +74,7 @@ func (f *fakeRequester) Send(b []byte) error {
 			return err
 		}
 		switch {
-		case m.Type == unix.RTM_NEWNEIGH && m.Flags == unix.NLM_F_REQUEST|unix.NLM_F_REPLACE && n.LLAddrLen == 6:
+		case m.Type == unix.RTM_NEWNEIGH && m.Flags == unix.NLM_F_REQUEST|unix.NLM_F_REPLACE && n.LLAddrLen == 6 && n.Flags&unix.NTF_ROUTER == 0:
 			f.replaced = append(f.replaced, replacement{m.Seq, [4]byte(n.DstAddr()), n.State, [6]byte(n.HWAddr())})
 		case m.Type == unix.RTM_NEWNEIGH && n.State == unix.NUD_STALE:
 			f.answers = append(f.answers, string(n.DstAddr())+"="+string(n.HWAddr()))

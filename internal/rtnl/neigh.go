@@ -215,7 +215,13 @@ func PutNeighAnswer(b []byte, seq uint32, req *Neigh, lladdr []byte) (int, error
 
 // PutNeighAnswerFlags is PutNeighAnswer with ndm_flags ntf: NTF_ROUTER for
 // an IPv6 neighbour that said it is a router, which the kernel keeps on
-// the entry (a router's entry also stays when its host route goes).
+// the entry.
+//
+// NB: the kernel applies NTF_ROUTER to an entry it already has (the
+// INCOMPLETE one the request is about) only with NLM_F_REPLACE: without it
+// neigh_add clears NEIGH_UPDATE_F_OVERRIDE_ISROUTER. So an answer with
+// flags carries NLM_F_REPLACE, which for an INCOMPLETE entry changes
+// nothing else (there is no address yet to override).
 func PutNeighAnswerFlags(b []byte, seq uint32, req *Neigh, lladdr []byte, ntf uint8) (int, error) {
 	if req.DstLen == 0 || len(lladdr) == 0 || len(lladdr) > MaxLLAddr {
 		return 0, ErrBadInput
@@ -230,7 +236,11 @@ func PutNeighAnswerFlags(b []byte, seq uint32, req *Neigh, lladdr []byte, ntf ui
 		DstLen:  req.DstLen,
 	}
 	a.LLAddrLen = uint8(copy(a.LLAddr[:], lladdr))
-	return PutNeigh(b, unix.RTM_NEWNEIGH, answerFlags, seq, &a)
+	flags := uint16(answerFlags)
+	if ntf != 0 {
+		flags |= unix.NLM_F_REPLACE
+	}
+	return PutNeigh(b, unix.RTM_NEWNEIGH, flags, seq, &a)
 }
 
 // PutNeighFailure encodes into b the failure answer to the kernel's request

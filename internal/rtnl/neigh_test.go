@@ -318,8 +318,9 @@ func BenchmarkAnswer(b *testing.B) {
 }
 
 // TestEncodeIPv6RouterAnswer checks the answer to an IPv6 request for a
-// router byte for byte: family AF_INET6, a 16-byte NDA_DST, and
-// NTF_ROUTER in ndm_flags.
+// router byte for byte: family AF_INET6, a 16-byte NDA_DST, NTF_ROUTER in
+// ndm_flags, and NLM_F_REPLACE, without which the kernel does not apply
+// the flag to its INCOMPLETE entry (TestNDLabRouterFlag).
 func TestEncodeIPv6RouterAnswer(t *testing.T) {
 	n := rtnl.Neigh{MsgType: unix.RTM_GETNEIGH, Family: unix.AF_INET6, Ifindex: 2,
 		State: unix.NUD_INCOMPLETE, Type: unix.RTN_UNICAST, DstLen: 16,
@@ -329,7 +330,7 @@ func TestEncodeIPv6RouterAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := leHex(t, "3c000000 1c00 0100 04030201 00000000"+ // len 60, RTM_NEWNEIGH, NLM_F_REQUEST, seq, pid 0
+	want := leHex(t, "3c000000 1c00 0101 04030201 00000000"+ // len 60, RTM_NEWNEIGH, NLM_F_REQUEST|NLM_F_REPLACE, seq, pid 0
 		"0a 00 0000 02000000 0400 80 01"+ // AF_INET6, ifindex 2, NUD_STALE, NTF_ROUTER, RTN_UNICAST
 		"1400 0100 fe800000000000000000000000000009"+ // NDA_DST fe80::9
 		"0a00 0200 020000000303 0000") // NDA_LLADDR and padding
@@ -337,8 +338,8 @@ func TestEncodeIPv6RouterAnswer(t *testing.T) {
 		t.Errorf("answer\n% x\nwant\n% x", b[:k], want)
 	}
 	k, err = rtnl.PutNeighAnswer(b[:], 0x01020304, &n, cacheMAC[:])
-	if err != nil || b[headerLenForTest+10] != 0 || k != len(want) {
-		t.Errorf("PutNeighAnswer: flags %#x, %d bytes, %v; want no flags", b[headerLenForTest+10], k, err)
+	if err != nil || b[headerLenForTest+10] != 0 || b[7] != 0 || k != len(want) {
+		t.Errorf("PutNeighAnswer: flags %#x, header flags %#x, %d bytes, %v; want none", b[headerLenForTest+10], b[7], k, err)
 	}
 }
 
