@@ -234,6 +234,18 @@ uninstall:
 		else echo "make uninstall: $$t is not this arpd; left alone" >&2; fi; \
 	fi
 
+# The opt-in systemd lab (as root): the installed unit under a real
+# systemd in a container (systemd-nspawn over a debootstrap rootfs of
+# Debian, made once in ROOTFS, default /var/tmp/arpd-systemd-rootfs), in a
+# network namespace of its own with a veth pair; it checks the sysctls,
+# a resolution that only arpd can make, and their restoration on stop.
+# It skips, saying why, where it cannot run (apt-get install
+# systemd-container debootstrap).
+test-systemd:
+	$(call need-root,it makes network namespaces and boots a container)
+	@$(MAKE) --no-print-directory build
+	contrib/systemd/test-nspawn.sh
+
 clean:
 	rm -f arpd
 	rm -rf dist
