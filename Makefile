@@ -13,7 +13,8 @@ export CGO_ENABLED := 0
 # GOTOOLCHAIN=local make ... builds with whatever Go is installed.
 export GOTOOLCHAIN ?= go1.27.3
 
-.PHONY: all build test vet fmt-check bench fuzz clean demo bench-lab labbench scan-lab cross test-cross
+.PHONY: all build test vet fmt-check bench fuzz clean demo bench-lab labbench scan-lab cross test-cross \
+	install install-check uninstall test-systemd
 
 all: build
 
@@ -181,6 +182,69 @@ test-cross:
 		echo "== GOARCH=$$a passed in $$(( $$(date +%s) - start )) s"; \
 		unset GOARM GOMIPS; \
 	done
+
+# make install: the binary, the man page and the systemd unit, under
+# PREFIX (default /usr/local) inside DESTDIR (for packaging), with the
+# unit's ExecStart naming the installed binary. $(PREFIX)/lib/systemd/system
+# is on systemd's unit path for /usr/local and for /usr
+# (systemd-analyze unit-paths); SYSTEMDUNITDIR=/lib/systemd/system (what
+# pkg-config --variable=systemdsystemunitdir systemd says on Debian 12)
+# also works.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+
+install: build install-check
+	install -D -m 0755 arpd '$(DESTDIR)$(SBINDIR)/arpd'
+	install -D -m 0644 doc/arpd.8 '$(DESTDIR)$(MANDIR)/man8/arpd.8'
+	@mkdir -p '$(DESTDIR)$(SYSTEMDUNITDIR)'
+	sed 's|@SBINDIR@|$(SBINDIR)|g' contrib/systemd/arpd.service.in > '$(DESTDIR)$(SYSTEMDUNITDIR)/arpd.service.tmp'
+	chmod 0644 '$(DESTDIR)$(SYSTEMDUNITDIR)/arpd.service.tmp'
+	mv '$(DESTDIR)$(SYSTEMDUNITDIR)/arpd.service.tmp' '$(DESTDIR)$(SYSTEMDUNITDIR)/arpd.service'
+
+# NB: Debian's iproute2 package installs its own arpd as /usr/sbin/arpd.
+# install-check refuses to replace an arpd that is not this one: a file
+# a Debian package owns (dpkg -S), or a file without this program's
+# package paths in it (every build of it has them, stripped or not). It
+# never runs the file it checks.
+ours = grep -qa 'arpd/internal/cache' "$(1)"
+install-check:
+	@t='$(DESTDIR)$(SBINDIR)/arpd'; \
+	if [ -e "$$t" ] || [ -L "$$t" ]; then \
+		if [ -z '$(DESTDIR)' ] && command -v dpkg >/dev/null 2>&1 && pkg=$$(dpkg -S "$$t" 2>/dev/null); then \
+			echo "make install: $$t belongs to the Debian package $${pkg%%:*}; not replacing it." >&2; \
+			echo "Install this arpd beside it (the default PREFIX=/usr/local), see README.md." >&2; \
+			exit 1; \
+		fi; \
+		if ! $(call ours,$$t); then \
+			echo "make install: $$t is another program's arpd (iproute2's?); not replacing it." >&2; \
+			echo "Install this arpd beside it (the default PREFIX=/usr/local), see README.md." >&2; \
+			exit 1; \
+		fi; \
+	fi
+
+# make uninstall: what make install put there; the binary only if it is
+# this arpd.
+uninstall:
+	rm -f '$(DESTDIR)$(MANDIR)/man8/arpd.8' '$(DESTDIR)$(SYSTEMDUNITDIR)/arpd.service'
+	@t='$(DESTDIR)$(SBINDIR)/arpd'; \
+	if [ -e "$$t" ]; then \
+		if $(call ours,$$t); then echo "rm -f $$t"; rm -f "$$t"; \
+		else echo "make uninstall: $$t is not this arpd; left alone" >&2; fi; \
+	fi
+
+# The opt-in systemd lab (as root): the installed unit under a real
+# systemd in a container (systemd-nspawn over a debootstrap rootfs of
+# Debian, made once in ROOTFS, default /var/tmp/arpd-systemd-rootfs), in a
+# network namespace of its own with a veth pair; it checks the sysctls,
+# a resolution that only arpd can make, and their restoration on stop.
+# It skips, saying why, where it cannot run (apt-get install
+# systemd-container debootstrap).
+test-systemd:
+	$(call need-root,it makes network namespaces and boots a container)
+	@$(MAKE) --no-print-directory build
+	contrib/systemd/test-nspawn.sh
 
 clean:
 	rm -f arpd

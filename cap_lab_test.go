@@ -65,11 +65,11 @@ func procStatus(pid int) (map[string]string, error) {
 
 // TestCapDaemonLab runs the built daemon in Near as nobody with only
 // CAP_NET_ADMIN and CAP_NET_RAW, once plainly and once in a mount
-// namespace where /proc/sys is read-only but for /proc/sys/net/ipv4/neigh
-// and /proc/sys/net/ipv6/neigh, as the systemd unit's ProtectKernelTunables=yes with ReadWritePaths=
-// arranges it. Each time it must adjust the sysctls of the interface it
-// serves, answer the kernel from its cache for a host that nothing else
-// can resolve, and restore the sysctls on SIGTERM.
+// namespace where all of /proc/sys is read-only, as the systemd unit's
+// ProtectKernelTunables=yes and a procd jail make it. Each time it must
+// adjust the sysctls of the interface it serves (over rtnetlink), answer
+// the kernel from its cache for a host that nothing else can resolve, and
+// restore the sysctls on SIGTERM.
 func TestCapDaemonLab(t *testing.T) {
 	labtest.RequireRoot(t)
 	if _, err := exec.LookPath("setpriv"); err != nil {
@@ -82,16 +82,15 @@ func TestCapDaemonLab(t *testing.T) {
 		{"plain", func(argv []string) []string { return argv }},
 		{"read-only-proc-sys", func(argv []string) []string {
 			// ip netns exec has made a mount namespace already; this one
-			// is private to the daemon. The write to forwarding must fail
-			// (exit 97), or /proc/sys was not read-only at all.
+			// is private to the daemon. Every write to a neighbour sysctl
+			// must fail (exit 97), or /proc/sys was not read-only at all:
+			// the daemon sets them over rtnetlink.
 			script := `set -e
 mount --bind /proc/sys /proc/sys
 mount -o remount,bind,ro /proc/sys
-mount --bind /proc/sys/net/ipv4/neigh /proc/sys/net/ipv4/neigh
-mount -o remount,bind,rw /proc/sys/net/ipv4/neigh
-mount --bind /proc/sys/net/ipv6/neigh /proc/sys/net/ipv6/neigh
-mount -o remount,bind,rw /proc/sys/net/ipv6/neigh
-if (echo 0 > /proc/sys/net/ipv4/conf/all/forwarding) 2>/dev/null; then exit 97; fi
+for f in /proc/sys/net/ipv4/neigh/*/app_solicit /proc/sys/net/ipv6/neigh/*/app_solicit; do
+	if (cat $f > $f) 2>/dev/null; then exit 97; fi
+done
 exec "$@"`
 			return append([]string{"unshare", "--mount", "--", "sh", "-c", script, "sh"}, argv...)
 		}},

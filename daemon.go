@@ -32,12 +32,13 @@ type daemon struct {
 	start time.Time // for the rate limit's monotonic clock
 
 	// The kernel side (netlink.go, dumps.go, answers.go).
-	nl        *rtnl.Conn // notifications and the kernel's requests (multicast)
-	req       *rtnl.Conn // our dumps and answers, and the replies to them
-	dumps     dumps      // the dump in progress and those to make again
-	answers   answers    // answers queued for the kernel, sent in batches
-	tableCap  int        // the kernel's gc_thresh3 of arp_cache, from its table dump
-	tableCap6 int        // the same of ndisc_cache
+	nl        *rtnl.Conn     // notifications and the kernel's requests (multicast)
+	req       *rtnl.Conn     // our dumps and answers, and the replies to them
+	dumps     dumps          // the dump in progress and those to make again
+	answers   answers        // answers queued for the kernel, sent in batches
+	params    *netlinkParams // the neighbour sysctls, read and set (neighparams.go)
+	tableCap  int            // the kernel's gc_thresh3 of arp_cache, from its table dump
+	tableCap6 int            // the same of ndisc_cache
 
 	// The wire side (packet.go).
 	pkt    *afpacket.Conn // receives ARP frames

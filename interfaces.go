@@ -169,8 +169,8 @@ func (d *daemon) newIndex(w *watchedIf, idx int32) {
 			d.log.logf(logErr, "%v", err)
 		}
 	}
-	if err := adjustAllSysctls(d.c, w.name, d.o, d.log); err != nil {
-		d.log.logf(logErr, "adjust sysctls of %s: %v", w.name, err)
+	if err := adjustAllSysctls(d.c, d.params, w.name, d.o, d.log); err != nil {
+		d.log.logf(logErr, "%v", err)
 	}
 	if len(d.ifs.named) != 1 {
 		d.joinND(idx) // the sockets see every interface

@@ -60,13 +60,13 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 		return nil, err
 	}
 	d.answers.c = d.c
-	// Values saved by an earlier run for interfaces this one does not
-	// adjust are that run's leftovers after a crash: put them back.
-	if err := restoreSysctls(d.c, d.ifs.isNamed); err != nil {
-		log.logf(logWarning, "%v", err)
-	}
 	if err := d.openNetlink(); err != nil {
 		return nil, err
+	}
+	// Values saved by an earlier run for interfaces this one does not
+	// adjust are that run's leftovers after a crash: put them back.
+	if err := restoreSysctls(d.c, d.params, d.ifs.isNamed); err != nil {
+		log.logf(logWarning, "%v", err)
 	}
 	if err := d.loadKernelTables(); err != nil {
 		return nil, err
@@ -74,9 +74,9 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 	d.holds, d.holds6 = newDaemonHolds(h, d.tableCap), newDaemonHolds(h, d.tableCap6)
 	// Now the cache mirrors the kernel's table: take over resolution.
 	for _, w := range d.ifs.named {
-		if err := adjustAllSysctls(d.c, w.name, o, log); err != nil {
-			restoreSysctls(d.c, nil)
-			return nil, fmtlite.Errorf("adjust sysctls of %s: %w", w.name, err)
+		if err := adjustAllSysctls(d.c, d.params, w.name, o, log); err != nil {
+			restoreSysctls(d.c, d.params, nil)
+			return nil, err
 		}
 	}
 	d.ready = true
@@ -84,8 +84,8 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 	return d, nil
 }
 
-// openNetlink opens the two rtnetlink sockets and the loop's wakeup
-// descriptor.
+// openNetlink opens the three rtnetlink sockets (notifications, requests,
+// neighbour parameters) and the loop's wakeup descriptor.
 func (d *daemon) openNetlink() (err error) {
 	groups := uint32(unix.RTMGRP_NEIGH | unix.RTMGRP_LINK)
 	if d.o.serves(cache.FamilyIPv4) {
@@ -101,6 +101,13 @@ func (d *daemon) openNetlink() (err error) {
 		return fmtlite.Errorf("netlink socket: %w", err)
 	}
 	d.answers.out = d.req
+	// NB: no receive buffer beyond the default: one request at a time,
+	// whose replies are read as they come.
+	pc, err := rtnl.Dial(0, 0)
+	if err != nil {
+		return fmtlite.Errorf("netlink socket: %w", err)
+	}
+	d.params = &netlinkParams{conn: pc}
 	// Without the filter the daemon reads the echo of every answer it
 	// gives, which is slower but still right.
 	if err := d.nl.IgnorePort(d.req.Port()); err != nil {
@@ -198,7 +205,7 @@ func packetError(err error) error {
 // shutdown restores the sysctls, saves and syncs the cache and closes
 // everything.
 func (d *daemon) shutdown() error {
-	err := restoreSysctls(d.c, nil)
+	err := restoreSysctls(d.c, d.params, nil)
 	d.saveState()
 	if cerr := d.c.Close(); err == nil {
 		err = cerr
@@ -224,6 +231,9 @@ func (d *daemon) close() {
 	}
 	if d.req != nil {
 		d.req.Close()
+	}
+	if d.params != nil {
+		d.params.conn.Close()
 	}
 	if d.wakeFd >= 0 {
 		unix.Close(d.wakeFd)

@@ -3,68 +3,21 @@ package main
 // The per-interface neighbour sysctls arpd adjusts, and their restoration.
 //
 // Only interfaces named on the command line are adjusted, for each family
-// the daemon serves (IPv4 in net.ipv4.neigh, IPv6 in net.ipv6.neigh), and
-// only after the initial dump of the kernel's table is in the cache. The
-// values found before the first adjustment are saved in the cache file's
-// header before anything is written, so that a restart after kill -9
-// restores the true originals rather than the adjusted values it finds.
+// the daemon serves (IPv4's arp_cache, IPv6's ndisc_cache), and only after
+// the initial dump of the kernel's table is in the cache. The values are
+// app_solicit and mcast_solicit of net.ipv4.neigh.IF and net.ipv6.neigh.IF,
+// read and set over rtnetlink as the device's app_probes and mcast_probes
+// (neighparams.go). The values found before the first adjustment are saved
+// in the cache file's header before anything is set, so that a restart
+// after kill -9 restores the true originals rather than the adjusted values
+// it finds.
 
 import (
-	"bytes"
 	"errors"
-	"os"
-	"strconv"
-
-	"golang.org/x/sys/unix"
 
 	"arpd/internal/cache"
 	"arpd/internal/fmtlite"
 )
-
-// sysctlRoot is where the neighbour sysctls live; tests point it elsewhere.
-var sysctlRoot = "/proc/sys/net"
-
-// sysctlDir returns the directory of interface ifname's neighbour sysctls
-// of family: net/ipv4/neigh/IF or net/ipv6/neigh/IF, the same names in
-// both.
-func sysctlDir(family uint8, ifname string) string {
-	proto := "ipv4"
-	if family == cache.FamilyIPv6 {
-		proto = "ipv6"
-	}
-	return sysctlRoot + "/" + proto + "/neigh/" + ifname
-}
-
-// sysctlPath returns the path of neighbour sysctl key of interface ifname.
-func sysctlPath(family uint8, ifname, key string) string {
-	return sysctlDir(family, ifname) + "/" + key
-}
-
-// readSysctl reads an integer sysctl.
-func readSysctl(family uint8, ifname, key string) (int32, error) {
-	b, err := readSmallFile(sysctlPath(family, ifname, key))
-	if err != nil {
-		return 0, err
-	}
-	v, err := strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 32)
-	if err != nil {
-		return 0, fmtlite.Errorf("%s: %w", sysctlPath(family, ifname, key), err)
-	}
-	return int32(v), nil
-}
-
-// writeSysctl writes an integer sysctl.
-func writeSysctl(family uint8, ifname, key string, v int32) error {
-	f, err := os.OpenFile(sysctlPath(family, ifname, key), os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	_, err = f.WriteString(strconv.Itoa(int(v)) + "\n")
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
 
 // adjustedSysctls returns the values arpd sets for -a active and -k, as
 // iproute2's arpd does: app_solicit = max(1, active); with -a,
@@ -92,32 +45,34 @@ const notAdjusted = -1
 // adjustSysctls saves the current values of ifname's neighbour sysctls of
 // family (cache.FamilyIPv4 or cache.FamilyIPv6) in the cache (unless
 // values saved by an earlier run are there: those are the true originals)
-// and then writes the adjusted ones.
-func adjustSysctls(c *cache.File, ifname string, family uint8, active int, noKernel bool) error {
+// and then sets the adjusted ones through p.
+func adjustSysctls(c *cache.File, p paramStore, ifname string, family uint8, active int, noKernel bool) error {
 	app, mcast, setMcast := adjustedSysctls(active, noKernel)
 	if _, saved := savedOriginal(c, ifname, family); !saved {
-		orig := cache.SysctlOriginal{Name: ifname, Family: family, McastSolicit: notAdjusted}
-		var err error
-		if orig.AppSolicit, err = readSysctl(family, ifname, "app_solicit"); err != nil {
-			return err
+		a, m, err := p.get(family, ifname)
+		if err != nil {
+			return paramsError("read", family, ifname, err)
 		}
+		orig := cache.SysctlOriginal{Name: ifname, Family: family, AppSolicit: a, McastSolicit: notAdjusted}
 		if setMcast {
-			if orig.McastSolicit, err = readSysctl(family, ifname, "mcast_solicit"); err != nil {
-				return err
-			}
+			orig.McastSolicit = m
 		}
-		// NB: saved (and in the page cache) before the first write, so
+		// NB: saved (and in the page cache) before the first change, so
 		// a crash between the two cannot lose the originals.
 		if err := c.SaveOriginal(orig); err != nil {
 			return err
 		}
 	}
-	if setMcast {
-		if err := writeSysctl(family, ifname, "mcast_solicit", mcast); err != nil {
-			return err
-		}
+	if err := p.set(family, ifname, app, mcast, setMcast); err != nil {
+		return paramsError("set", family, ifname, err)
 	}
-	return writeSysctl(family, ifname, "app_solicit", app)
+	return nil
+}
+
+// paramsError says which of ifname's sysctls of family could not be read
+// or set (what), keeping err for errors.Is.
+func paramsError(what string, family uint8, ifname string, err error) error {
+	return fmtlite.Errorf("%s %s neighbour sysctls of %s: %w", what, familyName(family), ifname, err)
 }
 
 // savedOriginal returns the values saved for ifname and family, if any.
@@ -134,66 +89,54 @@ func savedOriginal(c *cache.File, ifname string, family uint8) (cache.SysctlOrig
 // -6, both by default), and restores those of a family it does not serve
 // that an earlier run left adjusted. An interface without IPv6 (IPv6 off
 // in the kernel, or a device the kernel gave none, such as one with an MTU
-// below 1280) has no net.ipv6.neigh directory: its IPv6 is skipped with a
+// below 1280) has no parameters in ndisc_cache: its IPv6 is skipped with a
 // line in log, not an error, since the daemon can still serve its IPv4.
-func adjustAllSysctls(c *cache.File, ifname string, o *options, log *logger) error {
+func adjustAllSysctls(c *cache.File, p paramStore, ifname string, o *options, log *logger) error {
 	for _, family := range [...]uint8{cache.FamilyIPv4, cache.FamilyIPv6} {
 		if !o.serves(family) {
 			if saved, ok := savedOriginal(c, ifname, family); ok {
-				if err := restoreSysctl(c, saved); err != nil {
+				if err := restoreSysctl(c, p, saved); err != nil {
 					return err
 				}
 			}
 			continue
 		}
-		if family == cache.FamilyIPv6 && !hasIPv6Sysctls(ifname) {
-			log.logf(logWarning, "interface %s has no IPv6 (no %s): its IPv6 sysctls are left alone", ifname, sysctlDir(family, ifname))
+		err := adjustSysctls(c, p, ifname, family, o.active, o.noKernel)
+		if family == cache.FamilyIPv6 && errors.Is(err, errNoParams) {
+			log.logf(logWarning, "interface %s has no IPv6 (no parameters in ndisc_cache): its IPv6 sysctls are left alone", ifname)
 			continue
 		}
-		if err := adjustSysctls(c, ifname, family, o.active, o.noKernel); err != nil {
+		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// hasIPv6Sysctls reports whether ifname has IPv6 neighbour sysctls. Any
-// answer but "no such file" counts as yes, so that the adjustment itself
-// reports a real error.
-func hasIPv6Sysctls(ifname string) bool {
-	// NB: reading the sysctl rather than os.Stat, whose FileInfo links
-	// time's formatting into the binary (TestNoTimeFormatting), or
-	// unix.Access, whose user-space fallback costs 3 KB of the mips binary.
-	_, err := readSysctl(cache.FamilyIPv6, ifname, "app_solicit")
-	return !errors.Is(err, unix.ENOENT)
-}
-
-// restoreSysctls writes back the saved original values, of both families,
+// restoreSysctls sets back the saved original values, of both families,
 // of every interface for which keep returns false (nil keeps none), and
 // forgets them. An interface that no longer exists has nothing to
 // restore. It returns the first error, after trying them all.
-func restoreSysctls(c *cache.File, keep func(name string) bool) error {
+func restoreSysctls(c *cache.File, p paramStore, keep func(name string) bool) error {
 	var first error
 	for _, o := range c.Originals() {
 		if keep != nil && keep(o.Name) {
 			continue
 		}
-		if err := restoreSysctl(c, o); err != nil && first == nil {
+		if err := restoreSysctl(c, p, o); err != nil && first == nil {
 			first = err
 		}
 	}
 	return first
 }
 
-// restoreSysctl writes back the original values o and forgets them; an
-// interface that no longer exists has nothing to restore.
-func restoreSysctl(c *cache.File, o cache.SysctlOriginal) error {
-	err := writeSysctl(o.Family, o.Name, "app_solicit", o.AppSolicit)
-	if err == nil && o.McastSolicit != notAdjusted {
-		err = writeSysctl(o.Family, o.Name, "mcast_solicit", o.McastSolicit)
-	}
-	if err != nil && !os.IsNotExist(err) {
-		return fmtlite.Errorf("restore %s sysctls of %s: %w", familyName(o.Family), o.Name, err)
+// restoreSysctl sets back the original values o and forgets them; an
+// interface that no longer exists, or no longer has the family, has
+// nothing to restore.
+func restoreSysctl(c *cache.File, p paramStore, o cache.SysctlOriginal) error {
+	err := p.set(o.Family, o.Name, o.AppSolicit, o.McastSolicit, o.McastSolicit != notAdjusted)
+	if err != nil && !errors.Is(err, errNoDevice) && !errors.Is(err, errNoParams) {
+		return paramsError("restore", o.Family, o.Name, err)
 	}
 	return c.ClearOriginal(o.Name, o.Family)
 }

@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"arpd/internal/cache"
 )
@@ -34,46 +37,82 @@ func TestAdjustedSysctls(t *testing.T) {
 	}
 }
 
-// fakeSysctls points sysctlRoot at a temporary tree with the given
-// interfaces' app_solicit and mcast_solicit, the same values for IPv4 and
-// IPv6; an interface in noIPv6 gets the IPv4 ones only.
-func fakeSysctls(t *testing.T, ifs map[string][2]int, noIPv6 ...string) {
-	t.Helper()
-	root := t.TempDir()
-	old := sysctlRoot
-	sysctlRoot = root
-	t.Cleanup(func() { sysctlRoot = old })
+// paramKey names one interface's parameters in one family's table.
+type paramKey struct {
+	family uint8
+	name   string
+}
+
+// fakeParams is a paramStore over a map, as the kernel's tables would
+// hold the values: an interface missing from it has no such device, one
+// with IPv4 values only has no IPv6. refuse makes every set fail.
+type fakeParams struct {
+	v      map[paramKey][2]int32
+	refuse error
+}
+
+// newFakeParams returns a fakeParams with the given interfaces'
+// app_solicit and mcast_solicit, the same values for IPv4 and IPv6; an
+// interface in noIPv6 gets the IPv4 ones only.
+func newFakeParams(ifs map[string][2]int32, noIPv6 ...string) *fakeParams {
+	p := &fakeParams{v: map[paramKey][2]int32{}}
 	for name, v := range ifs {
-		for _, proto := range []string{"ipv4", "ipv6"} {
-			if proto == "ipv6" && slices.Contains(noIPv6, name) {
-				continue
-			}
-			dir := filepath.Join(root, proto, "neigh", name)
-			os.MkdirAll(dir, 0o755)
-			os.WriteFile(filepath.Join(dir, "app_solicit"), []byte(itoa(v[0])+"\n"), 0o644)
-			os.WriteFile(filepath.Join(dir, "mcast_solicit"), []byte(itoa(v[1])+"\n"), 0o644)
+		p.v[paramKey{cache.FamilyIPv4, name}] = v
+		if !slices.Contains(noIPv6, name) {
+			p.v[paramKey{cache.FamilyIPv6, name}] = v
 		}
 	}
+	return p
 }
 
-// sysctlValues reads back an interface's two IPv4 values.
-func sysctlValues(t *testing.T, name string) [2]int32 {
-	t.Helper()
-	return familyValues(t, cache.FamilyIPv4, name)
+// lookup returns the values of name in family's table, or why there are
+// none, as netlinkParams says it.
+func (p *fakeParams) lookup(family uint8, name string) ([2]int32, error) {
+	v, ok := p.v[paramKey{family, name}]
+	switch {
+	case ok:
+		return v, nil
+	case family == cache.FamilyIPv6 && p.has(name):
+		return v, errNoParams
+	}
+	return v, errNoDevice
 }
 
-// familyValues reads back an interface's two values of family.
-func familyValues(t *testing.T, family uint8, name string) [2]int32 {
+// has reports whether interface name exists (has IPv4 values).
+func (p *fakeParams) has(name string) bool {
+	_, ok := p.v[paramKey{cache.FamilyIPv4, name}]
+	return ok
+}
+
+func (p *fakeParams) get(family uint8, name string) (int32, int32, error) {
+	v, err := p.lookup(family, name)
+	return v[0], v[1], err
+}
+
+func (p *fakeParams) set(family uint8, name string, app, mcast int32, setMcast bool) error {
+	v, err := p.lookup(family, name)
+	if err != nil {
+		return err
+	}
+	if p.refuse != nil {
+		return p.refuse
+	}
+	v[0] = app
+	if setMcast {
+		v[1] = mcast
+	}
+	p.v[paramKey{family, name}] = v
+	return nil
+}
+
+// values returns an interface's two values of family.
+func (p *fakeParams) values(t *testing.T, family uint8, name string) [2]int32 {
 	t.Helper()
-	a, err := readSysctl(family, name, "app_solicit")
+	v, err := p.lookup(family, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := readSysctl(family, name, "mcast_solicit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return [2]int32{a, m}
+	return v
 }
 
 // TestSysctlsSurviveCrash: adjust, "crash" (the cache is reopened without
@@ -81,14 +120,14 @@ func familyValues(t *testing.T, family uint8, name string) [2]int32 {
 // values from before the first adjustment come back, not the adjusted
 // ones the restart found, for both families.
 func TestSysctlsSurviveCrash(t *testing.T) {
-	fakeSysctls(t, map[string][2]int{"lan0": {0, 5}, "lan1": {4, 7}})
+	p := newFakeParams(map[string][2]int32{"lan0": {0, 5}, "lan1": {4, 7}})
 	c, _, path := newTestCacheAt(t, 64)
 	both := &options{active: 3, noKernel: true, ipv4: true, ipv6: true}
-	if err := adjustAllSysctls(c, "lan0", both, newLogger("", nil)); err != nil {
+	if err := adjustAllSysctls(c, p, "lan0", both, newLogger("", nil)); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []uint8{cache.FamilyIPv4, cache.FamilyIPv6} {
-		if got := familyValues(t, f, "lan0"); got != [2]int32{3, 0} {
+		if got := p.values(t, f, "lan0"); got != [2]int32{3, 0} {
 			t.Fatalf("adjusted %s lan0 = %v, want [3 0]", familyName(f), got)
 		}
 	}
@@ -107,24 +146,24 @@ func TestSysctlsSurviveCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c2.Close()
-	if err := adjustAllSysctls(c2, "lan0", both, newLogger("", nil)); err != nil {
+	if err := adjustAllSysctls(c2, p, "lan0", both, newLogger("", nil)); err != nil {
 		t.Fatal(err)
 	}
 	noActive := &options{ipv4: true, ipv6: true} // no -a: mcast untouched
-	if err := adjustAllSysctls(c2, "lan1", noActive, newLogger("", nil)); err != nil {
+	if err := adjustAllSysctls(c2, p, "lan1", noActive, newLogger("", nil)); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []uint8{cache.FamilyIPv4, cache.FamilyIPv6} {
-		os.WriteFile(sysctlPath(f, "lan1", "mcast_solicit"), []byte("9\n"), 0o644) // the admin's change
+		p.v[paramKey{f, "lan1"}] = [2]int32{1, 9} // the admin's change of mcast_solicit
 	}
-	if err := restoreSysctls(c2, nil); err != nil {
+	if err := restoreSysctls(c2, p, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []uint8{cache.FamilyIPv4, cache.FamilyIPv6} {
-		if got := familyValues(t, f, "lan0"); got != [2]int32{0, 5} {
+		if got := p.values(t, f, "lan0"); got != [2]int32{0, 5} {
 			t.Fatalf("restored %s lan0 = %v, want the originals [0 5]", familyName(f), got)
 		}
-		if got := familyValues(t, f, "lan1"); got != [2]int32{4, 9} {
+		if got := p.values(t, f, "lan1"); got != [2]int32{4, 9} {
 			t.Fatalf("restored %s lan1 = %v, want [4 9] (mcast_solicit was never ours)", familyName(f), got)
 		}
 	}
@@ -134,33 +173,26 @@ func TestSysctlsSurviveCrash(t *testing.T) {
 }
 
 // TestSysctlsSavedBeforeWritten: the originals of each family are in the
-// cache file before the first sysctl is written, so that a crash between
-// the two cannot lose them. mcast_solicit is made unwritable (a link to
-// /proc/self/oom_score, which reads as a number and refuses every write,
-// root's too), so the adjustment fails at its first write: the originals
-// must be saved all the same.
+// cache file before the first value is set, so that a crash between the
+// two cannot lose them. Every set is refused here (as the kernel refuses
+// a process without CAP_NET_ADMIN), so the adjustment fails at its first
+// change: the originals must be saved all the same, and nothing changed.
 func TestSysctlsSavedBeforeWritten(t *testing.T) {
 	for _, f := range []uint8{cache.FamilyIPv4, cache.FamilyIPv6} {
 		t.Run(familyName(f), func(t *testing.T) {
-			fakeSysctls(t, map[string][2]int{"lan0": {6, 2}})
+			p := newFakeParams(map[string][2]int32{"lan0": {6, 2}})
+			p.refuse = unix.EPERM
 			c, _ := newTestCache(t, 64)
-			mcast := sysctlPath(f, "lan0", "mcast_solicit")
-			os.Remove(mcast)
-			if err := os.Symlink("/proc/self/oom_score", mcast); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := readSysctl(f, "lan0", "mcast_solicit"); err != nil {
-				t.Skip("no /proc/self/oom_score:", err)
-			}
-			// NB: oom_score moves with the process's memory, so any value
-			// read is right; notAdjusted is not.
-			err := adjustSysctls(c, "lan0", f, 1, false)
+			err := adjustSysctls(c, p, "lan0", f, 1, false)
 			got, saved := savedOriginal(c, "lan0", f)
-			if err == nil || !saved || got.AppSolicit != 6 || got.McastSolicit == notAdjusted {
-				t.Fatalf("first write refused: %v, saved %v %+v; want an error and both originals saved", err, saved, got)
+			if !errors.Is(err, unix.EPERM) || !saved || got.AppSolicit != 6 || got.McastSolicit != 2 {
+				t.Fatalf("set refused: %v, saved %v %+v; want EPERM and both originals saved", err, saved, got)
 			}
-			if v, _ := readSysctl(f, "lan0", "app_solicit"); v != 6 {
-				t.Errorf("app_solicit %d, want 6 (written after mcast_solicit)", v)
+			if !strings.Contains(err.Error(), "set "+familyName(f)+" neighbour sysctls of lan0") {
+				t.Errorf("error %q does not say what was refused", err)
+			}
+			if v := p.values(t, f, "lan0"); v != [2]int32{6, 2} {
+				t.Errorf("values %v, want unchanged [6 2]", v)
 			}
 		})
 	}
@@ -168,25 +200,25 @@ func TestSysctlsSavedBeforeWritten(t *testing.T) {
 
 // TestAdjustFamilies: -4 and -6 adjust only their family, and a family not
 // served gets back the values an earlier run left saved; an interface
-// without IPv6 sysctls is adjusted for IPv4 with one log line.
+// without IPv6 parameters is adjusted for IPv4 with one log line.
 func TestAdjustFamilies(t *testing.T) {
-	fakeSysctls(t, map[string][2]int{"lan0": {0, 3}, "v4only": {0, 3}}, "v4only")
+	p := newFakeParams(map[string][2]int32{"lan0": {0, 3}, "v4only": {0, 3}}, "v4only")
 	c, _ := newTestCache(t, 64)
 	var logs bytes.Buffer
 	log := newLogger("", &logs)
 	only4 := &options{active: 1, ipv4: true}
 	only6 := &options{active: 1, ipv6: true}
-	if err := adjustAllSysctls(c, "lan0", only6, log); err != nil {
+	if err := adjustAllSysctls(c, p, "lan0", only6, log); err != nil {
 		t.Fatal(err)
 	}
-	if v4, v6 := familyValues(t, cache.FamilyIPv4, "lan0"), familyValues(t, cache.FamilyIPv6, "lan0"); v4 != [2]int32{0, 3} || v6 != [2]int32{1, 2} {
+	if v4, v6 := p.values(t, cache.FamilyIPv4, "lan0"), p.values(t, cache.FamilyIPv6, "lan0"); v4 != [2]int32{0, 3} || v6 != [2]int32{1, 2} {
 		t.Fatalf("-6: IPv4 %v IPv6 %v, want [0 3] and [1 2]", v4, v6)
 	}
 	// A restart with -4 (after a crash): IPv6 goes back, IPv4 is adjusted.
-	if err := adjustAllSysctls(c, "lan0", only4, log); err != nil {
+	if err := adjustAllSysctls(c, p, "lan0", only4, log); err != nil {
 		t.Fatal(err)
 	}
-	if v4, v6 := familyValues(t, cache.FamilyIPv4, "lan0"), familyValues(t, cache.FamilyIPv6, "lan0"); v4 != [2]int32{1, 2} || v6 != [2]int32{0, 3} {
+	if v4, v6 := p.values(t, cache.FamilyIPv4, "lan0"), p.values(t, cache.FamilyIPv6, "lan0"); v4 != [2]int32{1, 2} || v6 != [2]int32{0, 3} {
 		t.Fatalf("-4 after -6: IPv4 %v IPv6 %v, want [1 2] and [0 3]", v4, v6)
 	}
 	if _, ok := savedOriginal(c, "lan0", cache.FamilyIPv6); ok {
@@ -196,50 +228,57 @@ func TestAdjustFamilies(t *testing.T) {
 		t.Errorf("logged %q", logs.String())
 	}
 	both := &options{active: 1, ipv4: true, ipv6: true}
-	if err := adjustAllSysctls(c, "v4only", both, log); err != nil {
+	if err := adjustAllSysctls(c, p, "v4only", both, log); err != nil {
 		t.Fatalf("an interface without IPv6: %v", err)
 	}
-	if v := familyValues(t, cache.FamilyIPv4, "v4only"); v != [2]int32{1, 2} {
+	if v := p.values(t, cache.FamilyIPv4, "v4only"); v != [2]int32{1, 2} {
 		t.Errorf("v4only IPv4 = %v, want adjusted [1 2]", v)
 	}
 	if _, ok := savedOriginal(c, "v4only", cache.FamilyIPv6); ok {
 		t.Errorf("IPv6 originals saved for an interface without IPv6")
 	}
-	if want := "arpd: interface v4only has no IPv6 (no " + sysctlDir(cache.FamilyIPv6, "v4only") + "): its IPv6 sysctls are left alone\n"; logs.String() != want {
+	if want := "arpd: interface v4only has no IPv6 (no parameters in ndisc_cache): its IPv6 sysctls are left alone\n"; logs.String() != want {
 		t.Errorf("log %q, want %q", logs.String(), want)
 	}
-	// A missing interface is an error, from its IPv4 sysctls.
-	if err := adjustAllSysctls(c, "missing", both, log); err == nil || !strings.Contains(err.Error(), "missing") {
+	// A missing interface is an error, from its IPv4 parameters.
+	if err := adjustAllSysctls(c, p, "missing", both, log); !errors.Is(err, errNoDevice) || !strings.Contains(err.Error(), "IPv4 neighbour sysctls of missing") {
 		t.Fatalf("adjusting a missing interface: %v", err)
 	}
 }
 
 func TestRestoreKeepsAndSkipsMissing(t *testing.T) {
-	fakeSysctls(t, map[string][2]int{"a": {0, 3}, "b": {0, 3}})
+	p := newFakeParams(map[string][2]int32{"a": {0, 3}, "b": {0, 3}, "c": {0, 3}})
 	c, _ := newTestCache(t, 64)
-	for _, n := range []string{"a", "b"} {
+	for _, n := range []string{"a", "b", "c"} {
 		for _, f := range []uint8{cache.FamilyIPv4, cache.FamilyIPv6} {
-			if err := adjustSysctls(c, n, f, 2, false); err != nil {
+			if err := adjustSysctls(c, p, n, f, 2, false); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	// An interface that disappeared has nothing to restore: no error.
-	os.RemoveAll(filepath.Join(sysctlRoot, "ipv4", "neigh", "b"))
-	os.RemoveAll(filepath.Join(sysctlRoot, "ipv6", "neigh", "b"))
-	if err := restoreSysctls(c, func(name string) bool { return name == "a" }); err != nil {
+	// An interface that disappeared has nothing to restore, nor one
+	// that lost its IPv6: no error.
+	delete(p.v, paramKey{cache.FamilyIPv4, "b"})
+	delete(p.v, paramKey{cache.FamilyIPv6, "b"})
+	delete(p.v, paramKey{cache.FamilyIPv6, "c"})
+	if err := restoreSysctls(c, p, func(name string) bool { return name == "a" }); err != nil {
 		t.Fatal(err)
 	}
 	got := c.Originals()
 	if len(got) != 2 || got[0].Name != "a" || got[1].Name != "a" || got[0].Family == got[1].Family {
 		t.Fatalf("kept %+v, want only a, both families", got)
 	}
+	if v := p.values(t, cache.FamilyIPv4, "c"); v != [2]int32{0, 3} {
+		t.Errorf("c IPv4 = %v, want restored [0 3]", v)
+	}
 	for _, f := range []uint8{cache.FamilyIPv4, cache.FamilyIPv6} {
-		if v := familyValues(t, f, "a"); v != [2]int32{2, 1} {
+		if v := p.values(t, f, "a"); v != [2]int32{2, 1} {
 			t.Fatalf("%s a = %v, want still adjusted [2 1]", familyName(f), v)
 		}
 	}
-	if err := adjustSysctls(c, "missing", cache.FamilyIPv6, 1, false); err == nil || !strings.Contains(err.Error(), "missing") {
-		t.Fatalf("adjusting a missing interface: %v", err)
+	// Any other refusal is an error, and the values stay saved.
+	p.refuse = unix.EPERM
+	if err := restoreSysctls(c, p, nil); !errors.Is(err, unix.EPERM) || !strings.Contains(err.Error(), "restore") || len(c.Originals()) != 2 {
+		t.Fatalf("a refused restore: %v, %d saved", err, len(c.Originals()))
 	}
 }

@@ -57,12 +57,23 @@ func indexOf(fd int, name string) (uint32, error) {
 	return ifr.Uint32(), nil
 }
 
+// ioctlSocket opens a socket to ask the interface ioctls on: a
+// NETLINK_ROUTE one.
+//
+// NB: the kernel answers SIOCGIFINDEX and SIOCGIFHWADDR on a socket of any
+// family (sock_do_ioctl hands what the family does not know to dev_ioctl),
+// and a netlink socket needs no privilege, so the daemon needs no AF_INET
+// socket: its systemd unit leaves AF_INET out of RestrictAddressFamilies=.
+func ioctlSocket() (int, error) {
+	return unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+}
+
 // IndexByName returns the index of the interface called name, in the
 // calling thread's network namespace. Its errors are the ones the daemon
 // shows for an interface named on its command line: "interface NAME: no
 // such interface" when there is none.
 func IndexByName(name string) (uint32, error) {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := ioctlSocket()
 	if err != nil {
 		return 0, fmtlite.Errorf("interface %s: %w", name, err)
 	}
@@ -85,7 +96,7 @@ func IndexByName(name string) (uint32, error) {
 // naming the ioctl that failed.
 func LookupIface(name string) (Iface, error) {
 	ifc := Iface{Name: name}
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := ioctlSocket()
 	if err != nil {
 		return ifc, fmtlite.Errorf("interface %s: socket for ioctl: %w", name, err)
 	}

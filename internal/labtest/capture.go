@@ -169,6 +169,10 @@ func swapPayload(typ uint16, d []byte) {
 				return at == unix.IFA_FLAGS || at == unix.IFA_CACHEINFO || at == unix.IFA_RT_PRIORITY
 			})
 		}
+	case unix.RTM_NEWNEIGHTBL, unix.RTM_SETNEIGHTBL:
+		if len(d) >= 4 {
+			swapTableAttrs(d[4:])
+		}
 	case unix.NLMSG_ERROR:
 		if len(d) >= 4+unix.SizeofNlMsghdr {
 			swap32(d[0:])
@@ -178,5 +182,35 @@ func swapPayload(typ uint16, d []byte) {
 		if len(d) >= 4 {
 			swap32(d[0:])
 		}
+	}
+}
+
+// swapTableAttrs swaps the attributes a of a neighbour table message: the
+// headers, the thresholds NDTA_THRESH1..3 (2, 3, 4), and inside NDTA_PARMS
+// (6) the nested headers and each 4-byte value (NDTPA_IFINDEX, the probes
+// and the other __u32 parameters); the nested 8-byte times and the
+// statistics, which nothing decodes, are left alone.
+func swapTableAttrs(a []byte) {
+	swapAttrs(a, func(at uint16) bool { return at >= 2 && at <= 4 })
+	for len(a) >= unix.SizeofNlAttr {
+		l := int(binary.NativeEndian.Uint16(a))
+		if l < unix.SizeofNlAttr || l > len(a) {
+			break
+		}
+		if binary.NativeEndian.Uint16(a[2:])&attrTypeMask == 6 {
+			p := a[unix.SizeofNlAttr:l]
+			swapAttrs(p, func(uint16) bool { return false })
+			for len(p) >= unix.SizeofNlAttr {
+				pl := int(binary.NativeEndian.Uint16(p))
+				if pl < unix.SizeofNlAttr || pl > len(p) {
+					break
+				}
+				if pl == unix.SizeofNlAttr+4 {
+					swap32(p[unix.SizeofNlAttr:])
+				}
+				p = p[min((pl+3)&^3, len(p)):]
+			}
+		}
+		a = a[min((l+3)&^3, len(a)):]
 	}
 }
