@@ -2,15 +2,14 @@ package main
 
 // The OpenWrt init script, run by /bin/sh (and by busybox sh, OpenWrt's own
 // shell, where installed) against stand-ins for rc.common, the UCI
-// functions, procd's helpers and the network functions. The stand-ins
-// record every procd call, and the tests check the exact command line
-// each instance gets.
+// functions, procd's helpers, the network functions, logger, the file
+// commands and the arpd binary. The stand-ins record every call, and the
+// tests check the exact procd calls of each instance, in order.
 
 import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 )
@@ -101,6 +100,9 @@ procd_open_instance() { procd_log open "$1"; }
 procd_set_param() { procd_log set "$@"; }
 procd_append_param() { procd_log append "$@"; }
 procd_close_instance() { procd_log close; }
+procd_add_jail() { procd_log jail "$@"; }
+procd_add_jail_mount() { procd_log jail-mount "$@"; }
+procd_add_jail_mount_rw() { procd_log jail-mount-rw "$@"; }
 procd_add_reload_trigger() { procd_log reload-trigger "$@"; }
 procd_add_reload_interface_trigger() { procd_log interface-trigger "$@"; }
 `
@@ -117,7 +119,29 @@ procd_add_reload_interface_trigger() { procd_log interface-trigger "$@"; }
 	standinLogger = `#!/bin/sh
 printf '%s\n' "$*" >> "$LOGGER_LOG"
 `
+	// standinFileCmd is mkdir, chown and chmod: it records the call
+	// (named by the link it runs as) in $FS_LOG, words separated by
+	// \037, and changes nothing.
+	standinFileCmd = `#!/bin/sh
+IFS="$(printf '\037')"
+printf '%s\n' "${0##*/}$IFS$*" >> "$FS_LOG"
+`
+	// standinArpd stands for the binary the script runs with -V to
+	// check a command line: it records its arguments in $ARPD_LOG and
+	// accepts them.
+	standinArpd = `#!/bin/sh
+IFS="$(printf '\037')"
+printf '%s\n' "$*" >> "$ARPD_LOG"
+echo "arpd test"
+`
 )
+
+// initEnv is what one run of the init script runs against.
+type initEnv struct {
+	config string            // the UCI file /etc/config/arpd
+	netdev map[string]string // the logical interfaces that are up, and their devices
+	arpd   string            // the binary run with -V, "" for standinArpd
+}
 
 // procdInstance is what one procd_open_instance ... procd_close_instance
 // block set up.
@@ -125,6 +149,7 @@ type procdInstance struct {
 	name    string
 	command []string
 	params  map[string][]string // every other parameter, last value
+	calls   [][]string          // every call of the block, in order
 }
 
 // initRun is the result of one run of the init script.
@@ -132,6 +157,8 @@ type initRun struct {
 	instances []procdInstance
 	triggers  [][]string // reload and interface triggers, in order
 	logged    string     // what went to logger
+	files     [][]string // the mkdir, chown and chmod calls, in order
+	checked   [][]string // the command lines given to arpd -V
 }
 
 // openwrtShells returns the shells to run the init script with: /bin/sh,
@@ -148,10 +175,10 @@ func openwrtShells(t *testing.T) [][]string {
 	return shells
 }
 
-// runInit runs the init script (its text given, so that a test can run a
-// changed copy) with action ("start" or "triggers") under shell, with the
-// UCI file config and the logical interfaces of netdev up.
-func runInit(t *testing.T, shell []string, script, config, action string, netdev map[string]string) initRun {
+// writeInitRoot writes the init script (its text given, so that a test
+// can run a changed copy) and the stand-ins under a new fake
+// IPKG_INSTROOT, and returns it.
+func writeInitRoot(t *testing.T, script string, env initEnv) string {
 	t.Helper()
 	root := t.TempDir()
 	files := map[string]string{
@@ -159,11 +186,13 @@ func runInit(t *testing.T, shell []string, script, config, action string, netdev
 		"lib/functions.sh":         standinFunctions,
 		"lib/functions/procd.sh":   standinProcd,
 		"lib/functions/network.sh": standinNetwork,
-		"etc/config/arpd":          config,
+		"etc/config/arpd":          env.config,
 		"bin/logger":               standinLogger,
+		"bin/mkdir":                standinFileCmd,
+		"bin/chown":                standinFileCmd,
+		"bin/chmod":                standinFileCmd,
+		"usr/sbin/arpd":            standinArpd,
 		"etc/init.d/arpd":          script,
-		"procd.log":                "",
-		"logger.log":               "",
 	}
 	for name, text := range files {
 		p := filepath.Join(root, name)
@@ -174,82 +203,123 @@ func runInit(t *testing.T, shell []string, script, config, action string, netdev
 			t.Fatal(err)
 		}
 	}
+	if env.arpd != "" {
+		p := filepath.Join(root, "usr/sbin/arpd")
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(env.arpd, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+// runInit runs the init script with action ("start" or "triggers") under
+// shell, against env.
+func runInit(t *testing.T, shell []string, script, action string, env initEnv) initRun {
+	t.Helper()
+	root := writeInitRoot(t, script, env)
 	args := append(append([]string{}, shell[1:]...),
 		filepath.Join(root, "etc/rc.common"), filepath.Join(root, "etc/init.d/arpd"), action)
 	cmd := exec.Command(shell[0], args...)
-	cmd.Env = []string{
-		"PATH=" + filepath.Join(root, "bin") + ":/usr/bin:/bin",
-		"IPKG_INSTROOT=" + root,
-		"UCI_CONFIG_DIR=" + filepath.Join(root, "etc/config"),
-		"PROCD_LOG=" + filepath.Join(root, "procd.log"),
-		"LOGGER_LOG=" + filepath.Join(root, "logger.log"),
+	logs := map[string]string{}
+	for _, name := range []string{"PROCD_LOG", "LOGGER_LOG", "FS_LOG", "ARPD_LOG"} {
+		logs[name] = filepath.Join(root, strings.ToLower(name))
+		if err := os.WriteFile(logs[name], nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Env = append(cmd.Env, name+"="+logs[name])
 	}
-	for iface, dev := range netdev {
+	cmd.Env = append(cmd.Env,
+		"PATH="+filepath.Join(root, "bin")+":/usr/bin:/bin",
+		"IPKG_INSTROOT="+root,
+		"UCI_CONFIG_DIR="+filepath.Join(root, "etc/config"))
+	for iface, dev := range env.netdev {
 		cmd.Env = append(cmd.Env, "TEST_NETDEV_"+iface+"="+dev)
 	}
 	if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
 		t.Fatalf("%s %s: %v, output %q", strings.Join(shell, " "), action, err, out)
 	}
-	log, err := os.ReadFile(filepath.Join(root, "procd.log"))
-	if err != nil {
-		t.Fatal(err)
+	read := func(name string) string {
+		b, err := os.ReadFile(logs[name])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
 	}
-	logged, err := os.ReadFile(filepath.Join(root, "logger.log"))
-	if err != nil {
-		t.Fatal(err)
+	run := parseProcdLog(t, read("PROCD_LOG"))
+	run.logged = read("LOGGER_LOG")
+	run.files = splitLog(read("FS_LOG"))
+	run.checked = splitLog(read("ARPD_LOG"))
+	return run
+}
+
+// splitLog splits a stand-in's log into its lines, and each line into
+// its words (separated by \037).
+func splitLog(log string) [][]string {
+	var lines [][]string
+	for _, line := range strings.Split(log, "\n") {
+		if line != "" {
+			lines = append(lines, strings.Split(line, "\037"))
+		}
 	}
-	return parseProcdLog(t, string(log), string(logged))
+	return lines
 }
 
 // parseProcdLog replays the recorded procd calls.
-func parseProcdLog(t *testing.T, log, logged string) initRun {
+func parseProcdLog(t *testing.T, log string) initRun {
 	t.Helper()
-	run := initRun{logged: logged}
+	var run initRun
 	var cur *procdInstance
-	for _, line := range strings.Split(strings.TrimSuffix(log, "\n"), "\n") {
-		if line == "" {
-			continue
-		}
-		w := strings.Split(line, "\037")
+	for _, w := range splitLog(log) {
 		switch w[0] {
 		case "open":
 			if cur != nil {
 				t.Fatalf("procd_open_instance %q inside instance %q", w[1], cur.name)
 			}
 			cur = &procdInstance{name: w[1], params: map[string][]string{}}
-		case "set", "append":
-			if cur == nil {
-				t.Fatalf("procd_%s_param outside an instance: %q", w[0], w[1:])
-			}
-			if len(w) < 2 {
-				t.Fatalf("procd_%s_param without a parameter name", w[0])
-			}
-			switch {
-			case w[1] == "command" && w[0] == "set":
-				cur.command = append([]string{}, w[2:]...)
-			case w[1] == "command":
-				cur.command = append(cur.command, w[2:]...)
-			case w[0] == "set":
-				cur.params[w[1]] = append([]string{}, w[2:]...)
-			default:
-				cur.params[w[1]] = append(cur.params[w[1]], w[2:]...)
-			}
-		case "close":
-			if cur == nil {
-				t.Fatal("procd_close_instance without an instance")
-			}
-			run.instances = append(run.instances, *cur)
-			cur = nil
 		case "reload-trigger", "interface-trigger":
 			run.triggers = append(run.triggers, w)
+			continue
+		case "set", "append", "jail", "jail-mount", "jail-mount-rw", "close":
+			if cur == nil {
+				t.Fatalf("%q outside an instance", w)
+			}
 		default:
-			t.Fatalf("unknown procd log line %q", line)
+			t.Fatalf("unknown procd log line %q", w)
+		}
+		cur.calls = append(cur.calls, w)
+		switch {
+		case w[0] == "close":
+			run.instances = append(run.instances, *cur)
+			cur = nil
+		case w[0] == "set" || w[0] == "append":
+			cur.param(t, w)
 		}
 	}
 	if cur != nil {
 		t.Fatalf("instance %q never closed", cur.name)
 	}
 	return run
+}
+
+// param records one procd_set_param or procd_append_param call w.
+func (in *procdInstance) param(t *testing.T, w []string) {
+	t.Helper()
+	if len(w) < 2 {
+		t.Fatalf("procd_%s_param without a parameter name", w[0])
+	}
+	switch {
+	case w[1] == "command" && w[0] == "set":
+		in.command = append([]string{}, w[2:]...)
+	case w[1] == "command":
+		in.command = append(in.command, w[2:]...)
+	case w[0] == "set":
+		in.params[w[1]] = append([]string{}, w[2:]...)
+	default:
+		in.params[w[1]] = append(in.params[w[1]], w[2:]...)
+	}
 }
 
 // readTestFile returns the text of a file of the repository.
@@ -260,173 +330,4 @@ func readTestFile(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-// wantInstances checks the instances' names and command lines, and that
-// each respawns and sends stderr to the log.
-func wantInstances(t *testing.T, run initRun, want map[string][]string) {
-	t.Helper()
-	got := map[string][]string{}
-	for _, in := range run.instances {
-		if _, dup := got[in.name]; dup {
-			t.Errorf("instance %q started twice", in.name)
-		}
-		got[in.name] = in.command
-		if _, ok := in.params["respawn"]; !ok {
-			t.Errorf("instance %q: no procd_set_param respawn", in.name)
-		}
-		if s := in.params["stderr"]; !reflect.DeepEqual(s, []string{"1"}) {
-			t.Errorf("instance %q: stderr param %q, want [1]", in.name, s)
-		}
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("instances and command lines:\n got %q\nwant %q", got, want)
-	}
-}
-
-// TestOpenWrtInitShippedConfig runs the script on the config the package
-// installs: every option becomes its flag, and lan becomes br-lan.
-func TestOpenWrtInitShippedConfig(t *testing.T) {
-	script, config := readTestFile(t, initScript), readTestFile(t, shippedConfig)
-	for _, sh := range openwrtShells(t) {
-		run := runInit(t, sh, script, config, "start", map[string]string{"lan": "br-lan"})
-		wantInstances(t, run, map[string][]string{
-			"main": {"/usr/sbin/arpd", "-F", "-b", "/var/lib/arpd/arpd.db", "-a", "3", "-k",
-				"-n", "60", "-R", "50", "-B", "1000", "-M", "32", "-C", "65536", "-p", "30", "--", "br-lan"},
-		})
-		if run.logged != "" {
-			t.Errorf("%s: logged %q with lan up", sh, run.logged)
-		}
-	}
-}
-
-// TestOpenWrtInitDefaultsAndDisabled covers a disabled section (in both
-// spellings UCI allows), a section with every option missing, an
-// anonymous section, and the kernel_broadcasts boolean.
-func TestOpenWrtInitDefaultsAndDisabled(t *testing.T) {
-	config := `
-config arpd 'off'
-	option enabled '0'
-	list interface 'lan'
-	option probes '5'
-
-config arpd 'no'
-	option enabled 'no'
-	list device 'eth3'
-
-config other 'notours'
-	option enabled '1'
-	list interface 'lan'
-
-config arpd 'bare'
-	list interface 'lan'
-
-config arpd
-	option database '/srv/arpd/with space.db'
-	option kernel_broadcasts 'yes'
-	option probes '2'
-
-config arpd 'quiet'
-	option enabled 'on'
-	option kernel_broadcasts 'off'
-	option rate '0.5'
-	list device 'eth1'
-	list device 'eth2'
-`
-	script := readTestFile(t, initScript)
-	for _, sh := range openwrtShells(t) {
-		run := runInit(t, sh, script, config, "start", map[string]string{"lan": "br-lan"})
-		wantInstances(t, run, map[string][]string{
-			"bare": {"/usr/sbin/arpd", "-F", "-b", "/var/lib/arpd/arpd.db", "--", "br-lan"},
-			"cfg1": {"/usr/sbin/arpd", "-F", "-b", "/srv/arpd/with space.db", "-a", "2"},
-			"quiet": {"/usr/sbin/arpd", "-F", "-b", "/var/lib/arpd/arpd.db", "-k", "-R", "0.5",
-				"--", "eth1", "eth2"},
-		})
-	}
-}
-
-// TestOpenWrtInitInterfaceDown checks that an interface without a device
-// yet is left out and logged, and that a section whose interfaces are all
-// down starts nothing (arpd without interfaces would serve them all).
-func TestOpenWrtInitInterfaceDown(t *testing.T) {
-	config := `
-config arpd 'some'
-	list interface 'lan'
-	list interface 'guest'
-	list device 'eth9'
-	option database '/var/lib/arpd/some.db'
-
-config arpd 'none'
-	list interface 'guest'
-	option database '/var/lib/arpd/none.db'
-`
-	script := readTestFile(t, initScript)
-	for _, sh := range openwrtShells(t) {
-		run := runInit(t, sh, script, config, "start", map[string]string{"lan": "br-lan"})
-		wantInstances(t, run, map[string][]string{
-			"some": {"/usr/sbin/arpd", "-F", "-b", "/var/lib/arpd/some.db", "--", "br-lan", "eth9"},
-		})
-		want := "-t arpd -p daemon.notice some: no device yet for: guest\n" +
-			"-t arpd -p daemon.notice none: no device yet for: guest\n"
-		if run.logged != want {
-			t.Errorf("%s: logged %q, want %q", sh, run.logged, want)
-		}
-	}
-}
-
-// TestOpenWrtInitTriggers checks that the script reloads on a change of
-// its UCI config and on a change of each logical interface it serves.
-func TestOpenWrtInitTriggers(t *testing.T) {
-	config := readTestFile(t, shippedConfig) + `
-config arpd 'second'
-	list interface 'guest'
-	list interface 'iot'
-	list device 'eth5'
-`
-	script := readTestFile(t, initScript)
-	for _, sh := range openwrtShells(t) {
-		run := runInit(t, sh, script, config, "triggers", nil)
-		want := [][]string{
-			{"reload-trigger", "arpd"},
-			{"interface-trigger", "lan"},
-			{"interface-trigger", "guest"},
-			{"interface-trigger", "iot"},
-		}
-		if !reflect.DeepEqual(run.triggers, want) {
-			t.Errorf("%s: triggers %q, want %q", sh, run.triggers, want)
-		}
-		if len(run.instances) != 0 {
-			t.Errorf("%s: service_triggers started %d instances", sh, len(run.instances))
-		}
-	}
-}
-
-// TestOpenWrtInitCheckCanFail runs a copy of the script with the -k line
-// removed and checks that the command line then differs: the comparison
-// above would catch such a change.
-func TestOpenWrtInitCheckCanFail(t *testing.T) {
-	script := readTestFile(t, initScript)
-	var kept []string
-	removed := 0
-	for _, line := range strings.Split(script, "\n") {
-		if strings.Contains(line, "procd_append_param command -k") {
-			removed++
-			continue
-		}
-		kept = append(kept, line)
-	}
-	if removed != 1 {
-		t.Fatalf("found the -k line %d times, want once", removed)
-	}
-	config := readTestFile(t, shippedConfig)
-	sh := openwrtShells(t)[0]
-	run := runInit(t, sh, strings.Join(kept, "\n"), config, "start", map[string]string{"lan": "br-lan"})
-	if len(run.instances) != 1 {
-		t.Fatalf("%d instances, want 1", len(run.instances))
-	}
-	for _, a := range run.instances[0].command {
-		if a == "-k" {
-			t.Fatalf("-k still on the command line %q of the changed script", run.instances[0].command)
-		}
-	}
 }
