@@ -135,7 +135,7 @@ func newDemoRig(t *testing.T, in *interrupt, n int) *demoRig {
 	})
 	r := &demoRig{in: in, l: l, mon: newMonitor(t, l)}
 	var err error
-	if r.tr, err = newNeighTrace(t, l.NearIf); err != nil {
+	if r.tr, err = newNeighTrace(t, l.NearIf, l.v6); err != nil {
 		t.Logf("no kernel tracing (%v): turnaround as the monitor read it", err)
 		r.tr = nil
 	}
