@@ -90,6 +90,9 @@ type blPhaser struct {
 	d    *labtest.Daemon // nil: the kernel alone
 	db   string
 	tr   *neighTrace // nil: no tracing here, request to valid from the sink
+	// gctrace: the daemon logs its collections (GODEBUG=gctrace=1),
+	// which each phase counts.
+	gctrace bool
 }
 
 // reset forgets the previous phase's traffic and starts tracing.
@@ -145,6 +148,7 @@ func (ph *blPhaser) pass(n int, paced bool, limit time.Duration, before func()) 
 	}
 	p := blPhase{hosts: n}
 	cpu0 := ph.daemonCPU()
+	gc0 := ph.gcCycles()
 	if before != nil {
 		before()
 	}
@@ -177,7 +181,17 @@ func (ph *blPhaser) pass(n int, paced bool, limit time.Duration, before func()) 
 		ph.tr.schedEvents(false, comm)
 	}
 	ph.finish(&p, cpu0, from, sentWall, retWall)
+	p.gcs = ph.gcCycles() - gc0
 	return p
+}
+
+// gcCycles returns how many collections the daemon has logged so far, or
+// 0 unless it runs with GODEBUG=gctrace=1.
+func (ph *blPhaser) gcCycles() int {
+	if ph.d == nil || !ph.gctrace {
+		return 0
+	}
+	return gcCycles(ph.d.Output())
 }
 
 // finish fills in p from what the monitor and the sink saw of hosts

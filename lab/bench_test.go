@@ -55,6 +55,7 @@ type blPhase struct {
 	traceLost  int64              // trace events lost (turnaround incomplete if > 0)
 	breakdown  [4][]time.Duration // ARPD_BENCH_SCHEDTRACE: where a request's time went
 	followed   int                // requests the breakdown could follow
+	gcs        int                // the daemon's collections (run with GODEBUG=gctrace=1)
 	cpu        time.Duration
 	hwm, anon  int64 // KiB: VmHWM so far, RssAnon now
 	fileSize   int64 // bytes
@@ -76,6 +77,7 @@ type blResult struct {
 	monitorOverruns int
 	counters        map[string]uint64
 	out             string
+	setup           time.Duration // adding the hosts' addresses to the far side
 }
 
 // blDaemon starts and stops one kind of daemon.
@@ -83,6 +85,7 @@ type blDaemon struct {
 	name     string
 	start    func(t testing.TB, l *hostLab, db string) *labtest.Daemon
 	counters func(t testing.TB, db string) map[string]uint64 // nil: it has none
+	gctrace  bool                                            // it logs its collections (GODEBUG=gctrace=1)
 }
 
 // TestBenchLab is make bench-lab (ARPD_BENCHLAB=1, as root): for this arpd
@@ -114,14 +117,57 @@ type blDaemon struct {
 // the first answered from the cache, with no host asked about twice.
 func TestBenchLab(t *testing.T) {
 	full, n, paced := blHostCounts(t)
+	v4, v6 := blFamilies(t)
 	in := catchInterrupt(t)
 	blGlobals(t, in, full, n)
+	if full && v6 {
+		bl6Globals(t, n)
+	}
+	var rs, rs6 []blResult
+	if v4 {
+		rs = blRunIPv4(t, in, full, n, paced)
+	}
+	if v6 {
+		rs6 = bl6RunAll(t, in, full, n)
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	var report strings.Builder
+	if v4 {
+		blReport(&report, rs, n, paced, blPinned(full))
+	}
+	if v6 {
+		bl6Report(&report, rs6, rs, n)
+	}
+	if full {
+		os.Stdout.WriteString(report.String())
+		return
+	}
+	t.Log(report.String())
+	if v4 {
+		blCheck(t, &rs[0])
+	}
+	bl6Check(t, rs6)
+}
+
+// blPinned says whether the IPv4 runs bind the test and the daemon to
+// CPUs of their own: ARPD_BENCH_PIN=1 in make bench-lab (full), with 2
+// CPUs at least. Off by default: a burst then goes faster, but each
+// request one at a time waits for an interrupt to wake the idle CPU,
+// which on a virtual machine costs 30 to 40 µs.
+func blPinned(full bool) bool {
+	return full && runtime.NumCPU() >= 2 && os.Getenv("ARPD_BENCH_PIN") == "1"
+}
+
+// blRunIPv4 runs the IPv4 phases for this arpd and, in make bench-lab,
+// iproute2's, each in a subtest and a lab of its own, and returns their
+// results.
+func blRunIPv4(t *testing.T, in *interrupt, full bool, n, paced int) []blResult {
+	t.Helper()
 	daemons := blDaemons(t, full)
-	// ARPD_BENCH_PIN=1 binds the test to CPU 0 and the daemon to CPU 1,
-	// for both daemons alike. Off by default: a burst then goes faster,
-	// but each request one at a time waits for an interrupt to wake the
-	// idle CPU, which on a virtual machine costs 30 to 40 µs.
-	pin := full && runtime.NumCPU() >= 2 && os.Getenv("ARPD_BENCH_PIN") == "1"
+	pin := blPinned(full)
 	if pin {
 		pinSelf(t, 0)
 	}
@@ -136,15 +182,7 @@ func TestBenchLab(t *testing.T) {
 	if len(rs) < len(daemons) || t.Failed() {
 		t.FailNow()
 	}
-
-	var report strings.Builder
-	blReport(&report, rs, n, paced, pin)
-	if full {
-		os.Stdout.WriteString(report.String())
-		return
-	}
-	t.Log(report.String())
-	blCheck(t, &rs[0])
+	return rs
 }
 
 // blHostCounts says whether this is make bench-lab (ARPD_BENCHLAB=1) and

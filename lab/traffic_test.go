@@ -209,9 +209,13 @@ func newNearSender(t testing.TB, l *hostLab) *nearSender {
 // NB: with IP_RECVERR, a host that failed to resolve earlier leaves an
 // error (EHOSTUNREACH) on the socket, and the next send returns it instead
 // of sending; the error is cleared by being returned, so that send is made
-// again. Only ENOBUFS (no neighbour entry could be made) is this send's own.
+// again. Only ENOBUFS (no neighbour entry could be made; EINVAL for IPv6,
+// see senderSocket6) is this send's own.
 func (s *nearSender) send(h int) bool {
-	to := &unix.SockaddrInet4{Port: 9, Addr: hostAddr(h)}
+	var to unix.Sockaddr = &unix.SockaddrInet4{Port: 9, Addr: hostAddr(h)}
+	if s.v6 {
+		to = &unix.SockaddrInet6{Port: 9, Addr: hostAddr6(h)}
+	}
 	err := unix.Sendto(s.fd, []byte{'x'}, unix.MSG_DONTWAIT, to)
 	for i := 0; i < 4 && err != nil && err != unix.ENOBUFS && err != unix.EAGAIN && err != unix.EINVAL; i++ {
 		err = unix.Sendto(s.fd, []byte{'x'}, unix.MSG_DONTWAIT, to)
