@@ -67,14 +67,7 @@ func bl6Daemons(full bool) []blDaemon {
 					Args: append(blFlags, l.NearIf), ReadyIf: l.NearIf, Wrap: func(argv []string) []string {
 						return append([]string{"env", "GOGC=1", "GODEBUG=gctrace=1"}, argv...)
 					}})
-				if !waitSolicitV6(t, l.Lab, l.NearIf, 3*time.Second) {
-					d.Close()
-					msg := "this arpd did not set app_solicit of " + l.NearIf + " for IPv6 within 3 s: it does not resolve IPv6 (yet); its output: " + d.Output()
-					if !full {
-						t.Skip(msg)
-					}
-					t.Fatal(msg)
-				}
+				requireV6Daemon(t, d, l.Lab, l.NearIf, full)
 				return d
 			},
 			counters: labtest.Stats,

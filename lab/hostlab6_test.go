@@ -180,3 +180,20 @@ func TestHostAddr6(t *testing.T) {
 		}
 	}
 }
+
+// requireV6Daemon waits 3 s at most until daemon d, just started in l,
+// has set app_solicit of ifname for IPv6. If it has not, it stops d and
+// fails t, or, unless full (make bench-lab, make scan-lab, make demo),
+// skips it: a daemon that does not resolve IPv6 has no IPv6 figures.
+func requireV6Daemon(t testing.TB, d *labtest.Daemon, l *labtest.Lab, ifname string, full bool) {
+	t.Helper()
+	if waitSolicitV6(t, l, ifname, 3*time.Second) {
+		return
+	}
+	d.Close()
+	msg := "this arpd did not set app_solicit of " + ifname + " for IPv6 within 3 s: it does not resolve IPv6 (yet); its output: " + d.Output()
+	if !full {
+		t.Skip(msg)
+	}
+	t.Fatal(msg)
+}

@@ -23,19 +23,27 @@ import (
 // arpCacheStats returns the kernel's global ARP table counters from
 // /proc/net/stat/arp_cache: entries (all namespaces) and table_fulls
 // (neighbours refused because the table was at gc_thresh3).
-func arpCacheStats() (entries, tableFulls int64, err error) {
-	b, err := os.ReadFile("/proc/net/stat/arp_cache")
+func arpCacheStats() (entries, tableFulls int64, err error) { return neighCacheStats(false) }
+
+// neighCacheStats returns arpCacheStats, or for v6 the same counters of
+// the IPv6 neighbour table, from /proc/net/stat/ndisc_cache.
+func neighCacheStats(v6 bool) (entries, tableFulls int64, err error) {
+	path := "/proc/net/stat/arp_cache"
+	if v6 {
+		path = "/proc/net/stat/ndisc_cache"
+	}
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, 0, err
 	}
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	if len(lines) < 2 {
-		return 0, 0, errors.New("/proc/net/stat/arp_cache: no data")
+		return 0, 0, errors.New(path + ": no data")
 	}
 	names := strings.Fields(lines[0])
 	ie, it := slices.Index(names, "entries"), slices.Index(names, "table_fulls")
 	if ie < 0 || it < 0 {
-		return 0, 0, errors.New("/proc/net/stat/arp_cache: no entries or table_fulls column")
+		return 0, 0, errors.New(path + ": no entries or table_fulls column")
 	}
 	// One line per CPU; entries is the same on each, the others are per CPU.
 	for i, line := range lines[1:] {
