@@ -143,6 +143,9 @@ func TestBenchLab(t *testing.T) {
 	}
 	if full {
 		os.Stdout.WriteString(report.String())
+		if v6 && blFind(rs6, "this arpd") == nil {
+			t.Error("this arpd has no IPv6 figures: it does not resolve IPv6 (see its subtest's skip)")
+		}
 		return
 	}
 	t.Log(report.String())
