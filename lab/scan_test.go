@@ -81,12 +81,18 @@ type scanSetup struct {
 // defaults (128, 512, 1024) for the run and restored after it. One table
 // per order goes to stdout and, when ARPD_SCAN_OUT names a file, to it.
 //
+// Over IPv6 (ARPD_SCAN_FAMILY: 4, 6, or both, the default) the same runs
+// in newScanLab6: the segment fd77::/64, the scan random addresses of it
+// (the order perm means nothing in 2^64 addresses), the router's requests
+// Neighbor Solicitations, table_fulls that of ndisc_cache, and the
+// kernel alone and this arpd only (iproute2's arpd is IPv4 only).
+//
 // Without ARPD_SCANLAB (as in make test, as root) it runs the kernel alone
-// and this arpd in a small lab (a /20, 20 live hosts, 200 datagrams a
-// second for 3 s: the kernel alone then holds at most 600 of them at a
-// time, under the table's cap, so that lab tests of other packages running
-// meanwhile are not refused neighbours) and checks what the harness
-// measures, not the daemon's targets.
+// and this arpd in a small lab (a /20, or the /64, 20 live hosts, 200
+// datagrams a second for 3 s: the kernel alone then holds at most 600 of
+// them at a time, under the table's cap, so that lab tests of other
+// packages running meanwhile are not refused neighbours) and checks what
+// the harness measures, not the daemon's targets.
 func TestScanLab(t *testing.T) {
 	cfg0 := scanConfigFromEnv(t)
 	in := catchInterrupt(t)
