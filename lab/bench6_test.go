@@ -41,10 +41,9 @@ func blFamilies(t *testing.T) (v4, v6 bool) {
 }
 
 // bl6Globals, for make bench-lab (full), raises the IPv6 table's limits
-// for n hosts until t ends, as blGlobals does the IPv4 one's.
-func bl6Globals(t *testing.T, n int) {
-	t.Helper()
-	g := labtest.LockGlobals(t)
+// for n hosts, under g (blGlobals's hold of the global lock), until the
+// test ends, as blGlobals does the IPv4 one's.
+func bl6Globals(g *labtest.Globals, n int) {
 	g.Set("net/ipv6/neigh/default/gc_thresh3", strconv.Itoa(max(4*n, 1024)))
 	g.Set("net/ipv6/neigh/default/gc_thresh2", strconv.Itoa(max(2*n, 512)))
 }

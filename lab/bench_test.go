@@ -127,9 +127,8 @@ func TestBenchLab(t *testing.T) {
 	full, n, paced := blHostCounts(t)
 	v4, v6 := blFamilies(t)
 	in := catchInterrupt(t)
-	blGlobals(t, in, full, n)
-	if full && v6 {
-		bl6Globals(t, n)
+	if g := blGlobals(t, in, full, n); g != nil && v6 {
+		bl6Globals(g, n)
 	}
 	var rs, rs6 []blResult
 	if v4 {
@@ -226,9 +225,13 @@ func blHostCounts(t *testing.T) (full bool, n, paced int) {
 }
 
 // blGlobals, for make bench-lab (full), raises the kernel table's limits
-// for n hosts until t ends; otherwise it keeps other tests from changing
-// them meanwhile, and skips t if it cannot.
-func blGlobals(t *testing.T, in *interrupt, full bool, n int) {
+// for n hosts until t ends and returns its hold of the global lock, for
+// other settings to change under it; otherwise it keeps other tests from
+// changing them meanwhile, returns nil, and skips t if it cannot.
+//
+// NB: the lock is an flock, held per open file: a second LockGlobals in
+// the same process waits for the first forever.
+func blGlobals(t *testing.T, in *interrupt, full bool, n int) *labtest.Globals {
 	t.Helper()
 	if full {
 		// Room for every host in the kernel's table, and no collection
@@ -236,13 +239,14 @@ func blGlobals(t *testing.T, in *interrupt, full bool, n int) {
 		g := labtest.LockGlobals(t)
 		g.Set("net/ipv4/neigh/default/gc_thresh3", strconv.Itoa(max(4*n, 1024)))
 		g.Set("net/ipv4/neigh/default/gc_thresh2", strconv.Itoa(max(2*n, 512)))
-		return
+		return g
 	}
 	got := labtest.ShareGlobals(t, 90*time.Second, in.hit.Load)
 	in.check(t)
 	if !got {
 		t.Skip("another test holds the global settings lock: the kernel's table cap may change under this test")
 	}
+	return nil
 }
 
 // blDaemons returns the daemons to run: this arpd and, for make bench-lab
