@@ -40,6 +40,10 @@ func demoReport(w io.Writer, r *demoRig, capNote string, p1, p2 demoPassResult, 
 	fmt.Fprintf(w, "\n  arpd cache entries: %d (capacity %d)\n", final["entries"], final["capacity"])
 	fmt.Fprintf(w, "  arpd counters: app_recv=%d app_success=%d probes_sent=%d probes_suppressed=%d probe_errors=%d kern_neg=%d nl_overruns=%d answer_errors=%d\n",
 		final["app_recv"], final["app_success"], final["probes_sent"], final["probes_suppressed"], final["probe_errors"], final["kern_neg"], final["nl_overruns"], final["answer_errors"])
+	if r.l.v6 {
+		fmt.Fprintf(w, "  of them IPv6: app_recv6=%d probes_sent6=%d; neighbour discovery: nd_accepted=%d nd_new=%d\n",
+			final["app_recv6"], final["probes_sent6"], final["nd_accepted"], final["nd_new"])
+	}
 	demoNotes(w, p1.traced, overruns)
 	if r.l.v6 {
 		fmt.Fprintf(w, "  IPv6: read \"ARP reply\" as the host's Neighbor Advertisement, \"broadcast\" as arpd's multicast\n")

@@ -247,7 +247,11 @@ func (r *demoRig) pass(t *testing.T) demoPassResult {
 	p.tableFulls = fulls1 - fulls0
 	p.tableAtEnd = r.l.kernelTable(t)
 	after := r.stats()
-	p.probes = int64(after["probes_sent"] - before["probes_sent"])
+	probes := "probes_sent"
+	if r.l.v6 {
+		probes = "probes_sent6" // the solicitations among probes_sent
+	}
+	p.probes = int64(after[probes] - before[probes])
 	return p
 }
 
