@@ -62,15 +62,17 @@ func bl6Table(w io.Writer, cols []bl6Column, n int) {
 		rows := blPhaseRows(ph, true)
 		rows = append(rows,
 			blRow{"daemon CPU per answer", ph, func(p *blPhase) (string, float64, bool) {
-				v := cpuPerAnswer(p)
-				return formatDur(v), v.Seconds(), v > 0
+				if v := cpuPerAnswer(p); v > 0 {
+					return formatDur(v), v.Seconds(), true
+				}
+				return "-", 0, false
 			}},
 			blRow{"collections (gctrace)", ph, func(p *blPhase) (string, float64, bool) { return blCount(p.gcs) }})
 		for _, row := range rows {
 			fmt.Fprintf(w, "    %-38s", row.label)
 			for _, c := range cols {
 				show, _, _ := row.f(&c.r.phase[ph])
-				if c.r.name == "kernel alone" && bl6DaemonRow(row.label) {
+				if (c.r.name == "kernel alone" && bl6DaemonRow(row.label)) || (!c.r.gctrace && strings.HasPrefix(row.label, "collections")) {
 					show = "-"
 				}
 				fmt.Fprintf(w, " %18s", show)

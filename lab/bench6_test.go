@@ -102,7 +102,7 @@ func bl6RunAll(t *testing.T, in *interrupt, full bool, n int) []blResult {
 func bl6Run(t *testing.T, in *interrupt, dm blDaemon, n int) blResult {
 	t.Helper()
 	in.check(t)
-	r := blResult{name: dm.name}
+	r := blResult{name: dm.name, gctrace: dm.gctrace}
 	// NB: delay_first_probe_time of 60 s, as for IPv4: no unicast
 	// confirmations mixed into the measurement.
 	l := newHostLab6(t, n, map[string]string{"delay_first_probe_time": "60"})

@@ -78,6 +78,7 @@ type blResult struct {
 	counters        map[string]uint64
 	out             string
 	setup           time.Duration // adding the hosts' addresses to the far side
+	gctrace         bool          // the daemon logged its collections: phase.gcs counts them
 }
 
 // blDaemon starts and stops one kind of daemon.
