@@ -149,6 +149,7 @@ func (ph *blPhaser) pass(n int, paced bool, limit time.Duration, before func()) 
 	p := blPhase{hosts: n}
 	cpu0 := ph.daemonCPU()
 	gc0 := ph.gcCycles()
+	run0 := ph.daemonRunTime()
 	if before != nil {
 		before()
 	}
@@ -182,6 +183,7 @@ func (ph *blPhaser) pass(n int, paced bool, limit time.Duration, before func()) 
 	}
 	ph.finish(&p, cpu0, from, sentWall, retWall)
 	p.gcs = ph.gcCycles() - gc0
+	p.run = ph.daemonRunTime() - run0
 	return p
 }
 
@@ -235,6 +237,15 @@ func (ph *blPhaser) daemonCPU() time.Duration {
 		return 0
 	}
 	return daemonCPU(ph.t, ph.d)
+}
+
+// daemonRunTime returns the current daemon's time on a CPU so far (from
+// the scheduler, in ns), or 0 for the kernel alone.
+func (ph *blPhaser) daemonRunTime() time.Duration {
+	if ph.d == nil {
+		return 0
+	}
+	return daemonRunTime(ph.t, ph.d)
 }
 
 // blEmptyTable empties the near side's neighbour table by taking its link

@@ -56,6 +56,7 @@ type blPhase struct {
 	breakdown  [4][]time.Duration // ARPD_BENCH_SCHEDTRACE: where a request's time went
 	followed   int                // requests the breakdown could follow
 	gcs        int                // the daemon's collections (run with GODEBUG=gctrace=1)
+	run        time.Duration      // the daemon's time on a CPU (schedstat, in ns), where measured
 	cpu        time.Duration
 	hwm, anon  int64 // KiB: VmHWM so far, RssAnon now
 	fileSize   int64 // bytes
