@@ -70,7 +70,8 @@ endef
 
 # The demo: as root, a lab of two network namespaces with 5,000 hosts, this
 # arpd as the resolver (-a 3 -k), traffic to every host, the kernel table
-# flushed, traffic again, and a report. It leaves nothing behind.
+# flushed, traffic again, and a report; then the same over IPv6 with 2,000
+# hosts (ARPD_DEMO_HOSTS6 to change). It leaves nothing behind.
 demo:
 	$(call need-root,it makes network namespaces with 5000 addresses and runs arpd in them)
 	@$(MAKE) --no-print-directory build
@@ -79,13 +80,17 @@ demo:
 # The lab benchmark (as root): this arpd, then iproute2's (/usr/sbin/arpd)
 # when installed, each in a lab of its own with BENCH_HOSTS hosts (default
 # 20,000), through the phases cold, warm, one at a time, restart and
-# flushed, and one table with the ratio of the two. It raises gc_thresh2/3
-# for the run and restores them.
+# flushed, and one table with the ratio of the two; then, over IPv6, the
+# kernel alone and this arpd through cold, warm and flushed (iproute2's
+# arpd is IPv4 only), beside this arpd's IPv4 figures. BENCH_FAMILY picks
+# the families (4, 6 or both). It raises gc_thresh2/3 of both tables for
+# the run and restores them.
 BENCH_HOSTS ?= 20000
+BENCH_FAMILY ?= 4 6
 bench-lab:
 	$(call need-root,it makes network namespaces and runs both daemons in them)
 	@$(MAKE) --no-print-directory build
-	ARPD_BENCHLAB=1 ARPD_BENCH_HOSTS=$(BENCH_HOSTS) ARPD_BIN=$(CURDIR)/arpd $(GO) test -run '^TestBenchLab$$' -count=1 -timeout 30m -v ./lab
+	ARPD_BENCHLAB=1 ARPD_BENCH_HOSTS=$(BENCH_HOSTS) ARPD_BENCH_FAMILY='$(BENCH_FAMILY)' ARPD_BIN=$(CURDIR)/arpd $(GO) test -run '^TestBenchLab$$' -count=1 -timeout 30m -v ./lab
 
 # The name it had before.
 labbench: bench-lab
@@ -95,14 +100,17 @@ labbench: bench-lab
 # behind it are each sent a datagram a second, with the kernel alone, this
 # arpd (-k -a 3, its default -R/-B, plus ARPD_SCAN_FLAGS) and iproute2's
 # arpd when on PATH, side by side, once per order in SCAN_ORDER (perm:
-# each address once per sweep, as zmap and masscan scan; random). It sets
-# gc_thresh1/2/3 to the kernel's defaults for the run and restores them.
-# ARPD_SCAN_OUT=file also writes the tables to file.
+# each address once per sweep, as zmap and masscan scan; random). Over
+# IPv6 (SCAN_FAMILY 6) the same into fd77::/64, random addresses only, for
+# the kernel alone and this arpd (iproute2's arpd is IPv4 only). It sets
+# gc_thresh1/2/3 of both tables to the kernel's defaults for the run and
+# restores them. ARPD_SCAN_OUT=file also writes the tables to file.
 SCAN_ORDER ?= perm random
+SCAN_FAMILY ?= 4 6
 scan-lab:
 	$(call need-root,it makes network namespaces and runs the daemons in them)
 	@$(MAKE) --no-print-directory build
-	ARPD_SCANLAB=1 ARPD_SCAN_ORDER='$(SCAN_ORDER)' ARPD_BIN=$(CURDIR)/arpd $(GO) test -run '^TestScanLab$$' -count=1 -timeout 20m -v ./lab
+	ARPD_SCANLAB=1 ARPD_SCAN_ORDER='$(SCAN_ORDER)' ARPD_SCAN_FAMILY='$(SCAN_FAMILY)' ARPD_BIN=$(CURDIR)/arpd $(GO) test -run '^TestScanLab$$' -count=1 -timeout 20m -v ./lab
 
 # Static, stripped binaries for routers in dist/, then their sizes. Each
 # entry is GOARCH[:GOARM or GOMIPS]:name. MIPS routers have no FPU, hence

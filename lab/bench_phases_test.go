@@ -33,7 +33,7 @@ func blRun(t *testing.T, in *interrupt, dm blDaemon, n, paced int, pin bool) blR
 	}
 	ph := &blPhaser{t: t, in: in, l: l, mon: mon, sink: sink, snd: snd, db: db}
 	var err error
-	if ph.tr, err = newNeighTrace(t, l.NearIf); err != nil {
+	if ph.tr, err = newNeighTrace(t, l.NearIf, l.v6); err != nil {
 		t.Logf("no kernel tracing (%v): request to valid is timed from sendto's return to the arrival", err)
 		ph.tr = nil
 	}
@@ -87,9 +87,12 @@ type blPhaser struct {
 	mon  *monitor
 	sink *farSink
 	snd  *nearSender
-	d    *labtest.Daemon
+	d    *labtest.Daemon // nil: the kernel alone
 	db   string
 	tr   *neighTrace // nil: no tracing here, request to valid from the sink
+	// gctrace: the daemon logs its collections (GODEBUG=gctrace=1),
+	// which each phase counts.
+	gctrace bool
 }
 
 // reset forgets the previous phase's traffic and starts tracing.
@@ -144,7 +147,9 @@ func (ph *blPhaser) pass(n int, paced bool, limit time.Duration, before func()) 
 		ph.tr.schedEvents(true, comm)
 	}
 	p := blPhase{hosts: n}
-	cpu0 := daemonCPU(t, ph.d)
+	cpu0 := ph.daemonCPU()
+	gc0 := ph.gcCycles()
+	run0 := ph.daemonRunTime()
 	if before != nil {
 		before()
 	}
@@ -177,7 +182,18 @@ func (ph *blPhaser) pass(n int, paced bool, limit time.Duration, before func()) 
 		ph.tr.schedEvents(false, comm)
 	}
 	ph.finish(&p, cpu0, from, sentWall, retWall)
+	p.gcs = ph.gcCycles() - gc0
+	p.run = ph.daemonRunTime() - run0
 	return p
+}
+
+// gcCycles returns how many collections the daemon has logged so far, or
+// 0 unless it runs with GODEBUG=gctrace=1.
+func (ph *blPhaser) gcCycles() int {
+	if ph.d == nil || !ph.gctrace {
+		return 0
+	}
+	return gcCycles(ph.d.Output())
 }
 
 // finish fills in p from what the monitor and the sink saw of hosts
@@ -204,11 +220,32 @@ func (ph *blPhaser) finish(p *blPhase, cpu0, from time.Duration, sentWall, retWa
 		p.took = time.Duration(last - sentWall[0])
 	}
 	p.sendErrors = ph.snd.sendErrors()
-	p.cpu = daemonCPU(t, ph.d) - cpu0
+	if ph.d == nil {
+		return // the kernel alone
+	}
+	p.cpu = ph.daemonCPU() - cpu0
 	p.hwm, p.anon = daemonMemory(t, ph.d)
 	if st, err := os.Stat(ph.db); err == nil {
 		p.fileSize = st.Size()
 	}
+}
+
+// daemonCPU returns the current daemon's CPU time so far, or 0 for the
+// kernel alone.
+func (ph *blPhaser) daemonCPU() time.Duration {
+	if ph.d == nil {
+		return 0
+	}
+	return daemonCPU(ph.t, ph.d)
+}
+
+// daemonRunTime returns the current daemon's time on a CPU so far (from
+// the scheduler, in ns), or 0 for the kernel alone.
+func (ph *blPhaser) daemonRunTime() time.Duration {
+	if ph.d == nil {
+		return 0
+	}
+	return daemonRunTime(ph.t, ph.d)
 }
 
 // blEmptyTable empties the near side's neighbour table by taking its link

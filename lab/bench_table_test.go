@@ -150,6 +150,9 @@ func blCounters(w io.Writer, rs []blResult) {
 			fmt.Fprintf(w, "; own counters: app_recv=%d app_success=%d probes_sent=%d nl_overruns=%d redumps=%d kern_neg=%d answer_errors=%d",
 				r.counters["app_recv"], r.counters["app_success"], r.counters["probes_sent"], r.counters["nl_overruns"],
 				r.counters["redumps"], r.counters["kern_neg"], r.counters["answer_errors"])
+			if r.counters["app_recv6"] > 0 {
+				fmt.Fprintf(w, " app_recv6=%d probes_sent6=%d", r.counters["app_recv6"], r.counters["probes_sent6"])
+			}
 		}
 		fmt.Fprintln(w)
 	}

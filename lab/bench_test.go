@@ -55,6 +55,8 @@ type blPhase struct {
 	traceLost  int64              // trace events lost (turnaround incomplete if > 0)
 	breakdown  [4][]time.Duration // ARPD_BENCH_SCHEDTRACE: where a request's time went
 	followed   int                // requests the breakdown could follow
+	gcs        int                // the daemon's collections (run with GODEBUG=gctrace=1)
+	run        time.Duration      // the daemon's time on a CPU (schedstat, in ns), where measured
 	cpu        time.Duration
 	hwm, anon  int64 // KiB: VmHWM so far, RssAnon now
 	fileSize   int64 // bytes
@@ -76,6 +78,8 @@ type blResult struct {
 	monitorOverruns int
 	counters        map[string]uint64
 	out             string
+	setup           time.Duration // adding the hosts' addresses to the far side
+	gctrace         bool          // the daemon logged its collections: phase.gcs counts them
 }
 
 // blDaemon starts and stops one kind of daemon.
@@ -83,6 +87,7 @@ type blDaemon struct {
 	name     string
 	start    func(t testing.TB, l *hostLab, db string) *labtest.Daemon
 	counters func(t testing.TB, db string) map[string]uint64 // nil: it has none
+	gctrace  bool                                            // it logs its collections (GODEBUG=gctrace=1)
 }
 
 // TestBenchLab is make bench-lab (ARPD_BENCHLAB=1, as root): for this arpd
@@ -99,8 +104,15 @@ type blDaemon struct {
 //     same file; the same burst;
 //  5. flushed: ip neigh flush while the daemon runs; the same burst.
 //
-// gc_thresh2 and gc_thresh3 are raised for the run (under the global lock)
-// so that the kernel holds every host, and restored after it.
+// Then, over IPv6 (bl6RunAll), the kernel alone and this arpd, each in an
+// IPv6 lab of its own with the same hosts, through cold, warm and flushed;
+// their table has this arpd's IPv4 figures beside, for the targets of
+// issue 11. ARPD_BENCH_FAMILY (4, 6, or both: the default) picks the
+// families.
+//
+// gc_thresh2 and gc_thresh3 (of both tables) are raised for the run
+// (under the global lock) so that the kernel holds every host, and
+// restored after it.
 //
 // Request to valid comes from the kernel's neigh tracepoints (neighTrace),
 // or from the far side's receive stamps where tracing is not available.
@@ -109,19 +121,65 @@ type blDaemon struct {
 // traces the scheduler in the one-at-a-time phase (see pass).
 //
 // Without ARPD_BENCHLAB (as in make test, as root) it runs the same
-// phases for this arpd only, with 200 hosts, and checks what they must
-// show: every datagram delivered in every phase, and every phase after
-// the first answered from the cache, with no host asked about twice.
+// phases for this arpd only (and the IPv6 ones for the kernel alone and
+// this arpd), with 200 hosts, and checks what they must show: every
+// datagram delivered in every phase, and every phase after the first
+// answered from the cache, with no host asked about twice (bl6Check).
 func TestBenchLab(t *testing.T) {
 	full, n, paced := blHostCounts(t)
+	v4, v6 := blFamilies(t)
 	in := catchInterrupt(t)
-	blGlobals(t, in, full, n)
+	if g := blGlobals(t, in, full, n); g != nil && v6 {
+		bl6Globals(g, n)
+	}
+	var rs, rs6 []blResult
+	if v4 {
+		rs = blRunIPv4(t, in, full, n, paced)
+	}
+	if v6 {
+		rs6 = bl6RunAll(t, in, full, n)
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	var report strings.Builder
+	if v4 {
+		blReport(&report, rs, n, paced, blPinned(full))
+	}
+	if v6 {
+		bl6Report(&report, rs6, rs, n)
+	}
+	if full {
+		os.Stdout.WriteString(report.String())
+		if v6 && blFind(rs6, "this arpd") == nil {
+			t.Error("this arpd has no IPv6 figures: it does not resolve IPv6 (see its subtest's skip)")
+		}
+		return
+	}
+	t.Log(report.String())
+	if v4 {
+		blCheck(t, &rs[0])
+	}
+	bl6Check(t, rs6)
+}
+
+// blPinned says whether the IPv4 runs bind the test and the daemon to
+// CPUs of their own: ARPD_BENCH_PIN=1 in make bench-lab (full), with 2
+// CPUs at least. Off by default: a burst then goes faster, but each
+// request one at a time waits for an interrupt to wake the idle CPU,
+// which on a virtual machine costs 30 to 40 µs.
+func blPinned(full bool) bool {
+	return full && runtime.NumCPU() >= 2 && os.Getenv("ARPD_BENCH_PIN") == "1"
+}
+
+// blRunIPv4 runs the IPv4 phases for this arpd and, in make bench-lab,
+// iproute2's, each in a subtest and a lab of its own, and returns their
+// results.
+func blRunIPv4(t *testing.T, in *interrupt, full bool, n, paced int) []blResult {
+	t.Helper()
 	daemons := blDaemons(t, full)
-	// ARPD_BENCH_PIN=1 binds the test to CPU 0 and the daemon to CPU 1,
-	// for both daemons alike. Off by default: a burst then goes faster,
-	// but each request one at a time waits for an interrupt to wake the
-	// idle CPU, which on a virtual machine costs 30 to 40 µs.
-	pin := full && runtime.NumCPU() >= 2 && os.Getenv("ARPD_BENCH_PIN") == "1"
+	pin := blPinned(full)
 	if pin {
 		pinSelf(t, 0)
 	}
@@ -136,15 +194,7 @@ func TestBenchLab(t *testing.T) {
 	if len(rs) < len(daemons) || t.Failed() {
 		t.FailNow()
 	}
-
-	var report strings.Builder
-	blReport(&report, rs, n, paced, pin)
-	if full {
-		os.Stdout.WriteString(report.String())
-		return
-	}
-	t.Log(report.String())
-	blCheck(t, &rs[0])
+	return rs
 }
 
 // blHostCounts says whether this is make bench-lab (ARPD_BENCHLAB=1) and
@@ -177,9 +227,13 @@ func blHostCounts(t *testing.T) (full bool, n, paced int) {
 }
 
 // blGlobals, for make bench-lab (full), raises the kernel table's limits
-// for n hosts until t ends; otherwise it keeps other tests from changing
-// them meanwhile, and skips t if it cannot.
-func blGlobals(t *testing.T, in *interrupt, full bool, n int) {
+// for n hosts until t ends and returns its hold of the global lock, for
+// other settings to change under it; otherwise it keeps other tests from
+// changing them meanwhile, returns nil, and skips t if it cannot.
+//
+// NB: the lock is an flock, held per open file: a second LockGlobals in
+// the same process waits for the first forever.
+func blGlobals(t *testing.T, in *interrupt, full bool, n int) *labtest.Globals {
 	t.Helper()
 	if full {
 		// Room for every host in the kernel's table, and no collection
@@ -187,13 +241,14 @@ func blGlobals(t *testing.T, in *interrupt, full bool, n int) {
 		g := labtest.LockGlobals(t)
 		g.Set("net/ipv4/neigh/default/gc_thresh3", strconv.Itoa(max(4*n, 1024)))
 		g.Set("net/ipv4/neigh/default/gc_thresh2", strconv.Itoa(max(2*n, 512)))
-		return
+		return g
 	}
 	got := labtest.ShareGlobals(t, 90*time.Second, in.hit.Load)
 	in.check(t)
 	if !got {
 		t.Skip("another test holds the global settings lock: the kernel's table cap may change under this test")
 	}
+	return nil
 }
 
 // blDaemons returns the daemons to run: this arpd and, for make bench-lab

@@ -16,15 +16,19 @@ import (
 // the daemon's counters at the end, overruns the monitor's and capNote
 // what happened to the kernel table's cap.
 func demoReport(w io.Writer, r *demoRig, capNote string, p1, p2 demoPassResult, final map[string]uint64, overruns int) {
-	fmt.Fprintf(w, "\narpd demo: %d hosts on a veth segment, arpd %s\n", r.l.n, strings.Join(r.args, " "))
+	fmt.Fprintf(w, "\narpd demo, %s: %d hosts on a veth segment, arpd %s\n", r.l.familyName(), r.l.n, strings.Join(r.args, " "))
 	fmt.Fprintf(w, "kernel table cap gc_thresh3 = %s; %d datagrams a second, one per host\n\n", capNote, demoRate)
 	row := func(name string, a, b any) { fmt.Fprintf(w, "  %-38s %-18v %v\n", name, a, b) }
 	row("", "pass 1: cold", "pass 2: after ip neigh flush")
 	row("hosts", p1.hosts, p2.hosts)
 	row("datagrams delivered", p1.delivered, p2.delivered)
 	row("answered from the cache", p1.answered, p2.answered)
-	row("resolved by an ARP reply", p1.wire, p2.wire)
-	row("broadcasts sent (arpd)", p1.probes, p2.probes)
+	reply, probes := "resolved by an ARP reply", "broadcasts sent (arpd)"
+	if r.l.v6 {
+		reply, probes = "resolved by a Neighbor Advertisement", "solicitations sent (arpd)"
+	}
+	row(reply, p1.wire, p2.wire)
+	row(probes, p1.probes, p2.probes)
 	row("failures", p1.hosts-p1.delivered, p2.hosts-p2.delivered)
 	row("  of which refused sends", p1.sendErrors, p2.sendErrors)
 	row("  of which resolution failed", p1.failed, p2.failed)
@@ -36,7 +40,15 @@ func demoReport(w io.Writer, r *demoRig, capNote string, p1, p2 demoPassResult, 
 	fmt.Fprintf(w, "\n  arpd cache entries: %d (capacity %d)\n", final["entries"], final["capacity"])
 	fmt.Fprintf(w, "  arpd counters: app_recv=%d app_success=%d probes_sent=%d probes_suppressed=%d probe_errors=%d kern_neg=%d nl_overruns=%d answer_errors=%d\n",
 		final["app_recv"], final["app_success"], final["probes_sent"], final["probes_suppressed"], final["probe_errors"], final["kern_neg"], final["nl_overruns"], final["answer_errors"])
+	if r.l.v6 {
+		fmt.Fprintf(w, "  of them IPv6: app_recv6=%d probes_sent6=%d; neighbour discovery: nd_accepted=%d nd_new=%d\n",
+			final["app_recv6"], final["probes_sent6"], final["nd_accepted"], final["nd_new"])
+	}
 	demoNotes(w, p1.traced, overruns)
+	if r.l.v6 {
+		fmt.Fprintf(w, "  IPv6: read \"ARP reply\" as the host's Neighbor Advertisement, \"broadcast\" as arpd's multicast\n")
+		fmt.Fprintf(w, "  Neighbor Solicitation, and ENOBUFS as EINVAL (ip6_finish_output2's error for a full table).\n")
+	}
 	if p1.tableFulls+p2.tableFulls > 0 {
 		fmt.Fprintf(w, "  the kernel refused %d new neighbours machine-wide (table at gc_thresh3) during the demo.\n", p1.tableFulls+p2.tableFulls)
 	}
@@ -65,14 +77,14 @@ func demoNotes(w io.Writer, traced bool, overruns int) {
 	fmt.Fprintf(w, "  machine: %d CPUs, load average %s (turnaround p99 is at the mercy of the scheduler).\n", runtime.NumCPU(), loadAvg())
 }
 
-// demoCapNote returns the kernel table's cap as the report shows it:
-// thresh3, its value before the passes, and whether it changed since, or
-// in make demo (full) may have because the global lock was busy (locked
-// false).
-func demoCapNote(t *testing.T, thresh3 string, full, locked bool) string {
+// demoCapNote returns the kernel table's cap (the IPv6 table's for v6) as
+// the report shows it: thresh3, its value before the passes, and whether
+// it changed since, or in make demo (full) may have because the global
+// lock was busy (locked false).
+func demoCapNote(t *testing.T, thresh3 string, full, locked, v6 bool) string {
 	t.Helper()
 	note := "global, untouched"
-	if now := strings.TrimSpace(readFile(t, gcThresh3)); now != thresh3 {
+	if now := strings.TrimSpace(readFile(t, gcThresh3(v6))); now != thresh3 {
 		note = "NB: changed to " + now + " during the demo by something else"
 	} else if full && !locked {
 		note += "; NB: the global lock was busy, so another test may have changed it meanwhile"

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"arpd/internal/labtest"
 )
@@ -28,8 +29,12 @@ func hostAddr(i int) [4]byte {
 	return [4]byte{10, 79, byte(1 + i/250), byte(1 + i%250)}
 }
 
-// hostIndex returns the host whose address is a, or -1.
+// hostIndex returns the host whose address (IPv4, or IPv6 as hostAddr6
+// makes them) is a, or -1.
 func hostIndex(a []byte) int {
+	if len(a) == 16 {
+		return hostIndex6(a)
+	}
 	if len(a) != 4 || a[0] != 10 || a[1] != 79 || a[2] < 1 || a[3] < 1 || a[3] > 250 {
 		return -1
 	}
@@ -41,11 +46,13 @@ func ipString(a [4]byte) string {
 	return fmt.Sprintf("%d.%d.%d.%d", a[0], a[1], a[2], a[3])
 }
 
-// hostLab is a lab with n hosts on the far side.
+// hostLab is a lab with n hosts on the far side, IPv4 or IPv6 ones.
 type hostLab struct {
 	*labtest.Lab
 	n       int
-	ifindex int32 // of NearIf in Near
+	v6      bool          // the hosts are IPv6 addresses (newHostLab6)
+	ifindex int32         // of NearIf in Near
+	setup   time.Duration // how long adding the host addresses took
 }
 
 // newHostLab makes a lab with n host addresses on the far interface and
@@ -63,9 +70,11 @@ func newHostLab(t testing.TB, n int, sysctls map[string]string) *hostLab {
 	for i := 0; i < n; i++ {
 		fmt.Fprintf(&b, "addr add %s/16 dev %s\n", ipString(hostAddr(i)), l.FarIf)
 	}
+	t0 := time.Now()
 	if out, err := l.ExecStdin(l.Far, b.String(), "ip", "-batch", "-"); err != nil {
 		t.Fatalf("adding %d addresses in %s: %v: %s", n, l.Far, err, out)
 	}
+	l.setup = time.Since(t0)
 	for k, v := range sysctls {
 		l.Sysctl(l.Near, "net/ipv4/neigh/"+l.NearIf+"/"+k, v)
 	}
@@ -73,16 +82,24 @@ func newHostLab(t testing.TB, n int, sysctls map[string]string) *hostLab {
 	return l
 }
 
-// kernelTable returns how many IPv4 neighbours the near interface has.
+// kernelTable returns how many neighbours of the lab's family the near
+// interface has (for IPv6, how many of them are hosts).
 func (l *hostLab) kernelTable(t testing.TB) int {
 	t.Helper()
+	if l.v6 {
+		return l.kernelTable6(t)
+	}
 	out := l.IP(l.Near, "-4", "neigh", "show", "dev", l.NearIf)
 	return strings.Count(out, "\n")
 }
 
-// flush empties the near interface's neighbour table.
+// flush empties the near interface's neighbour table of the lab's family.
 func (l *hostLab) flush(t testing.TB) {
 	t.Helper()
+	if l.v6 {
+		l.IP(l.Near, "-6", "neigh", "flush", "dev", l.NearIf)
+		return
+	}
 	l.IP(l.Near, "-4", "neigh", "flush", "dev", l.NearIf)
 }
 

@@ -49,6 +49,7 @@ type neighEvent struct {
 type monitor struct {
 	fd      int
 	ifindex int32
+	family  uint8 // AF_INET or AF_INET6: the lab's hosts
 	start   time.Time
 	stop    atomic.Bool
 	done    chan struct{}
@@ -83,8 +84,11 @@ const monitorBuf = 256 << 20
 // kernel only the copy. The timing comes from the kernel (neighTrace).
 func newMonitor(t testing.TB, l *hostLab) *monitor {
 	t.Helper()
-	m := &monitor{ifindex: l.ifindex, done: make(chan struct{}), settled: make(chan int, 1<<16),
+	m := &monitor{ifindex: l.ifindex, family: unix.AF_INET, done: make(chan struct{}), settled: make(chan int, 1<<16),
 		events: make([]neighEvent, 0, 4*l.n+1024)}
+	if l.v6 {
+		m.family = unix.AF_INET6
+	}
 	if err := l.Do(l.Near, func() (err error) {
 		m.fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
 		if err != nil {
@@ -154,7 +158,7 @@ func (m *monitor) read() {
 			if msg.Type != unix.RTM_NEWNEIGH && msg.Type != unix.RTM_GETNEIGH && msg.Type != unix.RTM_DELNEIGH {
 				continue
 			}
-			if rtnl.DecodeNeigh(&msg, &n) != nil || n.Family != unix.AF_INET || n.Ifindex != m.ifindex {
+			if rtnl.DecodeNeigh(&msg, &n) != nil || n.Family != m.family || n.Ifindex != m.ifindex {
 				continue
 			}
 			h := hostIndex(n.DstAddr())

@@ -23,19 +23,27 @@ import (
 // arpCacheStats returns the kernel's global ARP table counters from
 // /proc/net/stat/arp_cache: entries (all namespaces) and table_fulls
 // (neighbours refused because the table was at gc_thresh3).
-func arpCacheStats() (entries, tableFulls int64, err error) {
-	b, err := os.ReadFile("/proc/net/stat/arp_cache")
+func arpCacheStats() (entries, tableFulls int64, err error) { return neighCacheStats(false) }
+
+// neighCacheStats returns arpCacheStats, or for v6 the same counters of
+// the IPv6 neighbour table, from /proc/net/stat/ndisc_cache.
+func neighCacheStats(v6 bool) (entries, tableFulls int64, err error) {
+	path := "/proc/net/stat/arp_cache"
+	if v6 {
+		path = "/proc/net/stat/ndisc_cache"
+	}
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, 0, err
 	}
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	if len(lines) < 2 {
-		return 0, 0, errors.New("/proc/net/stat/arp_cache: no data")
+		return 0, 0, errors.New(path + ": no data")
 	}
 	names := strings.Fields(lines[0])
 	ie, it := slices.Index(names, "entries"), slices.Index(names, "table_fulls")
 	if ie < 0 || it < 0 {
-		return 0, 0, errors.New("/proc/net/stat/arp_cache: no entries or table_fulls column")
+		return 0, 0, errors.New(path + ": no entries or table_fulls column")
 	}
 	// One line per CPU; entries is the same on each, the others are per CPU.
 	for i, line := range lines[1:] {
@@ -71,6 +79,28 @@ func daemonCPU(t testing.TB, d *labtest.Daemon) time.Duration {
 	stime, _ := strconv.ParseInt(f[12], 10, 64) // field 15
 	const userHZ = 100                          // sysconf(_SC_CLK_TCK) on Linux
 	return time.Duration(utime+stime) * time.Second / userHZ
+}
+
+// daemonRunTime returns the time the daemon's threads have spent on a
+// CPU so far, in nanoseconds from the scheduler: the first field of
+// /proc/<pid>/task/<tid>/schedstat, summed over its threads. Unlike
+// daemonCPU it has no 10 ms ticks; a thread that ended meanwhile takes
+// its time with it (Go's runtime keeps its threads).
+func daemonRunTime(t testing.TB, d *labtest.Daemon) time.Duration {
+	t.Helper()
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", d.Pid()))
+	if err != nil {
+		t.Fatalf("%s: %v", d.Name(), err)
+	}
+	var sum time.Duration
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", d.Pid(), task.Name()))
+		if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+			ns, _ := strconv.ParseInt(f[0], 10, 64)
+			sum += time.Duration(ns)
+		}
+	}
+	return sum
 }
 
 // daemonMemory returns the daemon's peak resident set (VmHWM) and its current

@@ -140,7 +140,12 @@ func (l *scanLab) knownInTable(t testing.TB) int {
 // and returns what it measured.
 func scanRun(t *testing.T, in *interrupt, cfg *scanConfig, s *scanSetup, order string) scanResult {
 	t.Helper()
-	l := newScanLab(t, cfg)
+	var l *scanLab
+	if cfg.v6 {
+		l = newScanLab6(t, cfg)
+	} else {
+		l = newScanLab(t, cfg)
+	}
 	t0 := time.Now()
 	resp := newResponder(t, l, t0)
 	var d *labtest.Daemon
@@ -151,14 +156,20 @@ func scanRun(t *testing.T, in *interrupt, cfg *scanConfig, s *scanSetup, order s
 	// host does before its first packet; the kernel takes the asker into
 	// its table, a daemon into its cache. Then time for the daemon to
 	// save its counters (once a second).
-	resp.warmUp(t)
+	warm := l.knownInTable
+	if cfg.v6 {
+		resp.warmUp6(t)
+		warm = l.knownInTable6
+	} else {
+		resp.warmUp(t)
+	}
 	time.Sleep(1100 * time.Millisecond)
-	r := scanResult{setup: s, order: order, warmKnown: l.knownInTable(t), cpu: -1}
+	r := scanResult{setup: s, order: order, warmKnown: warm(t), cpu: -1}
 	var before map[string]uint64
 	if s.stats {
 		before = d.Stats()
 	}
-	_, fulls0, err := arpCacheStats()
+	_, fulls0, err := neighCacheStats(cfg.v6)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +183,7 @@ func scanRun(t *testing.T, in *interrupt, cfg *scanConfig, s *scanSetup, order s
 	in.check(t)
 	in.waitFor(cfg.drain, func() bool { return false })
 	in.check(t)
-	_, fulls1, _ := arpCacheStats()
+	_, fulls1, _ := neighCacheStats(cfg.v6)
 	r.tableFulls = fulls1 - fulls0
 	if d != nil {
 		d.RequireRunning("during the scan")

@@ -18,9 +18,10 @@ import (
 
 // responder is a packet socket on the segment's interface (FarIf, in the
 // Far namespace, which has no address of its own), reading every frame
-// the router sends. It answers ARP requests for live hosts' addresses as
-// those hosts, and records, relative to t0: when each live datagram first
-// arrived, and when the router broadcast an ARP request.
+// the router sends. It answers ARP requests and Neighbor Solicitations
+// for live hosts' addresses as those hosts, and records, relative to t0:
+// when each live datagram first arrived, and when the router broadcast an
+// ARP request (or multicast a solicitation).
 type responder struct {
 	fd      int
 	ifindex int
@@ -31,10 +32,10 @@ type responder struct {
 
 	mu      sync.Mutex
 	got     []time.Duration // by live datagram (round × live + host): first arrival, 0 if none
-	bcasts  []time.Duration // the router's broadcast ARP requests
-	unicast int             // the router's unicast ARP requests (a kernel confirming a host)
+	bcasts  []time.Duration // the router's broadcast ARP requests, or multicast NS
+	unicast int             // the router's unicast ARP requests or NS (a kernel confirming a host)
 	dead    int             // datagrams to addresses no live host has: none can arrive
-	replies int             // ARP replies sent as live hosts
+	replies int             // ARP replies or NA sent as live hosts
 	sendErr int             // replies the socket refused
 }
 
@@ -88,6 +89,8 @@ func (r *responder) read() {
 			r.arp(buf[:n], at)
 		case unix.ETH_P_IP:
 			r.ipv4(buf[:n], at)
+		case unix.ETH_P_IPV6:
+			r.ipv6(buf[:n], at)
 		}
 	}
 }
@@ -129,7 +132,15 @@ func (r *responder) ipv4(f []byte, at time.Duration) {
 		return
 	}
 	hl := int(ip[0]&15) * 4
-	h := r.cfg.liveIndex([4]byte(ip[16:20]))
+	if len(ip) < hl+8 {
+		return
+	}
+	r.datagram(r.cfg.liveIndex([4]byte(ip[16:20])), ip[hl+8:], at)
+}
+
+// datagram records a UDP datagram, its payload p, to live host h, or to a
+// dead address (h < 0).
+func (r *responder) datagram(h int, p []byte, at time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if h < 0 {
@@ -137,10 +148,10 @@ func (r *responder) ipv4(f []byte, at time.Duration) {
 		return
 	}
 	// The payload is the datagram's number: round × live + host.
-	if len(ip) < hl+8+4 {
+	if len(p) < 4 {
 		return
 	}
-	k := int(binary.BigEndian.Uint32(ip[hl+8:]))
+	k := int(binary.BigEndian.Uint32(p))
 	if k < len(r.got) && k%r.cfg.live() == h && r.got[k] == 0 {
 		r.got[k] = at
 	}

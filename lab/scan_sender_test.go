@@ -24,8 +24,9 @@ type scanSender struct {
 	pos   int
 	slots []int // the live hosts in the order they are sent each second
 
-	scanTo, liveTo unix.SockaddrInet4
-	payload        [4]byte
+	scanTo, liveTo   unix.SockaddrInet4
+	scanTo6, liveTo6 unix.SockaddrInet6 // over IPv6 (cfg.v6)
+	payload          [4]byte
 
 	liveAt   []time.Duration // by live datagram (round × live + host): when it was sent, 0 if not
 	scanSent int             // scan datagrams the kernel took
@@ -39,19 +40,34 @@ type scanSender struct {
 // times relative to t0. Every run with the same seed sends the same
 // addresses in the same order.
 func newScanSender(cfg *scanConfig, order string, t0 time.Time) *scanSender {
-	s := &scanSender{cfg: cfg, order: order, t0: t0, dead: cfg.deadAddrs(),
+	s := &scanSender{cfg: cfg, order: order, t0: t0,
 		rng: rand.New(rand.NewPCG(cfg.seed, 0)), liveAt: make([]time.Duration, cfg.rounds()*cfg.live()),
-		scanTo: unix.SockaddrInet4{Port: 9}, liveTo: unix.SockaddrInet4{Port: 9}}
+		scanTo: unix.SockaddrInet4{Port: 9}, liveTo: unix.SockaddrInet4{Port: 9},
+		scanTo6: unix.SockaddrInet6{Port: 9}, liveTo6: unix.SockaddrInet6{Port: 9}}
+	if !cfg.v6 {
+		s.dead = cfg.deadAddrs()
+	}
 	// NB: each host at a random place in the second, known and new
 	// mixed, and not from the scan's own stream: the kernel retries each
 	// 1 s, so a scan that fills the table frees it again at the same
 	// places of every second; hosts sent in a fixed order (the known
 	// first) would meet those places or miss them together.
 	s.slots = rand.New(rand.NewPCG(cfg.seed, 1)).Perm(cfg.live())
-	if order == "perm" {
+	if order == "perm" && !cfg.v6 {
 		s.perm = s.rng.Perm(len(s.dead))
 	}
 	return s
+}
+
+// next6 returns the next dead IPv6 address to send to: one at random in
+// the /64, as a scan of a /64 can only be (it never meets an address
+// twice, so the order perm is the same).
+func (s *scanSender) next6() [16]byte {
+	for {
+		if a, ok := s.cfg.deadAddr6(s.rng.Uint64()); ok {
+			return a
+		}
+	}
 }
 
 // next returns the next dead address to send to.
@@ -88,7 +104,11 @@ func (s *scanSender) liveDue(q int) time.Duration {
 // at least) at once and leaves out the rest (counted), so that a burst
 // does not overflow the router's backlog.
 func (s *scanSender) run(in *interrupt) error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	family := unix.AF_INET
+	if s.cfg.v6 {
+		family = unix.AF_INET6
+	}
+	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
@@ -136,8 +156,13 @@ func (s *scanSender) scanIndex() int { return s.scanSent + s.scanErrs + s.skippe
 
 // sendScan sends the next scan datagram.
 func (s *scanSender) sendScan(fd int) {
-	s.scanTo.Addr = s.next()
-	if unix.Sendto(fd, s.payload[:1], unix.MSG_DONTWAIT, &s.scanTo) != nil {
+	var to unix.Sockaddr = &s.scanTo
+	if s.cfg.v6 {
+		s.scanTo6.Addr, to = s.next6(), &s.scanTo6
+	} else {
+		s.scanTo.Addr = s.next()
+	}
+	if unix.Sendto(fd, s.payload[:1], unix.MSG_DONTWAIT, to) != nil {
 		s.scanErrs++
 		return
 	}
@@ -150,10 +175,15 @@ func (s *scanSender) sendLive(fd, q int) {
 	n := s.cfg.live()
 	h := s.slots[q%n]
 	k := q/n*n + h
-	s.liveTo.Addr = s.cfg.liveAddr(h)
+	var to unix.Sockaddr = &s.liveTo
+	if s.cfg.v6 {
+		s.liveTo6.Addr, to = s.cfg.liveAddr6(h), &s.liveTo6
+	} else {
+		s.liveTo.Addr = s.cfg.liveAddr(h)
+	}
 	binary.BigEndian.PutUint32(s.payload[:], uint32(k))
 	at := time.Since(s.t0)
-	if unix.Sendto(fd, s.payload[:], unix.MSG_DONTWAIT, &s.liveTo) != nil {
+	if unix.Sendto(fd, s.payload[:], unix.MSG_DONTWAIT, to) != nil {
 		s.liveErrs++
 		return
 	}

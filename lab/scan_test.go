@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,7 +20,8 @@ import (
 // scanConfig is what one scan-lab run sends, and how long.
 type scanConfig struct {
 	full   bool          // make scan-lab (ARPD_SCANLAB=1), not the small mode
-	bits   int           // the segment's prefix length: 16, or 20 when small
+	v6     bool          // over IPv6: the segment is fd77::/64
+	bits   int           // the segment's prefix length: 16, or 20 when small; 64 for IPv6
 	rate   int           // scan datagrams per second
 	dur    time.Duration // how long the scan runs
 	drain  time.Duration // after the scan, until the last live datagram counts
@@ -28,6 +30,25 @@ type scanConfig struct {
 	seed   uint64        // of the scan's order, the same for every setup
 	orders []string      // "perm", "random", one table each
 	flags  []string      // this arpd's extra flags (ARPD_SCAN_FLAGS)
+	fams   []int         // the families to run, 4 and 6 (ARPD_SCAN_FAMILY)
+}
+
+// family returns the config of a run over IPv4 (4) or IPv6 (6): over
+// IPv6 the segment is a /64 and the scan's order random only.
+func (c *scanConfig) family(f int) *scanConfig {
+	fc := *c
+	if f == 6 {
+		fc.v6, fc.bits, fc.orders = true, 64, []string{"random"}
+	}
+	return &fc
+}
+
+// segment names the segment, as the reports show it.
+func (c *scanConfig) segment() string {
+	if c.v6 {
+		return "fd77::/64"
+	}
+	return "10.77.0.0/" + strconv.Itoa(c.bits)
 }
 
 // live returns the number of live hosts.
@@ -60,49 +81,86 @@ type scanSetup struct {
 // defaults (128, 512, 1024) for the run and restored after it. One table
 // per order goes to stdout and, when ARPD_SCAN_OUT names a file, to it.
 //
+// Over IPv6 (ARPD_SCAN_FAMILY: 4, 6, or both, the default) the same runs
+// in newScanLab6: the segment fd77::/64, the scan random addresses of it
+// (the order perm means nothing in 2^64 addresses), the router's requests
+// Neighbor Solicitations, table_fulls that of ndisc_cache, and the
+// kernel alone and this arpd only (iproute2's arpd is IPv4 only).
+//
 // Without ARPD_SCANLAB (as in make test, as root) it runs the kernel alone
-// and this arpd in a small lab (a /20, 20 live hosts, 200 datagrams a
-// second for 3 s: the kernel alone then holds at most 600 of them at a
-// time, under the table's cap, so that lab tests of other packages running
-// meanwhile are not refused neighbours) and checks what the harness
-// measures, not the daemon's targets.
+// and this arpd in a small lab (a /20, or the /64, 20 live hosts, 200
+// datagrams a second for 3 s: the kernel alone then holds at most 600 of
+// them at a time, under the table's cap, so that lab tests of other
+// packages running meanwhile are not refused neighbours) and checks what
+// the harness measures, not the daemon's targets.
 func TestScanLab(t *testing.T) {
-	cfg := scanConfigFromEnv(t)
+	cfg0 := scanConfigFromEnv(t)
 	in := catchInterrupt(t)
-	scanGlobals(t, in, cfg.full)
-	setups := scanSetups(t, cfg)
+	scanGlobals(t, in, cfg0.full)
 	var report strings.Builder
-	for _, order := range cfg.orders {
-		var rs []scanResult
-		for i := range setups {
-			s := &setups[i]
-			t.Run(order+"/"+strings.ReplaceAll(s.name, " ", "_"), func(t *testing.T) {
-				rs = append(rs, scanRun(t, in, cfg, s, order))
-			})
-			in.check(t)
-			if cfg.full {
-				waitTableDrained(t, in)
+	var ran []string // the setups that ran, by name
+	v6Ours := false  // this arpd ran over IPv6
+	for _, f := range cfg0.fams {
+		cfg := cfg0.family(f)
+		setups := scanSetups(t, cfg)
+		for _, order := range cfg.orders {
+			for _, r := range scanOrder(t, in, cfg, order, setups, &report) {
+				ran = append(ran, r.setup.name)
+				v6Ours = v6Ours || (cfg.v6 && r.setup.stats)
 			}
 		}
-		if len(rs) < len(setups) || t.Failed() {
-			t.FailNow()
-		}
-		scanReport(&report, cfg, order, rs)
-		if !cfg.full {
-			scanCheck(t, cfg, rs)
-		}
 	}
-	if !cfg.full {
+	if !cfg0.full {
 		t.Log("\n" + report.String())
-		scanCheckReport(t, report.String(), setups)
+		scanCheckReport(t, report.String(), ran)
 		return
 	}
 	os.Stdout.WriteString(report.String())
+	if slices.Contains(cfg0.fams, 6) && !v6Ours {
+		t.Error("this arpd has no IPv6 column: it does not resolve IPv6 (see its subtest's skip)")
+	}
 	if p := os.Getenv("ARPD_SCAN_OUT"); p != "" {
 		if err := os.WriteFile(p, []byte(report.String()), 0o644); err != nil {
 			t.Errorf("ARPD_SCAN_OUT: %v", err)
 		}
 	}
+}
+
+// scanOrder runs each setup in turn with the scan in order, writes their
+// table to report, in the small mode checks the results, and returns
+// them. A setup whose subtest skipped (this arpd over IPv6, where it does
+// not resolve IPv6) has no column.
+func scanOrder(t *testing.T, in *interrupt, cfg *scanConfig, order string, setups []scanSetup, report *strings.Builder) []scanResult {
+	t.Helper()
+	var rs []scanResult
+	for i := range setups {
+		s := &setups[i]
+		name := order + "/" + strings.ReplaceAll(s.name, " ", "_")
+		if cfg.v6 {
+			name = "IPv6/" + name
+		}
+		t.Run(name, func(t *testing.T) {
+			if cfg.v6 && s.start != nil {
+				requireV6Daemon(t)
+			}
+			rs = append(rs, scanRun(t, in, cfg, s, order))
+		})
+		in.check(t)
+		if t.Failed() {
+			t.FailNow()
+		}
+		if cfg.full {
+			waitTableDrained(t, in, cfg.v6)
+		}
+	}
+	if len(rs) == 0 {
+		t.FailNow()
+	}
+	scanReport(report, cfg, order, rs)
+	if !cfg.full {
+		scanCheck(t, cfg, rs)
+	}
+	return rs
 }
 
 // scanConfigFromEnv returns the run make scan-lab asks for, or the small
@@ -140,6 +198,20 @@ func scanConfigFromEnv(t *testing.T) *scanConfig {
 		}
 	}
 	c.flags = strings.Fields(os.Getenv("ARPD_SCAN_FLAGS"))
+	c.fams = []int{4, 6}
+	if v := os.Getenv("ARPD_SCAN_FAMILY"); v != "" {
+		c.fams = nil
+		for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+			switch f {
+			case "4":
+				c.fams = append(c.fams, 4)
+			case "6":
+				c.fams = append(c.fams, 6)
+			default:
+				t.Fatalf("ARPD_SCAN_FAMILY=%q: want 4, 6 or both", v)
+			}
+		}
+	}
 	return c
 }
 
@@ -154,6 +226,9 @@ func scanGlobals(t *testing.T, in *interrupt, full bool) {
 		g.Set("net/ipv4/neigh/default/gc_thresh1", "128")
 		g.Set("net/ipv4/neigh/default/gc_thresh2", "512")
 		g.Set("net/ipv4/neigh/default/gc_thresh3", "1024")
+		g.Set("net/ipv6/neigh/default/gc_thresh1", "128")
+		g.Set("net/ipv6/neigh/default/gc_thresh2", "512")
+		g.Set("net/ipv6/neigh/default/gc_thresh3", "1024")
 		return
 	}
 	got := labtest.ShareGlobals(t, 90*time.Second, in.hit.Load)
@@ -171,10 +246,12 @@ func scanSetups(t *testing.T, cfg *scanConfig) []scanSetup {
 	ours := scanSetup{name: "this arpd", args: append([]string{"-k", "-a", "3"}, cfg.flags...),
 		rate: rate, burst: burst, stats: true,
 		start: func(t testing.TB, l *scanLab, db string, args []string) *labtest.Daemon {
-			return labtest.Start(t, labtest.Options{Name: "arpd (this)", Lab: l.Lab, DB: db, Args: args, ReadyIf: l.NearIf})
+			d := labtest.Start(t, labtest.Options{Name: "arpd (this)", Lab: l.Lab, DB: db, Args: args, ReadyIf: l.NearIf})
+			return d
 		}}
 	setups := []scanSetup{{name: "kernel alone"}, ours}
-	if !cfg.full {
+	if !cfg.full || cfg.v6 {
+		// iproute2's arpd resolves IPv4 only.
 		return setups
 	}
 	bin := iproute2OnPath(t)
@@ -281,13 +358,14 @@ func TestScanManDefault(t *testing.T) {
 	}
 }
 
-// waitTableDrained waits, 15 s at most, until the kernel's ARP table
-// (all namespaces) is back under gc_thresh1 after a lab went away: the
-// namespaces are deleted in the background, their entries with them.
-func waitTableDrained(t *testing.T, in *interrupt) {
+// waitTableDrained waits, 15 s at most, until the kernel's ARP table, or
+// its IPv6 neighbour table for v6 (all namespaces), is back under
+// gc_thresh1 after a lab went away: the namespaces are deleted in the
+// background, their entries with them.
+func waitTableDrained(t *testing.T, in *interrupt, v6 bool) {
 	t.Helper()
 	in.waitFor(15*time.Second, func() bool {
-		n, _, err := arpCacheStats()
+		n, _, err := neighCacheStats(v6)
 		return err != nil || n < 128
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,6 +22,7 @@ import (
 type traceStamps struct {
 	created, valid []int64
 	lost           int64 // events the buffer had no room for
+	v6             bool  // the hosts are IPv6 ones: events of AF_INET6
 }
 
 // turnarounds returns, for each host with both stamps, the time from its
@@ -80,25 +82,30 @@ func (e *traceEvent) arg(key string) string {
 }
 
 // parseTraceLine adds one line of the trace to d, if it is one of its
-// events for a host in range.
+// events (of d's family) for a host in range.
 func parseTraceLine(line string, d *traceStamps) {
 	e, ok := parseTraceEvent(line)
-	if !ok || (e.name != "neigh_create" && e.name != "neigh_update") || e.arg("family") != "2" {
+	if !ok || (e.name != "neigh_create" && e.name != "neigh_update") {
 		return
 	}
-	var a [4]byte
-	parts := strings.Split(e.arg("primary_key4"), ".")
-	if len(parts) != 4 {
-		return
-	}
-	for i, p := range parts {
-		v, err := strconv.Atoi(p)
-		if err != nil || v < 0 || v > 255 {
+	var h int
+	if d.v6 {
+		// NB: the kernel prints primary_key6 with %pI6c (compressed);
+		// family is AF_INET6, 10.
+		a, err := netip.ParseAddr(e.arg("primary_key6"))
+		if e.arg("family") != "10" || err != nil || !a.Is6() {
 			return
 		}
-		a[i] = byte(v)
+		b := a.As16()
+		h = hostIndex(b[:])
+	} else {
+		a, err := netip.ParseAddr(e.arg("primary_key4"))
+		if e.arg("family") != "2" || err != nil || !a.Is4() {
+			return
+		}
+		b := a.As4()
+		h = hostIndex(b[:])
 	}
-	h := hostIndex(a[:])
 	if h < 0 || h >= len(d.created) {
 		return
 	}

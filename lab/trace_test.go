@@ -33,11 +33,13 @@ const tracefsDir = "/sys/kernel/tracing"
 // at a time.
 type neighTrace struct {
 	dir string // the instance's directory
+	v6  bool   // read the events of IPv6 neighbours, not IPv4 ones
 }
 
 // newNeighTrace makes the instance (in a tracefs mount of its own, see
-// mountTracefs) or returns nil with the reason.
-func newNeighTrace(t testing.TB, ifname string) (*neighTrace, error) {
+// mountTracefs) for the neighbours of family v6 (IPv6, else IPv4) on
+// ifname, or returns nil with the reason.
+func newNeighTrace(t testing.TB, ifname string, v6 bool) (*neighTrace, error) {
 	t.Helper()
 	mnt, err := mountTracefs(t)
 	if err != nil {
@@ -48,7 +50,7 @@ func newNeighTrace(t testing.TB, ifname string) (*neighTrace, error) {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("tracing instance: %w", err)
 	}
-	tr := &neighTrace{dir: dir}
+	tr := &neighTrace{dir: dir, v6: v6}
 	t.Cleanup(func() {
 		tr.write("tracing_on", "0")
 		tr.write("events/enable", "0")
@@ -147,7 +149,7 @@ func (tr *neighTrace) stop(n int) (*traceStamps, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &traceStamps{created: make([]int64, n), valid: make([]int64, n)}
+	d := &traceStamps{created: make([]int64, n), valid: make([]int64, n), v6: tr.v6}
 	for cpu := 0; ; cpu++ {
 		st, err := os.ReadFile(filepath.Join(tr.dir, "per_cpu", fmt.Sprintf("cpu%d", cpu), "stats"))
 		if err != nil {

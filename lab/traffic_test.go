@@ -41,21 +41,18 @@ func newFarSink(t testing.TB, l *hostLab) *farSink {
 	t.Helper()
 	s := &farSink{done: make(chan struct{}), got: make([]bool, l.n), at: make([]int64, l.n)}
 	if err := l.Do(l.Far, func() (err error) {
+		if l.v6 {
+			s.fd, err = sinkSocket6()
+			return err
+		}
 		s.fd, err = unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
 			return err
 		}
-		if err := unix.SetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 64<<20); err != nil {
+		if err := sinkOptions(s.fd); err != nil {
 			return err
 		}
 		if err := unix.SetsockoptInt(s.fd, unix.IPPROTO_IP, unix.IP_PKTINFO, 1); err != nil {
-			return err
-		}
-		if err := unix.SetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
-			return err
-		}
-		tv := unix.Timeval{Usec: 100000}
-		if err := unix.SetsockoptTimeval(s.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
 			return err
 		}
 		return unix.Bind(s.fd, &unix.SockaddrInet4{Port: 9})
@@ -70,6 +67,20 @@ func newFarSink(t testing.TB, l *hostLab) *farSink {
 		}
 	})
 	return s
+}
+
+// sinkOptions sets what the sink's socket of either family needs: a large
+// receive buffer, receive timestamps and a timeout that lets read see
+// stop.
+func sinkOptions(fd int) error {
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 64<<20); err != nil {
+		return err
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
+		return err
+	}
+	tv := unix.Timeval{Usec: 100000}
+	return unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
 }
 
 func (s *farSink) read() {
@@ -91,6 +102,9 @@ func (s *farSink) read() {
 			switch {
 			case c.Header.Level == unix.IPPROTO_IP && c.Header.Type == unix.IP_PKTINFO && len(c.Data) >= unix.SizeofInet4Pktinfo:
 				pi := (*unix.Inet4Pktinfo)(unsafe.Pointer(&c.Data[0]))
+				h = hostIndex(pi.Addr[:])
+			case c.Header.Level == unix.IPPROTO_IPV6 && c.Header.Type == unix.IPV6_PKTINFO && len(c.Data) >= unix.SizeofInet6Pktinfo:
+				pi := (*unix.Inet6Pktinfo)(unsafe.Pointer(&c.Data[0]))
 				h = hostIndex(pi.Addr[:])
 			case c.Header.Level == unix.SOL_SOCKET && c.Header.Type == unix.SCM_TIMESTAMPNS && len(c.Data) >= int(unsafe.Sizeof(unix.Timespec{})):
 				ts := (*unix.Timespec)(unsafe.Pointer(&c.Data[0]))
@@ -163,13 +177,18 @@ func (s *farSink) delivered(lo, hi int) int {
 // for (table full, ENOBUFS) fails the send instead of vanishing.
 type nearSender struct {
 	fd     int
+	v6     bool
 	errors map[unix.Errno]int
 }
 
 func newNearSender(t testing.TB, l *hostLab) *nearSender {
 	t.Helper()
-	s := &nearSender{errors: map[unix.Errno]int{}}
+	s := &nearSender{v6: l.v6, errors: map[unix.Errno]int{}}
 	if err := l.Do(l.Near, func() (err error) {
+		if l.v6 {
+			s.fd, err = senderSocket6()
+			return err
+		}
 		s.fd, err = unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
 			return err
@@ -190,11 +209,15 @@ func newNearSender(t testing.TB, l *hostLab) *nearSender {
 // NB: with IP_RECVERR, a host that failed to resolve earlier leaves an
 // error (EHOSTUNREACH) on the socket, and the next send returns it instead
 // of sending; the error is cleared by being returned, so that send is made
-// again. Only ENOBUFS (no neighbour entry could be made) is this send's own.
+// again. Only ENOBUFS (no neighbour entry could be made; EINVAL for IPv6,
+// see senderSocket6) is this send's own.
 func (s *nearSender) send(h int) bool {
-	to := &unix.SockaddrInet4{Port: 9, Addr: hostAddr(h)}
+	var to unix.Sockaddr = &unix.SockaddrInet4{Port: 9, Addr: hostAddr(h)}
+	if s.v6 {
+		to = &unix.SockaddrInet6{Port: 9, Addr: hostAddr6(h)}
+	}
 	err := unix.Sendto(s.fd, []byte{'x'}, unix.MSG_DONTWAIT, to)
-	for i := 0; i < 4 && err != nil && err != unix.ENOBUFS && err != unix.EAGAIN; i++ {
+	for i := 0; i < 4 && err != nil && err != unix.ENOBUFS && err != unix.EAGAIN && err != unix.EINVAL; i++ {
 		err = unix.Sendto(s.fd, []byte{'x'}, unix.MSG_DONTWAIT, to)
 	}
 	if err != nil {
