@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -94,12 +95,22 @@ func TestListJSON(t *testing.T) {
 	if age < 1000 {
 		t.Errorf("age %d: want the seconds since 1000", age)
 	}
+	// IPv4 first, then IPv6, each family in the file's (hashed) order.
+	for i := 1; i < len(got); i++ {
+		if got[i-1].Family == "inet6" && got[i].Family == "inet" {
+			t.Errorf("an IPv4 entry after an IPv6 one: %+v", got)
+		}
+	}
+	byDst := func(a, b jsonEntry) int { return strings.Compare(a.Dst, b.Dst) }
+	slices.SortStableFunc(got[:2], byDst)
+	slices.SortStableFunc(got[2:], byDst)
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("-l -j:\n%+v\nwant\n%+v\n%s", got, want, out)
 	}
 	_, out, _ = runArpd(t, "", "-l", "-j", "-6", "-b", db)
 	got = nil
 	decodeStrict(t, out, &got)
+	slices.SortStableFunc(got, byDst)
 	if !reflect.DeepEqual(got, want[2:]) {
 		t.Errorf("-l -j -6: %+v", got)
 	}
