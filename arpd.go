@@ -31,7 +31,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o, err := parseArgs(args)
 	switch {
 	case errors.Is(err, errHelp):
-		io.WriteString(stderr, usageText)
+		io.WriteString(stderr, helpText())
 		return 1
 	case errors.Is(err, errUsage):
 		fmtlite.Fprintf(stderr, "arpd: %v\n%s", err, usageText)
@@ -44,8 +44,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmtlite.Fprintf(stdout, "arpd %s\n", version)
 		return 0
 	}
+	if o.capacity != 0 && o.load == "" && (o.list || o.stats || o.metrics) {
+		// NB: not an error: the command does what was asked, and -C is
+		// harmless; but the operator expected it to do something.
+		io.WriteString(stderr, "arpd: -C does nothing with -l, -s or -m: the capacity is set by -f or the daemon\n")
+	}
 	switch {
-	case o.stats:
+	case o.stats || o.metrics:
 		err = printStats(o, stdout)
 	case o.load != "" || o.list:
 		err = offline(o, stdin, stdout, stderr)
@@ -64,6 +69,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // parent exits only once the daemon is ready or has failed, with its error.
 func runDaemon(o *options, args []string, stderr io.Writer) int {
 	if !o.foreground && os.Getenv(childEnv) == "" {
+		if !syslogListens(syslogPath) {
+			io.WriteString(stderr, "arpd: nothing listens on "+syslogPath+
+				": the daemon's messages will be lost; run it with -F, or start a syslog daemon\n")
+		}
 		return detach(args, stderr)
 	}
 	var status *os.File
@@ -73,7 +82,7 @@ func runDaemon(o *options, args []string, stderr io.Writer) int {
 	} else {
 		status = os.NewFile(3, "status")
 	}
-	log := newLogger("/dev/log", logw)
+	log := newLogger(syslogPath, logw)
 	defer log.Close()
 
 	// NB: the daemon is one event loop (and a goroutine that turns signals
@@ -93,11 +102,11 @@ func runDaemon(o *options, args []string, stderr io.Writer) int {
 
 	d, err := newDaemon(o, log)
 	if err != nil {
+		// NB: in the foreground the logger writes to stderr too: the
+		// error is printed there once, by the logger.
 		if status != nil {
 			fmtlite.Fprintf(status, "arpd: %v\n", err)
 			status.Close()
-		} else {
-			fmtlite.Fprintf(stderr, "arpd: %v\n", err)
 		}
 		log.logf(logErr, "not started: %v", err)
 		return 1

@@ -23,7 +23,9 @@ import (
 // into the database, then list the database, then exit.
 func offline(o *options, stdin io.Reader, stdout, stderr io.Writer) error {
 	if o.load != "" {
-		n, dropped, skipped, err := loadFile(o, stdin)
+		p := newProgress(stderr)
+		n, dropped, skipped, err := loadFile(o, stdin, p)
+		p.end()
 		if err != nil {
 			return err
 		}
@@ -41,14 +43,23 @@ func offline(o *options, stdin io.Reader, stdout, stderr io.Writer) error {
 }
 
 // openWritable opens the database for writing, creating the default
-// directory when the default path is used (as iproute2 does).
-func openWritable(o *options) (*cache.File, error) {
+// directory when the default path is used (as iproute2 does). A rebuild
+// (-C) shows its progress on p, when p is not nil.
+func openWritable(o *options, p *progress) (*cache.File, error) {
 	if o.dbDefault {
 		if err := mkdirAll(filepath.Dir(o.db), 0o755); err != nil {
 			return nil, fmtlite.Errorf("create database directory: %w", err)
 		}
 	}
-	return cache.Open(o.db, cache.Options{Capacity: o.capacity, NegativeTTL: uint32(o.negTimeout)})
+	co := cache.Options{Capacity: o.capacity, NegativeTTL: uint32(o.negTimeout)}
+	if p != nil && p.w != nil {
+		p.stage("rebuilding "+o.db, 0)
+		co.Progress = func(done, total int) {
+			p.total = total
+			p.show(done)
+		}
+	}
+	return cache.Open(o.db, co)
 }
 
 // loadFile loads the -f file into the database, all or nothing. The whole
@@ -58,8 +69,8 @@ func openWritable(o *options) (*cache.File, error) {
 // every write succeeded. With -4 or -6, rows of the other family are
 // checked like the others but not loaded. It returns the number of
 // entries loaded, how many of them did not fit, and how many rows of the
-// other family were skipped.
-func loadFile(o *options, stdin io.Reader) (n, dropped, skipped int, err error) {
+// other family were skipped. Each stage shows its progress on p.
+func loadFile(o *options, stdin io.Reader, p *progress) (n, dropped, skipped int, err error) {
 	name := o.load
 	var r io.Reader = stdin
 	if name != "-" {
@@ -73,7 +84,9 @@ func loadFile(o *options, stdin io.Reader) (n, dropped, skipped int, err error) 
 	// NB: Entry is 48 bytes; a million-line file needs 48 MB here, which
 	// is the price of leaving the database untouched by a bad last line.
 	var entries []cache.Entry
+	p.stage("reading "+loadName(name), 0)
 	err = parseLoad(r, name, func(line int, rec loadRecord) error {
+		p.step(line)
 		e := cache.Entry{Key: keyOf(rec.Ifindex, rec.Addr), Kind: cache.KindPositive, Source: cache.SourceLoad, LLLen: 6}
 		if !o.serves(e.Family) {
 			skipped++
@@ -86,13 +99,16 @@ func loadFile(o *options, stdin io.Reader) (n, dropped, skipped int, err error) 
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	c, err := openWritable(o)
+	c, err := openWritable(o, p)
 	if err != nil {
 		return 0, 0, 0, err
 	}
+	p.stage("rebuilding "+o.db, 0)
 	err = c.Rebuild(0, func(nc *cache.File) error {
+		p.stage("loading", len(entries))
 		before := nc.Counter(cache.CounterEvictions)
 		for i := range entries {
+			p.step(i)
 			res, err := nc.Put(&entries[i])
 			if err != nil {
 				return err
@@ -152,11 +168,14 @@ func addrOf(k *cache.Key) netiplite.Addr {
 	return netiplite.AddrFrom16(k.Addr)
 }
 
-// listDB writes the database in iproute2's -l format: the IPv4 rows, then
-// the IPv6 rows, each family in the order of the file, which is the order
-// of iproute2's listing for IPv4. With interfaces on the command line,
-// only their entries are listed; with -4 or -6, only that family's. It
-// reads a running daemon's file without disturbing it.
+// listDB writes the database in iproute2's -l format, or with -j as a
+// JSON array (json.go): the IPv4 rows, then the IPv6 rows, each family in
+// the order of the file, which is the order of iproute2's listing for
+// IPv4. With interfaces on the command line, only their entries are
+// listed; with -4 or -6, only that family's. It reads a running daemon's
+// file without disturbing it. A database that does not exist lists as
+// empty, with a note; one whose directory does not exist is an error, as
+// the path is then most likely mistyped.
 func listDB(o *options, stdout, stderr io.Writer) error {
 	only := map[uint32]bool{}
 	for _, name := range o.interfaces {
@@ -166,40 +185,105 @@ func listDB(o *options, stdout, stderr io.Writer) error {
 		}
 		only[idx] = true
 	}
-	w := bufio.NewWriter(stdout)
-	w.WriteString(listHeader)
 	c, err := cache.OpenReadOnly(o.db)
 	if errors.Is(err, unix.ENOENT) {
+		if derr := dirExists(o.db); derr != nil {
+			return derr
+		}
 		// Like iproute2's empty database: a header and no rows.
 		fmtlite.Fprintf(stderr, "arpd: %s does not exist yet\n", o.db)
-		return w.Flush()
-	}
-	if err != nil {
+		c = nil
+	} else if err != nil {
 		return err
 	}
-	defer c.Close()
-	now := time.Now().Unix()
-	row := make([]byte, 0, 128)
-	damaged := 0
-	for i, family := range o.families() {
-		// NB: one pass over the file per family, so that the IPv4 rows
-		// come out byte for byte as before IPv6 was listed. A damaged
-		// slot has no family and is met in every pass: count one.
-		d := c.Range(func(e *cache.Entry) bool {
-			if e.Family == family && (len(only) == 0 || only[e.Ifindex]) {
-				row = appendEntryRow(row[:0], e, now)
-				w.Write(row)
+	w := bufio.NewWriter(stdout)
+	l := lister{w: w, json: o.json, only: only, now: time.Now().Unix(), row: make([]byte, 0, 256)}
+	l.begin()
+	if c != nil {
+		defer c.Close()
+		damaged := 0
+		for i, family := range o.families() {
+			// NB: one pass over the file per family, so that the IPv4 rows
+			// come out byte for byte as before IPv6 was listed. A damaged
+			// slot has no family and is met in every pass: count one.
+			d := c.Range(func(e *cache.Entry) bool {
+				if e.Family == family {
+					l.entry(e)
+				}
+				return true
+			})
+			if i == 0 {
+				damaged = d
 			}
-			return true
-		})
-		if i == 0 {
-			damaged = d
+		}
+		if damaged > 0 {
+			fmtlite.Fprintf(stderr, "arpd: %s: skipped %d damaged entries\n", o.db, damaged)
 		}
 	}
-	if damaged > 0 {
-		fmtlite.Fprintf(stderr, "arpd: %s: skipped %d damaged entries\n", o.db, damaged)
-	}
+	l.end()
 	return w.Flush()
+}
+
+// dirExists returns nil when the directory of path exists, and otherwise
+// an error that names path and its missing directory.
+func dirExists(path string) error {
+	dir := filepath.Dir(path)
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return fmtlite.Errorf("%s: directory %s: %w", path, dir, err)
+	}
+	return nil
+}
+
+// lister writes the rows of -l, as text or as JSON.
+type lister struct {
+	w    *bufio.Writer
+	json bool
+	// only are the interfaces whose entries are listed; empty for all.
+	only map[uint32]bool
+	now  int64
+	row  []byte
+	// n counts the rows written, for the commas between JSON objects.
+	n int
+}
+
+// begin writes what comes before the rows.
+func (l *lister) begin() {
+	if l.json {
+		l.w.WriteString("[")
+		return
+	}
+	l.w.WriteString(listHeader)
+}
+
+// entry writes e's row if its interface is listed.
+func (l *lister) entry(e *cache.Entry) {
+	if len(l.only) > 0 && !l.only[e.Ifindex] {
+		return
+	}
+	if !l.json {
+		l.row = appendEntryRow(l.row[:0], e, l.now)
+		l.w.Write(l.row)
+		return
+	}
+	l.row = l.row[:0]
+	if l.n > 0 {
+		l.row = append(l.row, ',')
+	}
+	l.row = append(l.row, '\n')
+	l.n++
+	l.row = appendJSONEntry(l.row, e, l.now)
+	l.w.Write(l.row)
+}
+
+// end writes what comes after the rows.
+func (l *lister) end() {
+	if l.json {
+		if l.n > 0 {
+			l.w.WriteString("\n")
+		}
+		l.w.WriteString("]\n")
+	}
 }
 
 // appendEntryRow appends e's row of the listing to dst: a FAILED row for
@@ -209,68 +293,4 @@ func appendEntryRow(dst []byte, e *cache.Entry, now int64) []byte {
 		return appendFailedRow(dst, e.Ifindex, addrOf(&e.Key), now-int64(e.Updated))
 	}
 	return appendListRow(dst, e.Ifindex, addrOf(&e.Key), e.LLAddr[:e.LLLen])
-}
-
-// printStats prints the statistics that the daemon owning the database
-// saved in it, without signalling the daemon.
-func printStats(o *options, stdout io.Writer) error {
-	c, err := cache.OpenReadOnly(o.db)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	w := bufio.NewWriter(stdout)
-	pid, started, open := c.Owner()
-	fmtlite.Fprintf(w, "database %s\n", o.db)
-	switch {
-	case open && pid != 0 && unix.Kill(int(pid), 0) == nil:
-		fmtlite.Fprintf(w, "owner pid %d, running since %s\n", pid, utcString(started.Unix()))
-	case open:
-		fmtlite.Fprintf(w, "owner pid %d, not running: it did not close the database cleanly\n", pid)
-	default:
-		fmtlite.Fprintf(w, "owner none: closed cleanly\n")
-	}
-	fmtlite.Fprintf(w, "capacity %d\nentries %d\n", c.Capacity(), c.Entries())
-	for i, name := range counterNames {
-		fmtlite.Fprintf(w, "%s %d\n", name, c.Counter(i))
-	}
-	return w.Flush()
-}
-
-// utcString formats Unix time sec as RFC 3339 in UTC
-// ("2026-12-04T18:00:00Z") without time's formatting (smallfile.go says
-// why).
-func utcString(sec int64) string {
-	days, rem := sec/86400, sec%86400
-	if rem < 0 {
-		days, rem = days-1, rem+86400
-	}
-	// The civil date of a day count, in eras of 400 years that start on
-	// March 1st (Howard Hinnant's days_from_civil, inverted).
-	z := days + 719468
-	era := z / 146097
-	if z < 0 && z%146097 != 0 {
-		era--
-	}
-	doe := z - era*146097
-	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
-	doy := doe - (365*yoe + yoe/4 - yoe/100)
-	mp := (5*doy + 2) / 153
-	d, m, y := doy-(153*mp+2)/5+1, mp+3, yoe+era*400
-	if m > 12 {
-		m -= 12
-	}
-	if m <= 2 {
-		y++
-	}
-	b := make([]byte, 0, 20)
-	for i, v := range [...]int64{y, m, d, rem / 3600, rem / 60 % 60, rem % 60} {
-		if i > 0 {
-			b = append(b, "--T::"[i-1])
-		} else {
-			b = append(b, byte('0'+v/1000%10), byte('0'+v/100%10))
-		}
-		b = append(b, byte('0'+v/10%10), byte('0'+v%10))
-	}
-	return string(append(b, 'Z'))
 }

@@ -171,3 +171,28 @@ func TestPolicyClaimFloodReplies(t *testing.T) {
 		t.Errorf("arp_claim_flood = %d, want 1", got)
 	}
 }
+
+// TestPolicyClaimFloodReportCount: the refusals of a flooding MAC are
+// logged once a minute, and the line after the first says how many
+// frames were refused since the one before.
+func TestPolicyClaimFloodReportCount(t *testing.T) {
+	r, log := validateRig(t)
+	r.d.o.claimsPerMinute = 2
+	r.d.floods = newClaimLimiter(2, testHasher())
+	flooder := [6]byte{2, 0, 0, 0, 0, 0xf2}
+	for i := byte(1); i <= 6; i++ { // 2 learned, 4 refused, one line
+		r.d.handleFrame(&frame.ARP{Ifindex: 2, SenderIP: [4]byte{10, 0, 0, 100 + i}, SenderMAC: flooder})
+	}
+	advance(r, time.Minute)
+	for i := byte(7); i <= 10; i++ { // 2 learned, 2 refused: a line for the first and the 3 held back
+		r.d.handleFrame(&frame.ARP{Ifindex: 2, SenderIP: [4]byte{10, 0, 0, 100 + i}, SenderMAC: flooder})
+	}
+	lines := strings.Split(strings.TrimSuffix(log.String(), "\n"), "\n")
+	if len(lines) != 2 || strings.Contains(lines[0], "since the last report") ||
+		!strings.HasSuffix(lines[1], "now 10.0.0.109: ignored (4 such frames since the last report)") {
+		t.Errorf("log:\n%s", log.String())
+	}
+	if got := r.d.c.Counter(ctrArpClaimFlood); got != 6 {
+		t.Errorf("arp_claim_flood = %d, want 6", got)
+	}
+}

@@ -12,7 +12,7 @@ import (
 // usageText is the usage line printed to stderr after a command-line error
 // and for -h or -?: iproute2's line, extended with the flags only this
 // daemon has. It ends with a newline.
-const usageText = "Usage: arpd [ -lkh?46FVs ] [ -a N ] [ -b dbase ] [ -B number ] [ -f file ] [ -n time ] [-p interval ] [ -R rate ] [ -C entries ] [ -M claims ] [ -P pidfile ] [ interfaces ]\n"
+const usageText = "Usage: arpd [ -lkh?46FVsjm ] [ -a N ] [ -b dbase ] [ -B number ] [ -f file ] [ -n time ] [-p interval ] [ -R rate ] [ -C entries ] [ -M claims ] [ -P pidfile ] [ interfaces ]\n"
 
 // defaultDB is the database path used when -b is not given, the same as
 // iproute2's.
@@ -27,6 +27,10 @@ const (
 	maxInt32 = 1<<31 - 1
 	// minSync is the shortest -p, as in iproute2 ("Invalid poll timeout").
 	minSync = 100 * time.Millisecond
+	// defaultNegTimeout is -n's default in seconds, iproute2's.
+	defaultNegTimeout = 60
+	// defaultSync is -p's default, iproute2's.
+	defaultSync = 30 * time.Second
 )
 
 // The probe rate limit's defaults, where iproute2 has 1/s and 3. Those
@@ -111,6 +115,11 @@ type options struct {
 	version bool
 	// stats is -s: print the statistics kept in the cache file and exit.
 	stats bool
+	// json is -j: -l and -s print JSON, as ip -j does (json.go).
+	json bool
+	// metrics is -m: print the statistics as Prometheus text and exit
+	// (prom.go).
+	metrics bool
 	// ipv4 and ipv6 are the families served: both by default, one with
 	// -4 or -6 (as ip -4 and ip -6 restrict ip to one). They choose the
 	// sysctls adjusted, what the daemon resolves and learns, and the rows
@@ -150,10 +159,12 @@ func (o *options) families() []uint8 {
 
 // optionTakesArg tells, for each option letter, whether it takes an
 // argument (true) or not (false); letters not in the map are not options.
-// It is iproute2's option string "h?b:lf:a:n:p:kR:B:" plus "46FVsC:P:M:".
+// It is iproute2's option string "h?b:lf:a:n:p:kR:B:" plus
+// "46FVsjmC:P:M:".
 var optionTakesArg = map[byte]bool{
 	'l': false, 'k': false, 'h': false, '?': false,
 	'4': false, '6': false, 'F': false, 'V': false, 's': false,
+	'j': false, 'm': false,
 	'a': true, 'b': true, 'B': true, 'f': true, 'n': true,
 	'p': true, 'R': true, 'C': true, 'P': true, 'M': true,
 }
@@ -168,8 +179,8 @@ var optionTakesArg = map[byte]bool{
 func parseArgs(args []string) (*options, error) {
 	o := &options{
 		db:         defaultDB,
-		negTimeout: 60,
-		syncEvery:  30 * time.Second,
+		negTimeout: defaultNegTimeout,
+		syncEvery:  defaultSync,
 		rate:       defaultRate,
 		burst:      defaultBurst,
 
@@ -227,7 +238,24 @@ func parseArgs(args []string) (*options, error) {
 	if !o.ipv4 && !o.ipv6 {
 		return nil, &usageError{"options -4 and -6 exclude each other"}
 	}
+	if err := o.checkOutput(); err != nil {
+		return nil, err
+	}
 	return o, nil
+}
+
+// checkOutput refuses -j where it would change nothing: -j is a format
+// for the output of -l and -s, and a daemon or a load given -j by
+// mistake should not seem to have honoured it. -m has its own format, so
+// -j with it is refused too.
+func (o *options) checkOutput() error {
+	switch {
+	case o.json && o.metrics:
+		return &usageError{"options -j and -m exclude each other"}
+	case o.json && !o.list && !o.stats && !o.version:
+		return &usageError{"option -j formats -l and -s only"}
+	}
+	return nil
 }
 
 // setFlag records the option c, which takes no argument.
@@ -243,6 +271,10 @@ func (o *options) setFlag(c byte) error {
 		o.version = true
 	case 's':
 		o.stats = true
+	case 'j':
+		o.json = true
+	case 'm':
+		o.metrics = true
 	case '4': // IPv4 only: -6 as well leaves no family, an error
 		o.ipv6 = false
 	case '6':

@@ -297,7 +297,7 @@ func TestHexFloatsRefused(t *testing.T) {
 // TestUsageText checks that the usage line is iproute2's with our flags
 // added in the same style, and that it names every option parseArgs takes.
 func TestUsageText(t *testing.T) {
-	const want = "Usage: arpd [ -lkh?46FVs ] [ -a N ] [ -b dbase ] [ -B number ] [ -f file ] [ -n time ] [-p interval ] [ -R rate ] [ -C entries ] [ -M claims ] [ -P pidfile ] [ interfaces ]\n"
+	const want = "Usage: arpd [ -lkh?46FVsjm ] [ -a N ] [ -b dbase ] [ -B number ] [ -f file ] [ -n time ] [-p interval ] [ -R rate ] [ -C entries ] [ -M claims ] [ -P pidfile ] [ interfaces ]\n"
 	if usageText != want {
 		t.Errorf("usageText = %q, want %q", usageText, want)
 	}
@@ -323,7 +323,7 @@ func TestUsageTextExtendsIproute2(t *testing.T) {
 		t.Skip("iproute2 arpd not installed:", err)
 	}
 	out, _ := exec.Command(path, "-h").CombinedOutput() // exits 1 by design
-	theirs := strings.Replace(usageText, "-lkh?46FVs", "-lkh?", 1)
+	theirs := strings.Replace(usageText, "-lkh?46FVsjm", "-lkh?", 1)
 	theirs = strings.Replace(theirs, "[ -C entries ] [ -M claims ] [ -P pidfile ] ", "", 1)
 	if string(out) != theirs {
 		t.Errorf("iproute2 arpd -h prints %q, want %q", out, theirs)

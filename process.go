@@ -56,7 +56,7 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 			d.ifs.named = append(d.ifs.named, &watchedIf{name: name, named: true})
 		}
 	}
-	if d.c, err = openWritable(o); err != nil {
+	if d.c, err = openWritable(o, nil); err != nil {
 		return nil, err
 	}
 	d.answers.c = d.c

@@ -22,6 +22,18 @@ const (
 	logInfo    = 3<<3 | 6
 )
 
+// syslogPath is the syslog socket; a variable so that tests can point it
+// elsewhere.
+var syslogPath = "/dev/log"
+
+// syslogListens reports whether a syslog daemon takes messages at path.
+func syslogListens(path string) bool {
+	l := newLogger(path, nil)
+	l.connect()
+	defer l.Close()
+	return l.fd >= 0
+}
+
 // logger writes messages to syslog and, if stderr is set, to stderr.
 type logger struct {
 	path    string // the syslog socket, /dev/log

@@ -35,6 +35,10 @@ type Options struct {
 	NegativeTTL uint32
 	// Now returns the time in Unix seconds; nil means the wall clock.
 	Now func() uint32
+	// Progress, when set, is called while a rebuild copies the entries,
+	// every 65,536 entries, with the number copied and the number
+	// to copy, so that a command on a terminal can show how far it is.
+	Progress func(done, total int)
 }
 
 // File is an open cache file, used by one goroutine at a time (each
@@ -51,6 +55,7 @@ type File struct {
 	readOnly bool
 	now      func() uint32
 	negTTL   uint32
+	progress func(done, total int)
 
 	// state is the in-memory copy of the newest state page; newest says
 	// which page (0 for A, 1 for B) holds it on disk.

@@ -153,6 +153,7 @@ func attach(path string, fd int, readOnly bool, o Options) (*File, error) {
 		readOnly: readOnly,
 		now:      o.Now,
 		negTTL:   o.NegativeTTL,
+		progress: o.Progress,
 	}
 	if f.now == nil {
 		f.now = wallClock

@@ -72,6 +72,10 @@ func (f *File) commit(path string) error {
 	return nil
 }
 
+// progressEvery is how many entries a rebuild copies between calls of
+// Options.Progress.
+const progressEvery = 1 << 16
+
 // Rebuild replaces the file with a new one of the given capacity (0 keeps
 // the current one) holding all current entries, then runs fill on the new
 // file, and renames it into place only if fill succeeds. On error the old
@@ -94,9 +98,14 @@ func (f *File) Rebuild(capacity int, fill func(n *File) error) error {
 	if err != nil {
 		return err
 	}
+	n.progress = f.progress
 	var perr error
+	done, total := 0, int(f.state.entries)
 	f.Range(func(e *Entry) bool {
 		_, perr = n.Put(e)
+		if done++; f.progress != nil && done%progressEvery == 0 {
+			f.progress(done, total)
+		}
 		return perr == nil
 	})
 	if perr == nil && fill != nil {
