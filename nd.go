@@ -44,10 +44,7 @@ func (d *daemon) ndFrame(f *frame.ND, b []byte, ll *unix.RawSockaddrLinklayer) {
 	case drop == frame.NDDropNone:
 		d.handleND(f)
 	case drop == frame.NDDropEthMismatch && d.ifs.watched(ll.Ifindex):
-		if n, due := d.reports.note(reportEthMismatch, d.monotonic()); due {
-			d.log.logf(logWarning, "ethernet mismatch: %s sent a neighbour-discovery message for another MAC on %s: not learned%s",
-				macString([6]byte(ll.Addr[:6])), ifName(d.ifs.links[ll.Ifindex], ll.Ifindex), reportCount(n))
-		}
+		d.report(reportEthMismatch, ll.Ifindex, &cache.Key{}, [6]byte{}, [6]byte(ll.Addr[:6]))
 	}
 }
 

@@ -228,12 +228,7 @@ func (d *daemon) claimAllowed(k *cache.Key, mac [6]byte, answer, refresh bool) b
 		ctr = ctrNDClaimFlood
 	}
 	d.c.Add(ctr, 1)
-	if n, due := d.reports.note(reportClaimFlood, now); due {
-		ifindex := int32(k.Ifindex)
-		d.log.logf(logWarning, "%s claims more than %d new addresses a minute on %s, now %s: ignored%s",
-			macString(mac), d.o.claimsPerMinute, ifName(d.ifs.links[ifindex], ifindex),
-			keyAddrString(k), reportCount(n))
-	}
+	d.report(reportClaimFlood, int32(k.Ifindex), k, mac, mac)
 	return false
 }
 

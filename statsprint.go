@@ -134,8 +134,13 @@ func appendStatsJSON(dst []byte, db string, c *cache.File, owner dbOwner) []byte
 // utcString formats Unix time sec as RFC 3339 in UTC
 // ("2026-12-04T18:00:00Z") without time's formatting (smallfile.go says
 // why).
+//
+// NB: one 64-bit division, then int arithmetic: on 32-bit MIPS each
+// 64-bit division is a call and a long inlined sequence, and this
+// function in int64 took 5.6 KB of the binary. A day count fits an int
+// for five million years either way.
 func utcString(sec int64) string {
-	days, rem := sec/86400, sec%86400
+	days, rem := int(sec/86400), int(sec%86400)
 	if rem < 0 {
 		days, rem = days-1, rem+86400
 	}
@@ -158,7 +163,7 @@ func utcString(sec int64) string {
 		y++
 	}
 	b := make([]byte, 0, 20)
-	for i, v := range [...]int64{y, m, d, rem / 3600, rem / 60 % 60, rem % 60} {
+	for i, v := range [...]int{y, m, d, rem / 3600, rem / 60 % 60, rem % 60} {
 		if i > 0 {
 			b = append(b, "--T::"[i-1])
 		} else {

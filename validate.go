@@ -5,6 +5,7 @@ package main
 // (the decoder's own check, the Ethernet mismatch, is reported here too).
 
 import (
+	"strconv"
 	"time"
 
 	"arpd/internal/cache"
@@ -77,41 +78,53 @@ func (d *daemon) senderOK(f *frame.ARP) bool {
 
 // refuseSender counts under ctr a frame on interface ifindex that binds
 // k's address to mac, refused as r (reportOwnAddr or reportOffSubnet), and
-// logs it if due: one line a minute for each kind, whatever the family.
-//
-// NB: not inlined: the formatting, inlined into the callers of both
-// families, cost about 4 KB of the mips binary.
-//
-//go:noinline
+// logs it if due (report).
 func (d *daemon) refuseSender(r report, ctr int, ifindex int32, k cache.Key, mac [6]byte) {
 	d.c.Add(ctr, 1)
-	n, due := d.reports.note(r, d.monotonic())
-	if !due {
-		return
-	}
-	what := "is off every subnet of"
-	switch {
-	case r == reportOwnAddr:
-		d.log.logf(logWarning, "%s claims our address %s on %s%s",
-			macString(mac), keyAddrString(&k), ifName(d.ifs.links[ifindex], ifindex), reportCount(n))
-		return
-	case k.Family == cache.FamilyIPv6:
-		what = "is not on the link of"
-	}
-	d.log.logf(logWarning, "%s at %s %s %s: not learned%s",
-		keyAddrString(&k), macString(mac), what, ifName(d.ifs.links[ifindex], ifindex), reportCount(n))
+	d.report(r, ifindex, &k, mac, mac)
 }
 
 // reportEthMismatch logs, if due, a frame on interface ifindex whose ARP
 // sender MAC in b is not its Ethernet source src.
 func (d *daemon) reportEthMismatch(b []byte, ifindex int32, src [6]byte) {
-	n, due := d.reports.note(reportEthMismatch, d.monotonic())
+	k := cache.KeyV4(uint32(ifindex), [4]byte(b[frame.ARPOffSpa:]))
+	d.report(reportEthMismatch, ifindex, &k, [6]byte(b[frame.ARPOffSha:]), src)
+}
+
+// report logs, if due, a refused frame of kind r on interface ifindex
+// that binds k's address to mac (an IPv6 Ethernet mismatch, whose message
+// was not decoded, has a zero k), sent from Ethernet source src: one line
+// a minute for each kind, whatever the family, with the count since the
+// last line.
+//
+// NB: not inlined, and the lines are joined rather than formatted: the
+// formatting of each kind inlined into its callers of both families cost
+// about 8 KB of the mips binary.
+//
+//go:noinline
+func (d *daemon) report(r report, ifindex int32, k *cache.Key, mac, src [6]byte) {
+	n, due := d.reports.note(r, d.monotonic())
 	if !due {
 		return
 	}
-	d.log.logf(logWarning, "ethernet mismatch: %s sent %s at %s on %s: not learned%s",
-		macString(src), ipString([4]byte(b[frame.ARPOffSpa:])), macString([6]byte(b[frame.ARPOffSha:])),
-		ifName(d.ifs.links[ifindex], ifindex), reportCount(n))
+	ifn := ifName(d.ifs.links[ifindex], ifindex)
+	var line string
+	switch {
+	case r == reportOwnAddr:
+		line = macString(mac) + " claims our address " + keyAddrString(k) + " on " + ifn
+	case r == reportClaimFlood:
+		line = macString(mac) + " claims more than " + strconv.Itoa(d.o.claimsPerMinute) +
+			" new addresses a minute on " + ifn + ", now " + keyAddrString(k) + ": ignored"
+	case r == reportEthMismatch && k.Family == 0:
+		line = "ethernet mismatch: " + macString(src) + " sent a neighbour-discovery message for another MAC on " + ifn + ": not learned"
+	case r == reportEthMismatch:
+		line = "ethernet mismatch: " + macString(src) + " sent " + keyAddrString(k) + " at " + macString(mac) + " on " + ifn + ": not learned"
+	case k.Family == cache.FamilyIPv6:
+		line = keyAddrString(k) + " at " + macString(mac) + " is not on the link of " + ifn + ": not learned"
+	default:
+		line = keyAddrString(k) + " at " + macString(mac) + " is off every subnet of " + ifn + ": not learned"
+	}
+	d.log.logf(logWarning, "%s%s", line, reportCount(n))
 }
 
 // reportCount is the end of a report line that stands for n frames.
