@@ -2,6 +2,7 @@ package rtnl_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"testing"
 
@@ -338,8 +339,8 @@ func TestEncodeIPv6RouterAnswer(t *testing.T) {
 		t.Errorf("answer\n% x\nwant\n% x", b[:k], want)
 	}
 	k, err = rtnl.PutNeighAnswer(b[:], 0x01020304, &n, cacheMAC[:])
-	if err != nil || b[headerLenForTest+10] != 0 || b[7] != 0 || k != len(want) {
-		t.Errorf("PutNeighAnswer: flags %#x, header flags %#x, %d bytes, %v; want none", b[headerLenForTest+10], b[7], k, err)
+	if hf := binary.NativeEndian.Uint16(b[6:8]); err != nil || b[headerLenForTest+10] != 0 || hf != unix.NLM_F_REQUEST || k != len(want) {
+		t.Errorf("PutNeighAnswer: ndm_flags %#x, header flags %#x, %d bytes, %v; want none and NLM_F_REQUEST alone", b[headerLenForTest+10], hf, k, err)
 	}
 }
 
