@@ -443,4 +443,3 @@ func TestPolicyProbeSource(t *testing.T) {
 		t.Fatalf("lan0 as index 5: %+v", w)
 	}
 }
-
