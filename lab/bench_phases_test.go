@@ -129,7 +129,7 @@ type blPhaser struct {
 	snd  *nearSender
 	d    *labtest.Daemon // nil: the kernel alone
 	db   string
-	tr   *neighTrace // nil: no tracing here, request to valid from the sink
+	tr   *neighTrace   // nil: no tracing here, request to valid from the sink
 	bc   *bcastCounter // nil: broadcasts not counted (IPv6)
 	// gctrace: the daemon logs its collections (GODEBUG=gctrace=1),
 	// which each phase counts.

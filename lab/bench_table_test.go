@@ -84,7 +84,7 @@ func blWireRows(ph int) []blRow {
 			return blCount(p.bcasts)
 		}},
 		{"kernel table entries at the end", ph, func(p *blPhase) (string, float64, bool) { return blCount(p.tableEnd) }},
-		{"kernel SUnreclaim grown", ph, func(p *blPhase) (string, float64, bool) {
+		{"kernel kmalloc objects grown", ph, func(p *blPhase) (string, float64, bool) {
 			if p.slabGrown == -1 {
 				return "-", 0, false
 			}
@@ -221,9 +221,10 @@ func blNotes(w io.Writer, rs []blResult, pin bool) {
 	fmt.Fprintf(w, "  a netlink listener that polls (a waiting one would be woken inside each request). CPU: utime+stime of the\n")
 	fmt.Fprintf(w, "  daemon (10 ms ticks). Memory: /proc/<pid>/status at the end of the phase (VmHWM is the peak\n")
 	fmt.Fprintf(w, "  so far; a restart starts it again). ÷: this arpd's figure over the other column's. Broadcasts: ARP\n")
-	fmt.Fprintf(w, "  requests to ff:ff:ff:ff:ff:ff that reached the far side. Kernel SUnreclaim grown: /proc/meminfo from\n")
-	fmt.Fprintf(w, "  the first send to the end of the phase (the neighbour entries are kmalloc-512; the whole machine's,\n")
-	fmt.Fprintf(w, "  so other jobs add noise of a few hundred kB). File resident: Rss of the daemon's mappings of its file.\n")
+	fmt.Fprintf(w, "  requests to ff:ff:ff:ff:ff:ff that reached the far side. Kernel kmalloc objects grown: active objects\n")
+	fmt.Fprintf(w, "  times their size in the kmalloc caches of /proc/slabinfo (a neighbour entry is one in kmalloc-512), from\n")
+	fmt.Fprintf(w, "  the first send to the end of the phase; the whole machine's, so other jobs add noise of a few hundred kB.\n")
+	fmt.Fprintf(w, "  File resident: Rss of the daemon's mappings of its file (/proc/<pid>/smaps).\n")
 	if pin {
 		fmt.Fprintf(w, "  ARPD_BENCH_PIN=1: the test ran on CPU 0, each daemon on CPU 1.\n")
 	}
@@ -265,4 +266,3 @@ func blPhaseTitle(ph, n, paced int) string {
 	}
 	return "flushed: ip neigh flush while the daemon runs; the same burst"
 }
-

@@ -29,13 +29,15 @@ func blMemoryTable(w io.Writer, rs []blResult, n int) {
 	for i := range rs {
 		ms[i] = memoryOf(&rs[i])
 	}
-	mb := func(v int64) (string, float64, bool) { return fmt.Sprintf("%.2f MB", float64(v)/1e6), float64(v), v > 0 }
+	mb := func(v int64) (string, float64, bool) {
+		return fmt.Sprintf("%.2f MB", float64(v)/1e6), float64(v), v > 0
+	}
 	rows := []struct {
 		label string
 		f     func(m blMemory) (string, float64, bool)
 	}{
 		{"kernel table entries", func(m blMemory) (string, float64, bool) { return blCount(m.entries) }},
-		{"kernel memory (SUnreclaim grown)", func(m blMemory) (string, float64, bool) {
+		{"kernel memory (kmalloc objects)", func(m blMemory) (string, float64, bool) {
 			if m.kernel == -1 {
 				return "-", 0, false
 			}

@@ -7,8 +7,8 @@ package lab
 import (
 	"fmt"
 	"os"
-	"slices"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -94,7 +94,7 @@ type blPhase struct {
 	ran        bool  // the phase was run for this column
 	bcasts     int   // broadcast ARP requests on the wire, -1: not counted
 	tableEnd   int   // kernel table entries (hosts) at the phase's end
-	slabGrown  int64 // bytes of kernel SUnreclaim grown from the first send to the end, -1: unknown
+	slabGrown  int64 // bytes of kernel kmalloc objects grown from the first send to the end, -1: unknown
 	fileRes    int64 // bytes of the daemon's file mapped and resident at the end
 }
 
