@@ -77,20 +77,29 @@ demo:
 	@$(MAKE) --no-print-directory build
 	ARPD_DEMO=1 ARPD_BIN=$(CURDIR)/arpd $(GO) test -run '^TestDemo$$' -count=1 -timeout 15m -v ./lab
 
-# The lab benchmark (as root): this arpd, then iproute2's (/usr/sbin/arpd)
-# when installed, each in a lab of its own with BENCH_HOSTS hosts (default
-# 20,000), through the phases cold, warm, one at a time, restart and
-# flushed, and one table with the ratio of the two; then, over IPv6, the
-# kernel alone and this arpd through cold, warm and flushed (iproute2's
-# arpd is IPv4 only), beside this arpd's IPv4 figures. BENCH_FAMILY picks
-# the families (4, 6 or both). It raises gc_thresh2/3 of both tables for
-# the run and restores them.
+# The lab benchmark (as root): this arpd, the kernel alone (gc_thresh2/3
+# raised, its own ARP) and iproute2's arpd (/usr/sbin/arpd) when
+# installed, each in a lab of its own with BENCH_HOSTS hosts (default
+# 20,000; several sizes, as BENCH_HOSTS='20000 200000', run one after the
+# other, and the report compares them), through the phases cold, warm
+# (after a link flap), one at a time, restart and flushed, then a burst
+# with the kernel's default table; one table with each column's broadcasts,
+# kernel memory, file pages and total memory, and this arpd's ratios to
+# the others; the request-to-valid distributions in BENCH_SVG (one per
+# size, with -N before .svg, for several); this arpd's startup on a
+# 1,000,000-entry file. Then, over IPv6, the kernel alone and this arpd
+# through cold, warm and flushed (iproute2's arpd is IPv4 only), beside
+# this arpd's IPv4 figures, at the smallest size. BENCH_FAMILY picks the
+# families (4, 6 or both). It raises gc_thresh2/3 of both tables for the
+# run and restores them.
 BENCH_HOSTS ?= 20000
 BENCH_FAMILY ?= 4 6
+BENCH_SVG ?= $(CURDIR)/bench-latency.svg
 bench-lab:
 	$(call need-root,it makes network namespaces and runs both daemons in them)
 	@$(MAKE) --no-print-directory build
-	ARPD_BENCHLAB=1 ARPD_BENCH_HOSTS=$(BENCH_HOSTS) ARPD_BENCH_FAMILY='$(BENCH_FAMILY)' ARPD_BIN=$(CURDIR)/arpd $(GO) test -run '^TestBenchLab$$' -count=1 -timeout 30m -v ./lab
+	ARPD_BENCHLAB=1 ARPD_BENCH_HOSTS='$(BENCH_HOSTS)' ARPD_BENCH_FAMILY='$(BENCH_FAMILY)' ARPD_BENCH_SVG='$(BENCH_SVG)' \
+		ARPD_BIN=$(CURDIR)/arpd $(GO) test -run '^TestBenchLab$$' -count=1 -timeout 60m -v ./lab
 
 # The name it had before.
 labbench: bench-lab

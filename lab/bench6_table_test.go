@@ -94,7 +94,7 @@ func bl6Table(w io.Writer, cols []bl6Column, n int) {
 // bl6DaemonRow reports whether a row is about a daemon's process, which
 // the kernel alone has none of.
 func bl6DaemonRow(label string) bool {
-	for _, p := range []string{"daemon", "  per answer", "peak RSS", "anonymous RSS", "file size", "collections", "answered from the cache"} {
+	for _, p := range []string{"daemon", "  per answer", "peak RSS", "anonymous RSS", "file size", "file resident", "collections", "answered from the cache"} {
 		if strings.HasPrefix(label, p) {
 			return true
 		}

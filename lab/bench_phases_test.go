@@ -13,8 +13,12 @@ import (
 	"arpd/internal/labtest"
 )
 
-// blRun runs every phase for one daemon, in a lab of its own.
-func blRun(t *testing.T, in *interrupt, dm blDaemon, n, paced int, pin bool) blResult {
+// blRun runs every phase for one column, in a lab of its own: the phases
+// of a daemon, or for the kernel alone (dm.start nil) those without one
+// (all but restart and default table). g is the hold of the global lock
+// in make bench-lab (nil in the small run), under which the default-table
+// step sets the kernel's default cap.
+func blRun(t *testing.T, in *interrupt, g *labtest.Globals, dm blDaemon, n, paced int, pin bool) blResult {
 	t.Helper()
 	in.check(t)
 	r := blResult{name: dm.name}
@@ -22,61 +26,97 @@ func blRun(t *testing.T, in *interrupt, dm blDaemon, n, paced int, pin bool) blR
 	// answered in DELAY for the whole run, so that no unicast
 	// confirmation traffic mixes into the measurement.
 	l := newHostLab(t, n, map[string]string{"delay_first_probe_time": "60"})
+	r.setup = l.setup
 	mon := newMonitor(t, l)
 	sink := newFarSink(t, l)
 	snd := newNearSender(t, l)
 	db := filepath.Join(t.TempDir(), "arpd.db")
-	d := dm.start(t, l, db)
-	defer func() { d.Close() }()
-	if pin {
-		pinTasks(t, d.Pid(), 1)
-	}
-	ph := &blPhaser{t: t, in: in, l: l, mon: mon, sink: sink, snd: snd, db: db}
+	ph := &blPhaser{t: t, in: in, l: l, mon: mon, sink: sink, snd: snd, db: db, bc: newBcastCounter(t, l)}
 	var err error
 	if ph.tr, err = newNeighTrace(t, l.NearIf, l.v6); err != nil {
 		t.Logf("no kernel tracing (%v): request to valid is timed from sendto's return to the arrival", err)
 		ph.tr = nil
+	} else if err := ph.tr.room(n); err != nil {
+		t.Fatal(err)
 	}
-
-	ph.d = d
-	r.phase[blCold] = ph.burst(n, 12*time.Second, nil)
-
+	if dm.start != nil {
+		ph.d = dm.start(t, l, db)
+		defer func() { ph.d.Close() }()
+		if pin {
+			pinTasks(t, ph.d.Pid(), 1)
+		}
+	}
+	limit := blLimit(n)
+	r.phase[blCold] = ph.burst(n, limit+4*time.Second, nil)
 	blEmptyTable(t, l)
-	r.phase[blWarm] = ph.burst(n, 8*time.Second, nil)
-
+	r.phase[blWarm] = ph.burst(n, limit, nil)
 	blEmptyTable(t, l)
 	r.phase[blPacedPhase] = ph.oneAtATime(paced)
-
-	// Restart on the same file, into an empty kernel table.
-	d.Close()
-	first := d.Output()
-	blEmptyTable(t, l)
-	d = dm.start(t, l, db)
-	ph.d = d
-	if pin {
-		pinTasks(t, d.Pid(), 1)
+	var first string
+	if dm.start != nil {
+		// Restart on the same file, into an empty kernel table.
+		ph.d.Close()
+		first = ph.d.Output()
+		blEmptyTable(t, l)
+		ph.d = dm.start(t, l, db)
+		if pin {
+			pinTasks(t, ph.d.Pid(), 1)
+		}
+		r.phase[blRestart] = ph.burst(n, limit, nil)
+		r.phase[blRestart].startup = ph.d.Startup()
 	}
-	r.phase[blRestart] = ph.burst(n, 8*time.Second, nil)
-	r.phase[blRestart].startup = d.Startup()
-
-	r.phase[blFlushed] = ph.burst(n, 8*time.Second, func() {
+	r.phase[blFlushed] = ph.burst(n, limit, func() {
 		l.flush(t)
 		if !labtest.WaitFor(10*time.Second, func() bool { return l.kernelTable(t) == 0 }) {
 			t.Logf("the near table still has %d entries after ip neigh flush", l.kernelTable(t))
 		}
 		time.Sleep(300 * time.Millisecond) // the daemon reads the flush's notifications
 	})
-
+	if dm.start == nil {
+		_, r.monitorOverruns = mon.snapshot(t)
+		return r
+	}
+	r.phase[blDefaultTable] = ph.atDefaultCap(g, min(n, blDefaultHosts))
 	if dm.counters != nil {
 		time.Sleep(1100 * time.Millisecond) // the daemon saves its counters every second
 		r.counters = dm.counters(t, db)
 	}
 	_, r.monitorOverruns = mon.snapshot(t)
-	if d.Exited() {
-		t.Errorf("%s is no longer running after the benchmark; its output: %s", dm.name, d.Output())
+	if ph.d.Exited() {
+		t.Errorf("%s is no longer running after the benchmark; its output: %s", dm.name, ph.d.Output())
 	}
-	r.out = first + d.Output()
+	r.out = first + ph.d.Output()
 	return r
+}
+
+// blLimit returns how long a burst to n hosts may take to arrive: 8 s
+// for 20,000 hosts or fewer, in proportion above.
+func blLimit(n int) time.Duration {
+	return max(8*time.Second, time.Duration(n)*8*time.Second/blHosts)
+}
+
+// atDefaultCap is the default-table step: gc_thresh2 and gc_thresh3 at
+// the kernel's defaults (512 and 1,024; under g, then raised again to what
+// they were, for the columns after this one; without g, as in the small
+// run, they are whatever the machine has), the link down and up, and a
+// burst to the first k hosts. The kernel's table then holds what it holds
+// with the daemon on a router that keeps the defaults: the daemon's
+// kernel memory.
+func (ph *blPhaser) atDefaultCap(g *labtest.Globals, k int) blPhase {
+	t := ph.t
+	t.Helper()
+	if g != nil {
+		const key2, key3 = "net/ipv4/neigh/default/gc_thresh2", "net/ipv4/neigh/default/gc_thresh3"
+		was2, was3 := strings.TrimSpace(readFile(t, "/proc/sys/"+key2)), strings.TrimSpace(readFile(t, "/proc/sys/"+key3))
+		g.Set(key2, "512")
+		g.Set(key3, "1024")
+		defer func() {
+			g.Set(key3, was3)
+			g.Set(key2, was2)
+		}()
+	}
+	blEmptyTable(t, ph.l)
+	return ph.burst(k, blLimit(k), nil)
 }
 
 // blPhaser runs the phases in one lab, against its current daemon d.
@@ -89,7 +129,8 @@ type blPhaser struct {
 	snd  *nearSender
 	d    *labtest.Daemon // nil: the kernel alone
 	db   string
-	tr   *neighTrace // nil: no tracing here, request to valid from the sink
+	tr   *neighTrace   // nil: no tracing here, request to valid from the sink
+	bc   *bcastCounter // nil: broadcasts not counted (IPv6)
 	// gctrace: the daemon logs its collections (GODEBUG=gctrace=1),
 	// which each phase counts.
 	gctrace bool
@@ -146,13 +187,15 @@ func (ph *blPhaser) pass(n int, paced bool, limit time.Duration, before func()) 
 		comm = strings.TrimSpace(string(b))
 		ph.tr.schedEvents(true, comm)
 	}
-	p := blPhase{hosts: n}
+	p := blPhase{hosts: n, ran: true, bcasts: -1}
 	cpu0 := ph.daemonCPU()
 	gc0 := ph.gcCycles()
 	run0 := ph.daemonRunTime()
 	if before != nil {
 		before()
 	}
+	ph.bc.take()
+	slab0 := kernelSlab()
 	sentWall := make([]int64, n)
 	retWall := make([]int64, n)
 	from := ph.mon.now()
@@ -164,7 +207,7 @@ func (ph *blPhaser) pass(n int, paced bool, limit time.Duration, before func()) 
 		}
 		retWall[h] = time.Now().UnixNano()
 		if paced {
-			awaitSettled(ph.in, ph.mon, h, 4*time.Second)
+			ph.awaitSettled(h, 4*time.Second)
 			ph.in.check(t)
 			time.Sleep(2 * time.Millisecond)
 		}
@@ -184,6 +227,14 @@ func (ph *blPhaser) pass(n int, paced bool, limit time.Duration, before func()) 
 	ph.finish(&p, cpu0, from, sentWall, retWall)
 	p.gcs = ph.gcCycles() - gc0
 	p.run = ph.daemonRunTime() - run0
+	if ph.bc != nil {
+		p.bcasts = ph.bc.take()
+	}
+	p.slabGrown = -1
+	if slab1 := kernelSlab(); slab0 >= 0 && slab1 >= 0 {
+		p.slabGrown = slab1 - slab0
+	}
+	p.tableEnd = ph.l.kernelTable(t)
 	return p
 }
 
@@ -228,6 +279,7 @@ func (ph *blPhaser) finish(p *blPhase, cpu0, from time.Duration, sentWall, retWa
 	if st, err := os.Stat(ph.db); err == nil {
 		p.fileSize = st.Size()
 	}
+	p.fileRes = fileResident(t, ph.d, ph.db)
 }
 
 // daemonCPU returns the current daemon's CPU time so far, or 0 for the
@@ -264,6 +316,21 @@ func blEmptyTable(t testing.TB, l *hostLab) {
 		t.Fatalf("%s did not come up again", l.NearIf)
 	}
 	time.Sleep(300 * time.Millisecond) // the daemon reads the link's notifications
+}
+
+// awaitSettled waits until host h's request was settled: for a daemon,
+// until the monitor says so; for the kernel alone, which makes no
+// request the monitor sees (app_solicit 0), until h's datagram arrived
+// (checked every millisecond).
+func (ph *blPhaser) awaitSettled(h int, limit time.Duration) {
+	if ph.d != nil {
+		awaitSettled(ph.in, ph.mon, h, limit)
+		return
+	}
+	deadline := time.Now().Add(limit)
+	for ph.sink.delivered(h, h+1) == 0 && !ph.in.hit.Load() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // awaitSettled waits until the monitor says host h's request was settled.

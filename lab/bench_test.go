@@ -5,8 +5,10 @@ package lab
 // with the ratio of the two.
 
 import (
+	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,17 +18,49 @@ import (
 )
 
 // The benchmark's defaults: N hosts on the far side, of which the first
-// blPaced are also asked about one at a time.
+// blPaced are also asked about one at a time, and of which the first
+// blDefaultHosts are sent to with the kernel's table at its default cap
+// (blDefaultTable).
 const (
-	blHosts = 20000
-	blPaced = 1000
+	blHosts        = 20000
+	blPaced        = 1000
+	blDefaultHosts = 1000
 )
+
+// blKernelAlone names the column of the kernel alone, which runs no
+// daemon: its own ARP resolves every host.
+const blKernelAlone = "kernel alone"
 
 // blFlags are the flags both daemons run with: three broadcast probes per
 // host, the kernel's own broadcasts off (so that a cold burst is resolved
 // by the daemon's probes), and a probe budget generous enough for a cold
 // burst of every host at once.
 var blFlags = []string{"-a", "3", "-k", "-R", "1000", "-B", "100000"}
+
+// blDaemonFlags returns the flags a daemon runs with for n hosts: blFlags
+// with a probe budget (-B) of 4n at least, so that a cold burst of every
+// host is probed at once, and, for this arpd (ours), a cache file made
+// for them (-C blCapacity(n)). iproute2's arpd has no -C.
+//
+// NB: this arpd lets a host's first request take only the top quarter of
+// the budget (policy.go, probeOrFail), and fails the requests it cannot
+// probe: with -B 200000, a cold burst of 200,000 hosts had 55,000
+// resolved and the rest failed.
+func blDaemonFlags(n int, ours bool) []string {
+	f := slices.Clone(blFlags)
+	if 4*n > 100000 {
+		f[len(f)-1] = strconv.Itoa(4 * n)
+	}
+	if ours {
+		f = append(f, "-C", strconv.Itoa(blCapacity(n)))
+	}
+	return f
+}
+
+// blCapacity returns the cache capacity this arpd's file is made with for
+// n hosts: n at 8/9 of the capacity, the load the cache's benchmarks run
+// at, and no less than the smallest the cache takes.
+func blCapacity(n int) int { return max((n*9+7)/8, 64) }
 
 // The phases, in the order they run.
 const (
@@ -35,10 +69,11 @@ const (
 	blPacedPhase
 	blRestart
 	blFlushed
+	blDefaultTable
 	blPhases
 )
 
-var blPhaseNames = [blPhases]string{"cold", "warm", "one at a time", "restart", "flushed"}
+var blPhaseNames = [blPhases]string{"cold", "warm", "one at a time", "restart", "flushed", "default table"}
 
 // blPhase is what one daemon did in one phase.
 type blPhase struct {
@@ -61,6 +96,11 @@ type blPhase struct {
 	hwm, anon  int64 // KiB: VmHWM so far, RssAnon now
 	fileSize   int64 // bytes
 	startup    time.Duration
+	ran        bool  // the phase was run for this column
+	bcasts     int   // broadcast ARP requests on the wire, -1: not counted
+	tableEnd   int   // kernel table entries (hosts) at the phase's end
+	slabGrown  int64 // bytes of kernel kmalloc objects grown from the first send to the end, -1: unknown
+	fileRes    int64 // bytes of the daemon's file mapped and resident at the end
 }
 
 // rate is the phase's resolutions per second.
@@ -90,25 +130,39 @@ type blDaemon struct {
 	gctrace  bool                                            // it logs its collections (GODEBUG=gctrace=1)
 }
 
-// TestBenchLab is make bench-lab (ARPD_BENCHLAB=1, as root): for this arpd
-// and then iproute2's, in a lab of its own with N hosts (ARPD_BENCH_HOSTS,
-// default 20,000) on the far side, both run with blFlags:
+// TestBenchLab is make bench-lab (ARPD_BENCHLAB=1, as root): for this arpd,
+// the kernel alone and iproute2's arpd, each in a lab of its own with N
+// hosts (ARPD_BENCH_HOSTS, default 20,000; several sizes, as "20000
+// 200000", run one after the other) on the far side, the daemons run with
+// blDaemonFlags:
 //
 //  1. cold: a datagram to each of the N hosts, as fast as one socket can
-//     send, into an empty cache: the daemon's broadcasts resolve them;
+//     send, into an empty cache: the daemon's broadcasts resolve them, or
+//     the kernel's own ARP;
 //  2. warm: the kernel's table emptied by taking the link down and up, the
-//     daemon keeps its cache; the same burst, answered from it;
+//     daemon keeps its cache; the same burst, answered from it (the
+//     kernel alone must ARP again);
 //  3. one at a time: the table emptied again, a datagram to each of the
 //     first 1,000 hosts, the next once the previous one arrived;
-//  4. restart: SIGTERM, the table emptied, the daemon started again on the
-//     same file; the same burst;
-//  5. flushed: ip neigh flush while the daemon runs; the same burst.
+//  4. restart (daemons): SIGTERM, the table emptied, the daemon started
+//     again on the same file; the same burst;
+//  5. flushed: ip neigh flush while the daemon runs; the same burst;
+//  6. default table (daemons): gc_thresh2/3 back at the kernel's defaults
+//     (512, 1,024), the link down and up, a burst to the first 1,000 hosts:
+//     the kernel's table as a router running the daemon keeps it, which
+//     gives the daemon's kernel memory.
 //
-// Then, over IPv6 (bl6RunAll), the kernel alone and this arpd, each in an
-// IPv6 lab of its own with the same hosts, through cold, warm and flushed;
-// their table has this arpd's IPv4 figures beside, for the targets of
-// issue 11. ARPD_BENCH_FAMILY (4, 6, or both: the default) picks the
-// families.
+// Each phase also counts the broadcast ARP requests on the wire, the
+// kernel table's entries at its end, the kernel's unreclaimable slab grown
+// and the daemon's file pages resident; the report adds each column's
+// total memory and writes the request-to-valid distributions as an SVG
+// (ARPD_BENCH_SVG, printed; one per size, with -N before .svg, when there
+// are several). Then this arpd's startup on a 1,000,000-entry file
+// (blStartupRun). Then, over IPv6 (bl6RunAll), the kernel alone and this
+// arpd, each in an IPv6 lab of its own with the hosts of the smallest size
+// (65,535 at most), through cold, warm and flushed; their table has this
+// arpd's IPv4 figures beside, for the targets of issue 11.
+// ARPD_BENCH_FAMILY (4, 6, or both: the default) picks the families.
 //
 // gc_thresh2 and gc_thresh3 (of both tables) are raised for the run
 // (under the global lock) so that the kernel holds every host, and
@@ -121,45 +175,88 @@ type blDaemon struct {
 // traces the scheduler in the one-at-a-time phase (see pass).
 //
 // Without ARPD_BENCHLAB (as in make test, as root) it runs the same
-// phases for this arpd only (and the IPv6 ones for the kernel alone and
-// this arpd), with 200 hosts, and checks what they must show: every
-// datagram delivered in every phase, and every phase after the first
-// answered from the cache, with no host asked about twice (bl6Check).
+// phases for this arpd and the kernel alone (and the IPv6 ones), with 200
+// hosts, and checks what they must show (blCheck, blCheckKernel,
+// bl6Check), the picture, and a startup on a file of 2,000 entries.
 func TestBenchLab(t *testing.T) {
-	full, n, paced := blHostCounts(t)
+	full, sizes, paced := blHostCounts(t)
 	v4, v6 := blFamilies(t)
+	n6 := slices.Min(sizes)
+	if v6 && n6 > hostsMax6 {
+		t.Logf("no IPv6 run: its address scheme holds %d hosts at most, not %d", hostsMax6, n6)
+		v6 = false
+	}
 	in := catchInterrupt(t)
-	if g := blGlobals(t, in, full, n); g != nil && v6 {
-		bl6Globals(g, n)
+	g := blGlobals(t, in, full, slices.Max(sizes))
+	if g != nil && v6 {
+		bl6Globals(g, n6)
 	}
-	var rs, rs6 []blResult
+	var runs []blSizeRun
+	var st blStartup
 	if v4 {
-		rs = blRunIPv4(t, in, full, n, paced)
+		for _, n := range sizes {
+			runs = append(runs, blSizeRun{n, blRunIPv4(t, in, g, full, n, paced, len(sizes) > 1)})
+		}
+		st = blStartupRun(t, in, full)
 	}
+	var rs6 []blResult
 	if v6 {
-		rs6 = bl6RunAll(t, in, full, n)
+		rs6 = bl6RunAll(t, in, full, n6)
 	}
 	if t.Failed() {
 		t.FailNow()
 	}
+	blFinish(t, full, runs, st, rs6, n6, paced)
+}
 
+// blSizeRun is the IPv4 columns' results for n hosts.
+type blSizeRun struct {
+	n  int
+	rs []blResult
+}
+
+// blFinish prints the report of make bench-lab (full) with the pictures'
+// paths, or logs it and checks the runs (the small run).
+func blFinish(t *testing.T, full bool, runs []blSizeRun, st blStartup, rs6 []blResult, n6, paced int) {
 	var report strings.Builder
-	if v4 {
-		blReport(&report, rs, n, paced, blPinned(full))
+	var rs4 []blResult // this arpd's IPv4 figures beside the IPv6 ones
+	base := os.Getenv("ARPD_BENCH_SVG")
+	for _, run := range runs {
+		blReport(&report, run.rs, run.n, paced, blPinned(full))
+		var path string
+		if full {
+			path = svgPathFor(base, run.n, len(runs) > 1)
+		}
+		path = blWriteSVG(t, run.rs, run.n, path)
+		fmt.Fprintf(&report, "  request-to-valid distributions (%d hosts): %s\n", run.n, path)
+		if !full {
+			checkSVG(t, path, len(blCurves(run.rs)))
+		}
+		if run.n == n6 {
+			rs4 = run.rs
+		}
 	}
-	if v6 {
-		bl6Report(&report, rs6, rs, n)
+	blScaleReport(&report, runs)
+	if len(runs) > 0 {
+		blStartupReport(&report, st)
+	}
+	if rs6 != nil {
+		bl6Report(&report, rs6, rs4, n6)
 	}
 	if full {
 		os.Stdout.WriteString(report.String())
-		if v6 && blFind(rs6, "this arpd") == nil {
+		if rs6 != nil && blFind(rs6, "this arpd") == nil {
 			t.Error("this arpd has no IPv6 figures: it does not resolve IPv6 (see its subtest's skip)")
 		}
 		return
 	}
 	t.Log(report.String())
-	if v4 {
-		blCheck(t, &rs[0])
+	for _, run := range runs {
+		blCheck(t, blFind(run.rs, "this arpd"))
+		blCheckKernel(t, blFind(run.rs, blKernelAlone), blFind(run.rs, "this arpd"))
+	}
+	if len(runs) > 0 && len(st.took) == 0 {
+		t.Error("no startup measured on a file of entries")
 	}
 	bl6Check(t, rs6)
 }
@@ -173,22 +270,27 @@ func blPinned(full bool) bool {
 	return full && runtime.NumCPU() >= 2 && os.Getenv("ARPD_BENCH_PIN") == "1"
 }
 
-// blRunIPv4 runs the IPv4 phases for this arpd and, in make bench-lab,
-// iproute2's, each in a subtest and a lab of its own, and returns their
-// results.
-func blRunIPv4(t *testing.T, in *interrupt, full bool, n, paced int) []blResult {
+// blRunIPv4 runs the IPv4 phases for n hosts for this arpd, the kernel
+// alone and, in make bench-lab, iproute2's arpd, each in a subtest
+// (named after n too with several sizes) and a lab of its own, and
+// returns their results.
+func blRunIPv4(t *testing.T, in *interrupt, g *labtest.Globals, full bool, n, paced int, several bool) []blResult {
 	t.Helper()
-	daemons := blDaemons(t, full)
+	daemons := blDaemons(t, full, n)
 	pin := blPinned(full)
 	if pin {
 		pinSelf(t, 0)
 	}
 	var rs []blResult
 	for _, dm := range daemons {
+		name := strings.ReplaceAll(dm.name, " ", "_")
+		if several {
+			name = fmt.Sprintf("%d/%s", n, name)
+		}
 		// A subtest each, so that each lab is deleted (and its hosts
 		// leave the kernel's table) before the next one is made.
-		t.Run(strings.ReplaceAll(dm.name, " ", "_"), func(t *testing.T) {
-			rs = append(rs, blRun(t, in, dm, n, paced, pin))
+		t.Run(name, func(t *testing.T) {
+			rs = append(rs, blRun(t, in, g, dm, n, paced, pin))
 		})
 	}
 	if len(rs) < len(daemons) || t.Failed() {
@@ -198,33 +300,45 @@ func blRunIPv4(t *testing.T, in *interrupt, full bool, n, paced int) []blResult 
 }
 
 // blHostCounts says whether this is make bench-lab (ARPD_BENCHLAB=1) and
-// returns the number of hosts and of those asked about one at a time:
-// blHosts and blPaced for make bench-lab, 200 and 50 otherwise, or
-// ARPD_BENCH_HOSTS hosts. It skips t unless the lab can run.
+// returns the numbers of hosts, one run each, and of those asked about
+// one at a time: blHosts and blPaced for make bench-lab, 200 and 50
+// otherwise, or the sizes in ARPD_BENCH_HOSTS (space- or comma-separated).
+// It skips t unless the lab can run.
 //
 // NB: the small run leaves the kernel's table cap at its default of
 // 1,024, so the daemon's probes may hold 256 entries (holds.go); a burst
 // of more new hosts than that at once would see the rest failed, and the
 // phases send each host one datagram only.
-func blHostCounts(t *testing.T) (full bool, n, paced int) {
+func blHostCounts(t *testing.T) (full bool, sizes []int, paced int) {
 	t.Helper()
 	full = os.Getenv("ARPD_BENCHLAB") == "1"
 	if full && os.Geteuid() != 0 {
 		t.Fatal("make bench-lab needs root: it makes network namespaces and runs both daemons in them (sudo make bench-lab)")
 	}
 	labtest.RequireRoot(t)
-	n, paced = 200, 50
+	sizes, paced = []int{200}, 50
 	if full {
-		n, paced = blHosts, blPaced
+		sizes, paced = []int{blHosts}, blPaced
 	}
 	if v := os.Getenv("ARPD_BENCH_HOSTS"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil || n < 1 || n > hostsMax {
-			t.Fatalf("ARPD_BENCH_HOSTS=%q: want a number of hosts from 1 to %d", v, hostsMax)
+		sizes = nil
+		for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+			n, err := strconv.Atoi(f)
+			if err != nil || n < 1 || n > hostsMax {
+				t.Fatalf("ARPD_BENCH_HOSTS=%q: want numbers of hosts from 1 to %d", v, hostsMax)
+			}
+			sizes = append(sizes, n)
+		}
+		if len(sizes) == 0 {
+			t.Fatalf("ARPD_BENCH_HOSTS=%q: no number of hosts", v)
 		}
 	}
-	return full, n, min(paced, n)
+	return full, sizes, min(paced, slices.Min(sizes))
 }
+
+// blRaised returns the gc_thresh2 and gc_thresh3 the benchmark sets for n
+// hosts: room for every host, and no collection while it runs.
+func blRaised(n int) (thresh2, thresh3 int) { return max(2*n, 512), max(4*n, 1024) }
 
 // blGlobals, for make bench-lab (full), raises the kernel table's limits
 // for n hosts until t ends and returns its hold of the global lock, for
@@ -236,11 +350,10 @@ func blHostCounts(t *testing.T) (full bool, n, paced int) {
 func blGlobals(t *testing.T, in *interrupt, full bool, n int) *labtest.Globals {
 	t.Helper()
 	if full {
-		// Room for every host in the kernel's table, and no collection
-		// of entries while the benchmark runs; restored by Cleanup.
 		g := labtest.LockGlobals(t)
-		g.Set("net/ipv4/neigh/default/gc_thresh3", strconv.Itoa(max(4*n, 1024)))
-		g.Set("net/ipv4/neigh/default/gc_thresh2", strconv.Itoa(max(2*n, 512)))
+		t2, t3 := blRaised(n)
+		g.Set("net/ipv4/neigh/default/gc_thresh3", strconv.Itoa(t3))
+		g.Set("net/ipv4/neigh/default/gc_thresh2", strconv.Itoa(t2))
 		return g
 	}
 	got := labtest.ShareGlobals(t, 90*time.Second, in.hit.Load)
@@ -251,17 +364,18 @@ func blGlobals(t *testing.T, in *interrupt, full bool, n int) *labtest.Globals {
 	return nil
 }
 
-// blDaemons returns the daemons to run: this arpd and, for make bench-lab
-// (full), iproute2's where it is installed and not left out.
-func blDaemons(t *testing.T, full bool) []blDaemon {
+// blDaemons returns the columns to run for n hosts: this arpd, the kernel
+// alone and, for make bench-lab (full), iproute2's arpd where it is
+// installed and not left out.
+func blDaemons(t *testing.T, full bool, n int) []blDaemon {
 	t.Helper()
 	daemons := []blDaemon{{
 		name: "this arpd",
 		start: func(t testing.TB, l *hostLab, db string) *labtest.Daemon {
-			return startOurDaemon(t, l, db, append(blFlags, l.NearIf)...)
+			return startOurDaemon(t, l, db, append(blDaemonFlags(n, true), l.NearIf)...)
 		},
 		counters: labtest.Stats,
-	}}
+	}, {name: blKernelAlone}}
 	if _, err := os.Stat(iproute2Arpd); err != nil {
 		t.Logf("%s is not installed: no comparison", iproute2Arpd)
 	} else if os.Getenv("ARPD_BENCH_IPROUTE2") == "0" {
@@ -270,42 +384,9 @@ func blDaemons(t *testing.T, full bool) []blDaemon {
 		daemons = append(daemons, blDaemon{
 			name: "iproute2 arpd",
 			start: func(t testing.TB, l *hostLab, db string) *labtest.Daemon {
-				return startIproute2Daemon(t, l, db, append(blFlags, l.NearIf)...)
+				return startIproute2Daemon(t, l, db, append(blDaemonFlags(n, false), l.NearIf)...)
 			},
 		})
 	}
 	return daemons
-}
-
-// blCheck checks what this arpd's run r must show: every datagram
-// delivered in every phase, every phase after the first answered from the
-// cache with no host asked about twice, a startup time, and no receive
-// error or negative entry across the link flaps and the flush.
-func blCheck(t *testing.T, r *blResult) {
-	t.Helper()
-	for i := range r.phase {
-		p := &r.phase[i]
-		if p.delivered != p.hosts {
-			t.Errorf("%s: %d of %d datagrams delivered (send errors %s, failed %d); daemon output: %s",
-				blPhaseNames[i], p.delivered, p.hosts, p.sendErrors, p.mon.failed, r.out)
-		}
-		if i == blCold {
-			continue
-		}
-		if p.mon.answered != p.hosts || p.mon.askedAgain != 0 {
-			t.Errorf("%s: %d of %d hosts answered from the cache, %d asked about again; want all, and none",
-				blPhaseNames[i], p.mon.answered, p.hosts, p.mon.askedAgain)
-		}
-	}
-	if r.phase[blRestart].startup <= 0 {
-		t.Errorf("restart: no startup time measured")
-	}
-	// A link going down is no error of the daemon's: it must not log
-	// one (it did, once per flap, from its packet socket).
-	if strings.Contains(r.out, "receive:") {
-		t.Errorf("the daemon logged receive errors across link flaps: %s", r.out)
-	}
-	if got := r.counters["kern_neg"]; got != 0 {
-		t.Errorf("kern_neg = %d after link flaps and a flush of live hosts, want 0 (no host here is dead)", got)
-	}
 }

@@ -120,8 +120,8 @@ func demoHosts6(t *testing.T, full bool) int {
 	}
 	if v := os.Getenv("ARPD_DEMO_HOSTS6"); v != "" {
 		var err error
-		if n, err = strconv.Atoi(v); err != nil || n < 1 || n > hostsMax {
-			t.Fatalf("ARPD_DEMO_HOSTS6=%q: want a number of hosts from 1 to %d", v, hostsMax)
+		if n, err = strconv.Atoi(v); err != nil || n < 1 || n > hostsMax6 {
+			t.Fatalf("ARPD_DEMO_HOSTS6=%q: want a number of hosts from 1 to %d", v, hostsMax6)
 		}
 	}
 	return n

@@ -36,6 +36,10 @@ var (
 	farIP6  = [16]byte{0xfd, 0x79, 15: 2}
 )
 
+// hostsMax6 is the number of host addresses the IPv6 scheme has room for:
+// one 16-bit word of the address, 0 left out.
+const hostsMax6 = 1<<16 - 1
+
 // hostAddr6 returns the IPv6 address of host i.
 func hostAddr6(i int) [16]byte {
 	a := [16]byte{0xfd, 0x79, 15: 1}
@@ -71,8 +75,8 @@ func ip6String(a [16]byte) string { return netip.AddrFrom16(a).String() }
 // neighbour table and changes nothing else.
 func newHostLab6(t testing.TB, n int, sysctls map[string]string) *hostLab {
 	t.Helper()
-	if n > hostsMax {
-		t.Fatalf("%d hosts: at most %d fit the address scheme", n, hostsMax)
+	if n > hostsMax6 {
+		t.Fatalf("%d hosts: at most %d fit the IPv6 address scheme", n, hostsMax6)
 	}
 	l := &hostLab{Lab: labtest.New(t), n: n, v6: true}
 	for k, v := range map[string]string{"keep_addr_on_down": "1", "accept_dad": "0", "accept_ra": "0"} {
@@ -167,7 +171,7 @@ func waitSolicitV6(t testing.TB, l *labtest.Lab, ifname string, limit time.Durat
 // TestHostAddr6 checks the IPv6 lab's address scheme without root: every
 // host maps back to itself, the lab's own addresses and others to none.
 func TestHostAddr6(t *testing.T) {
-	for _, i := range []int{0, 1, 249, 250, 19999, hostsMax - 1} {
+	for _, i := range []int{0, 1, 249, 250, 19999, hostsMax6 - 1} {
 		a := hostAddr6(i)
 		if got := hostIndex6(a[:]); got != i {
 			t.Errorf("hostIndex6(%s) = %d, want %d", ip6String(a), got, i)

@@ -68,9 +68,10 @@ type monitor struct {
 	settled chan int
 }
 
-// monitorBuf is the monitor's receive buffer: a burst of 20,000 hosts
-// queues about three messages per host, each costing about 1 KiB.
-const monitorBuf = 256 << 20
+// monitorBuf returns the monitor's receive buffer for n hosts: a burst
+// queues about three messages per host, each costing about 1 KiB; 256 MiB
+// at least, 1 GiB at most.
+func monitorBuf(n int) int { return min(max(256<<20, 4*n<<10), 1<<30) }
 
 // newMonitor opens the monitor in l's near namespace and starts
 // reading; it stops when t ends.
@@ -94,7 +95,7 @@ func newMonitor(t testing.TB, l *hostLab) *monitor {
 		if err != nil {
 			return err
 		}
-		if err := unix.SetsockoptInt(m.fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, monitorBuf); err != nil {
+		if err := unix.SetsockoptInt(m.fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, monitorBuf(l.n)); err != nil {
 			return err
 		}
 		return unix.Bind(m.fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: unix.RTMGRP_NEIGH})

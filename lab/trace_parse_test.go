@@ -193,7 +193,7 @@ func schedBreakdown(raw []byte, comm string) (parts [4][]time.Duration, followed
 func TestDemoTraceParse(t *testing.T) {
 	trace := fmt.Sprintf(`# tracer: nop
 #           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION
-       arpd.test-12200   [000] .....  8796.753075: neigh_create: family 2 dev vnear entries 51 primary_key4 10.79.1.50 primary_key6 6a6f:3c29:0:100::4000 created 1 gc_exempt 0
+       arpd.test-12200   [000] .....  8796.753075: neigh_create: family 2 dev vnear entries 51 primary_key4 10.64.0.50 primary_key6 6a6f:3c29:0:100::4000 created 1 gc_exempt 0
        arpd.test-12200   [000] .....  8796.753076: neigh_create: family 10 dev vnear entries 51 primary_key4 0.0.0.0 primary_key6 fe80::1 created 1 gc_exempt 0
        arpd.test-12200   [000] d..2.  8796.753152: sched_switch: prev_comm=arpd.test prev_pid=12200 prev_prio=120 prev_state=S ==> next_comm=arpd.test next_pid=12186 next_prio=120
           <idle>-0       [001] d.h1.  8796.753164: call_function_single_entry: vector=251
@@ -201,20 +201,20 @@ func TestDemoTraceParse(t *testing.T) {
             arpd-12205   [001] .....  8796.753181: sys_exit: NR 281 = 1
             arpd-12205   [001] .....  8796.753192: sys_enter: NR 47 (4, 26d1c4900070, 60, 0, 0, 0)
             arpd-12205   [001] .....  8796.753201: sys_enter: NR %d (5, 26d1c48e2214, 30, 0, 0, 0)
-            arpd-12205   [001] .....  8796.753205: neigh_update: family 2 dev vnear lladdr 000000000000 flags 00 nud_state incomplete type 01 dead 0 refcnt 3 primary_key4 10.79.1.51 primary_key6 ::ffff:10.79.1.51 confirmed 1 updated 1 used 1 new_lladdr a22e7939effd new_state stale update_flags 80 pid 7
-            arpd-12205   [001] .....  8796.753209: neigh_update: family 2 dev vnear lladdr 000000000000 flags 00 nud_state incomplete type 01 dead 0 refcnt 3 primary_key4 10.79.1.50 primary_key6 ::ffff:10.79.1.50 confirmed 1 updated 1 used 1 new_lladdr a22e7939effd new_state stale update_flags 80 pid 7
-            arpd-12205   [001] .....  8796.753300: neigh_update: family 2 dev vnear lladdr a22e7939effd flags 00 nud_state incomplete type 01 dead 0 refcnt 3 primary_key4 10.79.1.50 primary_key6 ::ffff:10.79.1.50 confirmed 1 updated 1 used 1 new_lladdr a22e7939effd new_state reachable update_flags 80 pid 0
+            arpd-12205   [001] .....  8796.753205: neigh_update: family 2 dev vnear lladdr 000000000000 flags 00 nud_state incomplete type 01 dead 0 refcnt 3 primary_key4 10.64.0.51 primary_key6 ::ffff:10.64.0.51 confirmed 1 updated 1 used 1 new_lladdr a22e7939effd new_state stale update_flags 80 pid 7
+            arpd-12205   [001] .....  8796.753209: neigh_update: family 2 dev vnear lladdr 000000000000 flags 00 nud_state incomplete type 01 dead 0 refcnt 3 primary_key4 10.64.0.50 primary_key6 ::ffff:10.64.0.50 confirmed 1 updated 1 used 1 new_lladdr a22e7939effd new_state stale update_flags 80 pid 7
+            arpd-12205   [001] .....  8796.753300: neigh_update: family 2 dev vnear lladdr a22e7939effd flags 00 nud_state incomplete type 01 dead 0 refcnt 3 primary_key4 10.64.0.50 primary_key6 ::ffff:10.64.0.50 confirmed 1 updated 1 used 1 new_lladdr a22e7939effd new_state reachable update_flags 80 pid 0
 `, unix.SYS_WRITE)
-	h := hostIndex([]byte{10, 79, 1, 50})
+	h := hostIndex([]byte{10, 64, 0, 50})
 	if h < 0 {
-		t.Fatal("10.79.1.50 is no host of the lab's scheme")
+		t.Fatal("10.64.0.50 is no host of the lab's scheme")
 	}
 	d := &traceStamps{created: make([]int64, h+1), valid: make([]int64, h+1)}
 	for _, line := range strings.Split(trace, "\n") {
 		parseTraceLine(line, d)
 	}
 	if d.created[h] != 8796753075 || d.valid[h] != 8796753209 {
-		t.Errorf("10.79.1.50: created %d, valid %d; want 8796753075 and 8796753209 (the first valid update)", d.created[h], d.valid[h])
+		t.Errorf("10.64.0.50: created %d, valid %d; want 8796753075 and 8796753209 (the first valid update)", d.created[h], d.valid[h])
 	}
 	if got := d.turnarounds(); len(got) != 1 || got[0] != 134*time.Microsecond {
 		t.Errorf("turnarounds = %v, want [134µs]", got)

@@ -6,13 +6,14 @@ import "golang.org/x/sys/unix"
 
 // sinkSocket6 opens the far sink's IPv6 socket, in the calling thread's
 // namespace: UDP port 9 on every address, with IPV6_RECVPKTINFO, whose
-// destination address names the host a datagram was sent to.
+// destination address names the host a datagram was sent to; its
+// buffer has room for as many hosts as the IPv6 scheme has.
 func sinkSocket6() (int, error) {
 	fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return -1, err
 	}
-	if err := sinkOptions(fd); err != nil {
+	if err := sinkOptions(fd, hostsMax6); err != nil {
 		unix.Close(fd)
 		return -1, err
 	}

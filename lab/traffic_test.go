@@ -49,7 +49,7 @@ func newFarSink(t testing.TB, l *hostLab) *farSink {
 		if err != nil {
 			return err
 		}
-		if err := sinkOptions(s.fd); err != nil {
+		if err := sinkOptions(s.fd, l.n); err != nil {
 			return err
 		}
 		if err := unix.SetsockoptInt(s.fd, unix.IPPROTO_IP, unix.IP_PKTINFO, 1); err != nil {
@@ -69,11 +69,12 @@ func newFarSink(t testing.TB, l *hostLab) *farSink {
 	return s
 }
 
-// sinkOptions sets what the sink's socket of either family needs: a large
-// receive buffer, receive timestamps and a timeout that lets read see
-// stop.
-func sinkOptions(fd int) error {
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 64<<20); err != nil {
+// sinkOptions sets what the sink's socket of either family needs for n
+// hosts: a receive buffer with room for every host's datagram (64 MiB at
+// least; a queued datagram costs about 1 KiB), receive timestamps and a
+// timeout that lets read see stop.
+func sinkOptions(fd, n int) error {
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, max(64<<20, n<<10)); err != nil {
 		return err
 	}
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
@@ -193,7 +194,10 @@ func newNearSender(t testing.TB, l *hostLab) *nearSender {
 		if err != nil {
 			return err
 		}
-		if err := unix.SetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 128<<20); err != nil {
+		// NB: 128 MiB, or 2 KiB a host for more than 65,536 hosts: a
+		// burst to every host keeps each datagram charged here until its
+		// neighbour is resolved.
+		if err := unix.SetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, max(128<<20, l.n<<11)); err != nil {
 			return err
 		}
 		return unix.SetsockoptInt(s.fd, unix.IPPROTO_IP, unix.IP_RECVERR, 1)
