@@ -68,8 +68,8 @@ func (d *daemon) handleND(f *frame.ND) {
 	e := cache.Entry{Key: cache.Key{Family: cache.FamilyIPv6, Ifindex: uint32(f.Ifindex), Addr: ip},
 		Kind: cache.KindPositive, Source: cache.SourceND, LLLen: 6, Router: f.Router}
 	copy(e.LLAddr[:], f.LLAddr[:])
-	answer := f.Type == frame.NDNeighborAdvert && f.Solicited && d.ifs.ownAddr6(f.Dst)
-	d.learn(&e, answer, f.Type != frame.NDNeighborSolicit)
+	reply := f.Type == frame.NDNeighborAdvert && f.Solicited
+	d.learn(&e, reply, f.Dst, f.Type != frame.NDNeighborSolicit)
 }
 
 // senderOK6 applies the checks that need the interfaces' addresses to the

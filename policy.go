@@ -173,22 +173,25 @@ func (d *daemon) handleFrame(f *frame.ARP) {
 	}
 	e := cache.Entry{Key: cache.KeyV4(uint32(f.Ifindex), f.SenderIP), Kind: cache.KindPositive, Source: cache.SourceARP, LLLen: 6}
 	copy(e.LLAddr[:], f.SenderMAC[:])
-	answer := f.Op == frame.ARPOpReply && d.ifs.ownAddr(f.TargetIP)
-	d.learn(&e, answer, true)
+	var to [16]byte
+	copy(to[:], f.TargetIP[:])
+	d.learn(&e, f.Op == frame.ARPOpReply, to, true)
 }
 
 // learn stores binding e, which an accepted frame from a validated sender
 // claims, unless claimAllowed refuses it or it changes the MAC the cache
-// binds the address to (claimFrame: verified first). answer says the
-// frame answers the router (a reply to one of its addresses); saysRouter
+// binds the address to (claimFrame: verified first). reply says the frame
+// is a reply (an ARP reply, a solicited advertisement) sent to address to
+// of the same family, which makes it the answer to the router's question
+// if to is one of the router's addresses (claimAllowed); saysRouter
 // that the frame says whether its sender is a router (e.Router), else the
 // flag the cache holds for the same MAC is kept. The cache is looked up
 // once, for all of it.
-func (d *daemon) learn(e *cache.Entry, answer, saysRouter bool) {
+func (d *daemon) learn(e *cache.Entry, reply bool, to [16]byte, saysRouter bool) {
 	mac := [6]byte(e.LLAddr[:6])
 	known, router, haveKnown := d.knownBinding(&e.Key)
 	same := haveKnown && known == mac
-	if !d.claimAllowed(&e.Key, mac, answer, same) {
+	if !d.claimAllowed(&e.Key, mac, reply, to, same) {
 		return
 	}
 	d.holdsOf(e.Family).release(&e.Key) // the kernel's entry is resolved too
@@ -211,13 +214,17 @@ func (d *daemon) learn(e *cache.Entry, answer, saysRouter bool) {
 }
 
 // claimAllowed reports whether a frame from mac may bind address k: yes
-// when it answers the router about an address the daemon probed and has
-// not heard from yet (the answer to its question), or refreshes the
-// binding the cache holds, else when mac is within its claims a minute
-// (-M). A refused claim is counted and logged at most once a minute.
-func (d *daemon) claimAllowed(k *cache.Key, mac [6]byte, answer, refresh bool) bool {
+// when it refreshes the binding the cache holds, or answers the router
+// about an address the daemon probed and has not heard from yet (a reply
+// to to, one of the router's addresses), else when mac is within its
+// claims a minute (-M). A refused claim is counted and logged at most once
+// a minute.
+//
+// NB: the router's addresses are searched only when the cheaper checks
+// leave the question open: most frames refresh a binding.
+func (d *daemon) claimAllowed(k *cache.Key, mac [6]byte, reply bool, to [16]byte, refresh bool) bool {
 	now := d.monotonic()
-	if refresh || answer && d.holdsOf(k.Family).holding(k, now) {
+	if refresh || reply && d.holdsOf(k.Family).holding(k, now) && d.ownAddrOf(k.Family, to) {
 		return true
 	}
 	if d.floods.allow(mac, now) {
@@ -237,6 +244,15 @@ func (d *daemon) claimAllowed(k *cache.Key, mac [6]byte, answer, refresh bool) b
 //
 //go:noinline
 func keyAddrString(k *cache.Key) string { return addrOf(k).String() }
+
+// ownAddrOf reports whether to, an address of family, is one of the
+// router's own.
+func (d *daemon) ownAddrOf(family uint8, to [16]byte) bool {
+	if family == cache.FamilyIPv6 {
+		return d.ifs.ownAddr6(to)
+	}
+	return d.ifs.ownAddr([4]byte(to[:4]))
+}
 
 // holdsOf returns the hold tracker of family's kernel table.
 func (d *daemon) holdsOf(family uint8) *holdTracker {
