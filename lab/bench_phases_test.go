@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +48,13 @@ func blRun(t *testing.T, in *interrupt, g *labtest.Globals, dm blDaemon, n, pace
 		}
 	}
 	limit := blLimit(n)
+	defer func() {
+		for i, p := range r.phase {
+			if p.ran {
+				t.Logf("%s, %s: %d of %d sent delivered in %v, %.0f a second; %d broadcasts", dm.name, blPhaseNames[i], p.delivered, p.sent, p.took.Round(time.Millisecond), p.rate(), p.bcasts)
+			}
+		}
+	}()
 	r.phase[blCold] = ph.burst(n, limit+4*time.Second, nil)
 	blEmptyTable(t, l)
 	r.phase[blWarm] = ph.burst(n, limit, nil)
@@ -80,6 +88,14 @@ func blRun(t *testing.T, in *interrupt, g *labtest.Globals, dm blDaemon, n, pace
 	if dm.counters != nil {
 		time.Sleep(1100 * time.Millisecond) // the daemon saves its counters every second
 		r.counters = dm.counters(t, db)
+		var nz []string
+		for k, v := range r.counters {
+			if v != 0 {
+				nz = append(nz, fmt.Sprintf("%s %d", k, v))
+			}
+		}
+		slices.Sort(nz)
+		t.Logf("%s's counters: %s", dm.name, strings.Join(nz, ", "))
 	}
 	_, r.monitorOverruns = mon.snapshot(t)
 	if ph.d.Exited() {

@@ -28,6 +28,13 @@ const (
 	// with Ethernet padding, and room to spare. The kernel discards the
 	// rest of a longer frame, which the decoder would ignore anyway.
 	arpBufLen = 128
+
+	// arpBatch and ndBatch are how many frames one system call receives
+	// on an ARP and on an ND socket: a burst of replies to the daemon's
+	// probes arrives as fast as it sends them, and each call costs more
+	// than the decoding of what it reads.
+	arpBatch = 16
+	ndBatch  = 4
 )
 
 // Htons converts v from host to network byte order, as the kernel wants
@@ -60,12 +67,31 @@ func Htons(v uint16) uint16 {
 // neighbour discovery, so everything the daemon could count as a drop
 // still reaches it.
 type Conn struct {
-	fd      int
-	from    unix.RawSockaddrLinklayer // source of the last frame, filled by recvfrom
-	fromLen uint32                    // value-result length for recvfrom
-	to      unix.RawSockaddrLinklayer // destination of Send
-	rflags  uintptr                   // recvfrom flags: MSG_DONTWAIT, and MSG_TRUNC on an ND socket
-	buf     []byte                    // the frame being received, sized at Open
+	fd     int
+	to     unix.RawSockaddrLinklayer // destination of Send
+	rflags uintptr                   // receive flags: MSG_DONTWAIT, and MSG_TRUNC on an ND socket
+
+	// The receive buffer, cut into slots of one frame each: a recvmmsg
+	// fills up to len(hdrs) of them and their sources at once, and Recv
+	// hands them out in order (next of got) before it asks again.
+	buf   []byte
+	slot  int // bytes per slot
+	hdrs  []mmsghdr
+	iovs  []unix.Iovec
+	froms []unix.RawSockaddrLinklayer
+	got   int
+	next  int
+}
+
+// mmsghdr is the kernel's struct mmsghdr: a message header and the length
+// that was received into it.
+//
+// NB: unix.Msghdr has the kernel's layout on every architecture, and Go
+// pads this struct, as C does, to the alignment of its widest field, so
+// that a slice of them is the kernel's array on 32- and 64-bit machines.
+type mmsghdr struct {
+	hdr unix.Msghdr
+	n   uint32
 }
 
 // Open opens the ARP packet socket. With ifindex > 0 it sees only that
@@ -73,14 +99,14 @@ type Conn struct {
 // the caller filters on the ifindex Recv returns. rcvbuf is the receive
 // buffer to ask for, in bytes (0 for DefaultRcvBuf).
 func Open(ifindex int32, rcvbuf int) (*Conn, error) {
-	return open(ifindex, rcvbuf, unix.ETH_P_ARP, nil, arpBufLen)
+	return open(ifindex, rcvbuf, unix.ETH_P_ARP, nil, arpBufLen, arpBatch)
 }
 
 // open opens a packet socket bound to protocol proto (host byte order) on
 // ifindex, with the filter prog attached when it is not nil, and a receive
-// buffer of buflen bytes in user space. A socket with a filter is an ND
-// socket: Recv reports the frames too long for its buffer.
-func open(ifindex int32, rcvbuf int, proto uint16, prog []unix.SockFilter, buflen int) (*Conn, error) {
+// buffer of batch slots of buflen bytes in user space. A socket with a
+// filter is an ND socket: Recv reports the frames too long for a slot.
+func open(ifindex int32, rcvbuf int, proto uint16, prog []unix.SockFilter, buflen, batch int) (*Conn, error) {
 	if ifindex < 0 {
 		return nil, fmtlite.Errorf("packet socket: bad ifindex %d", ifindex)
 	}
@@ -111,16 +137,39 @@ func open(ifindex int32, rcvbuf int, proto uint16, prog []unix.SockFilter, bufle
 		unix.Close(fd)
 		return nil, fmtlite.Errorf("packet socket: bind to ifindex %d: %w", ifindex, err)
 	}
-	c := &Conn{fd: fd, rflags: unix.MSG_DONTWAIT, buf: make([]byte, buflen)}
+	c := &Conn{fd: fd, rflags: unix.MSG_DONTWAIT}
 	if prog != nil {
 		c.rflags |= unix.MSG_TRUNC
 	}
+	c.slots(buflen, batch)
 	c.to = unix.RawSockaddrLinklayer{
 		Family:   unix.AF_PACKET,
 		Protocol: Htons(proto),
 		Halen:    6, // an Ethernet address
 	}
 	return c, nil
+}
+
+// slots makes the receive buffer: n slots of size bytes, with the headers
+// that point into them.
+//
+// NB: the headers point into the connection's own slices, which live on
+// the heap for as long as the socket, so the pointers stay valid and
+// receiving builds nothing new.
+func (c *Conn) slots(size, n int) {
+	c.slot = size
+	c.buf = make([]byte, size*n)
+	c.hdrs = make([]mmsghdr, n)
+	c.iovs = make([]unix.Iovec, n)
+	c.froms = make([]unix.RawSockaddrLinklayer, n)
+	for i := range c.hdrs {
+		c.iovs[i].Base = &c.buf[i*size]
+		c.iovs[i].SetLen(size)
+		h := &c.hdrs[i].hdr
+		h.Name = (*byte)(unsafe.Pointer(&c.froms[i]))
+		h.Iov = &c.iovs[i]
+		h.SetIovlen(1)
+	}
 }
 
 // setRcvbuf raises the socket's receive buffer to n bytes: with
@@ -150,40 +199,62 @@ func (c *Conn) Close() error {
 	return err
 }
 
-// Recv reads one frame and returns its bytes and the link-layer address
-// the kernel returned with it: the receiving interface (Ifindex), the
-// packet type (Pkttype), the interface's hardware type and address length
+// Recv returns the next frame received and the link-layer address the
+// kernel returned with it: the receiving interface (Ifindex), the packet
+// type (Pkttype), the interface's hardware type and address length
 // (Hatype, Halen), and in Addr the frame's link-layer source. The caller
 // decodes them with package frame. Both results alias the socket's own
-// buffers: they are valid until the next Recv. An ARP socket keeps at most
-// 128 bytes of a frame and the kernel discards the rest, silently. An ND
-// socket keeps up to 1536 bytes (a message up to Ethernet's MTU); a longer
-// one, whose checksum cannot be checked, is returned as ErrTruncated with
-// no bytes but with its link-layer address, for the daemon to count.
+// buffers: they are valid until the next Recv. One system call receives
+// up to 16 frames on an ARP socket, 4 on an ND socket, which Recv then
+// hands out one by one. An ARP socket keeps at most 128 bytes of a frame
+// and the kernel discards the rest, silently. An ND socket keeps up to
+// 1536 bytes (a message up to Ethernet's MTU); a longer one, whose
+// checksum cannot be checked, is returned as ErrTruncated with no bytes
+// but with its link-layer address, for the daemon to count.
 //
 // It returns unix.EAGAIN when nothing is queued, also once when the
-// interface went down. It allocates nothing: recvfrom(2) is called
-// directly with the socket's own buffer and address, since unix.Recvfrom
-// returns the address as an interface value, which allocates on every
-// call.
+// interface went down. It allocates nothing: recvmmsg(2) is called
+// directly with the socket's own buffers and addresses, since
+// unix.Recvfrom returns the address as an interface value, which
+// allocates on every call.
 func (c *Conn) Recv() ([]byte, *unix.RawSockaddrLinklayer, error) {
+	if c.next == c.got {
+		if err := c.fill(); err != nil {
+			return nil, nil, err
+		}
+	}
+	i := c.next
+	c.next++
+	from := &c.froms[i]
+	// NB: with MSG_TRUNC a packet socket returns the frame's whole
+	// length, even past the slot: that is how a cut frame shows.
+	if n := int(c.hdrs[i].n); n <= c.slot {
+		return c.buf[i*c.slot : i*c.slot+n], from, nil
+	}
+	return nil, from, ErrTruncated
+}
+
+// fill receives what is queued, up to a frame per slot.
+//
+// NB: a raw system call, with MSG_DONTWAIT and no timeout, so that it
+// takes what is queued and never waits for a frame: the runtime's
+// bookkeeping around an ordinary system call (entersyscall, and handing
+// the processor to another thread) costs more than the call, and the
+// daemon's one busy goroutine loses nothing by keeping its processor.
+func (c *Conn) fill() error {
+	c.got, c.next = 0, 0
 	for tries := 0; ; tries++ {
-		c.fromLen = unix.SizeofSockaddrLinklayer
-		// NB: a raw system call, with MSG_DONTWAIT so that it never
-		// waits for a frame: the runtime's bookkeeping around an
-		// ordinary system call (entersyscall, and handing the processor
-		// to another thread) costs more than the call, and the daemon's
-		// one busy goroutine loses nothing by keeping its processor.
-		// NB: with MSG_TRUNC a packet socket returns the frame's whole
-		// length, even past the buffer: that is how a cut frame shows.
-		n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(c.fd),
-			uintptr(unsafe.Pointer(&c.buf[0])), uintptr(len(c.buf)), c.rflags,
-			uintptr(unsafe.Pointer(&c.from)), uintptr(unsafe.Pointer(&c.fromLen)))
+		for i := range c.hdrs {
+			c.hdrs[i].hdr.Namelen = unix.SizeofSockaddrLinklayer
+		}
+		r, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(c.fd),
+			uintptr(unsafe.Pointer(&c.hdrs[0])), uintptr(len(c.hdrs)), c.rflags, 0, 0)
 		switch {
-		case e == 0 && n > uintptr(len(c.buf)):
-			return nil, &c.from, ErrTruncated
+		case e == 0 && r > 0:
+			c.got = int(r)
+			return nil
 		case e == 0:
-			return c.buf[:n], &c.from, nil
+			return unix.EAGAIN
 		case e == unix.EINTR && tries < 8:
 			continue
 		case e == unix.ENETDOWN:
@@ -192,11 +263,11 @@ func (c *Conn) Recv() ([]byte, *unix.RawSockaddrLinklayer, error) {
 			// bound and receives again once the link is up. It is
 			// a state, not a failure, and the link notification
 			// tells the daemon the same: nothing is queued.
-			return nil, nil, unix.EAGAIN
+			return unix.EAGAIN
 		}
 		// NB: an Errno in an error interface does not allocate for
 		// values below 256, which covers every errno.
-		return nil, nil, e
+		return e
 	}
 }
 

@@ -281,3 +281,41 @@ func TestRecvLinkDown(t *testing.T) {
 		t.Fatalf("after the link came up, vb received %+v, want the probe", got)
 	}
 }
+
+// TestRecvBatch sends 20 ARP replies, each for another address, before
+// the other end reads any: its first call takes 16 of them, and Recv
+// hands out all 20 whole and in order, each with its own source address,
+// then EAGAIN.
+func TestRecvBatch(t *testing.T) {
+	n := newNetns(t)
+	a, idxA := n.open("va", 0)
+	b, idxB := n.open("vb", 0)
+	var sent [][frame.ARPLen]byte
+	for i := 0; i < 20; i++ {
+		var f [frame.ARPLen]byte
+		frame.EncodeARP(&f, frame.ARPOpReply, macA, [4]byte{10, 9, 0, byte(i)}, macB, ipB)
+		if err := a.Send(f[:], idxA, macB); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+		sent = append(sent, f)
+	}
+	if !labtest.WaitFor(2*time.Second, func() bool {
+		q, err := unix.IoctlGetInt(b.Fd(), unix.SIOCINQ)
+		return err == nil && q > 0
+	}) {
+		t.Fatal("nothing queued")
+	}
+	time.Sleep(50 * time.Millisecond)
+	for i, f := range sent {
+		p, ll, err := b.Recv()
+		if i == 0 && afpacket.Received(b) != 16 {
+			t.Errorf("the first call received %d frames, want 16", afpacket.Received(b))
+		}
+		if err != nil || !bytes.Equal(p, f[:]) || ll.Ifindex != idxB || [6]byte(ll.Addr[:6]) != macA {
+			t.Fatalf("frame %d: % x from %+v (%v), want % x from %v on %d", i, p, ll, err, f, macA, idxB)
+		}
+	}
+	if _, _, err := b.Recv(); err != unix.EAGAIN {
+		t.Errorf("after the 20: %v, want EAGAIN", err)
+	}
+}

@@ -9,5 +9,8 @@ var NDFilter = ndFilter[:]
 // without the ND filter, so that a test can see what the filter keeps
 // from the ND socket.
 func OpenIPv6Unfiltered(ifindex int32) (*Conn, error) {
-	return open(ifindex, 0, unix.ETH_P_IPV6, nil, ndBufLen)
+	return open(ifindex, 0, unix.ETH_P_IPV6, nil, ndBufLen, 1)
 }
+
+// Received returns how many frames c's last receiving call took.
+func Received(c *Conn) int { return c.got }

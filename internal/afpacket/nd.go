@@ -66,7 +66,7 @@ func attachFilter(fd int, prog []unix.SockFilter) error {
 // NB: the filter is attached before the socket is bound to ETH_P_IPV6, so
 // not one unfiltered packet is ever queued on it.
 func OpenND(ifindex int32, rcvbuf int) (*Conn, error) {
-	return open(ifindex, rcvbuf, unix.ETH_P_IPV6, ndFilter[:], ndBufLen)
+	return open(ifindex, rcvbuf, unix.ETH_P_IPV6, ndFilter[:], ndBufLen, ndBatch)
 }
 
 // JoinAllMulti adds a PACKET_MR_ALLMULTI membership for ifindex

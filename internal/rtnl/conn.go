@@ -22,10 +22,28 @@ type Conn struct {
 	port uint32 // our netlink port ID (nl_pid), for matching replies
 	seq  uint32
 
-	buf  []byte
-	from unix.RawSockaddrNetlink
-	iov  unix.Iovec
-	msg  unix.Msghdr
+	// The receive buffer, cut into slots of equal size, one datagram
+	// each: a recvmmsg fills up to len(hdrs) of them at once, and Recv
+	// hands them out in order (next of got) before it asks again.
+	buf   []byte
+	slot  int // bytes per slot
+	hdrs  []mmsghdr
+	iovs  []unix.Iovec
+	froms []unix.RawSockaddrNetlink
+	got   int
+	next  int
+}
+
+// mmsghdr is the kernel's struct mmsghdr: a message header and the length
+// that was received into it.
+//
+// NB: unix.Msghdr has the kernel's layout on every architecture, and Go
+// pads this struct, as C does, to the alignment of its widest field: 64
+// bytes on 64-bit machines, 32 on 32-bit ones, so that a slice of them is
+// the kernel's array.
+type mmsghdr struct {
+	hdr unix.Msghdr
+	n   uint32
 }
 
 // Dial opens a NETLINK_ROUTE socket subscribed to the multicast groups in
@@ -47,15 +65,35 @@ func Dial(groups uint32, rcvbuf int) (*Conn, error) {
 		unix.Close(fd)
 		return nil, err
 	}
-	// NB: the receive arguments point into c itself; c lives on the heap
-	// for as long as the socket, so the pointers stay valid and receiving
-	// builds nothing new.
-	c.iov.Base = &c.buf[0]
-	c.iov.SetLen(len(c.buf))
-	c.msg.Name = (*byte)(unsafe.Pointer(&c.from))
-	c.msg.Iov = &c.iov
-	c.msg.SetIovlen(1)
+	c.SetBatch(1)
 	return c, nil
+}
+
+// SetBatch cuts the receive buffer into n slots (1 to 64; others are
+// taken as the nearest), so that one system call receives up to n
+// datagrams, each of at most RecvBufSize/n bytes: a larger one is lost
+// as ErrTruncated. On a socket of notifications (a neighbour's is some
+// 150 bytes, a link's a few KiB), 8 slots of 8 KiB take a burst in an
+// eighth of the calls; a socket that dumps needs the one slot of 64 KiB
+// that Dial sets. What is still queued from the last call is dropped.
+func (c *Conn) SetBatch(n int) {
+	n = min(max(n, 1), 64)
+	c.slot = len(c.buf) / n
+	c.hdrs = make([]mmsghdr, n)
+	c.iovs = make([]unix.Iovec, n)
+	c.froms = make([]unix.RawSockaddrNetlink, n)
+	c.got, c.next = 0, 0
+	// NB: the headers point into the connection's own slices, which live
+	// on the heap for as long as the socket, so the pointers stay valid
+	// and receiving builds nothing new.
+	for i := range c.hdrs {
+		c.iovs[i].Base = &c.buf[i*c.slot]
+		c.iovs[i].SetLen(c.slot)
+		h := &c.hdrs[i].hdr
+		h.Name = (*byte)(unsafe.Pointer(&c.froms[i]))
+		h.Iov = &c.iovs[i]
+		h.SetIovlen(1)
+	}
 }
 
 // setup raises the receive buffer, sets the socket options and binds.
@@ -141,32 +179,54 @@ func (c *Conn) IgnorePort(port uint32) error {
 	return unix.SetsockoptSockFprog(c.fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &fp)
 }
 
-// Recv receives one datagram and returns it; iterate over its messages with
+// Recv returns the next datagram received; iterate over its messages with
 // Messages. The returned slice aliases the connection's buffer and is valid
 // until the next Recv. It allocates nothing.
 //
 // Recv returns unix.EAGAIN when nothing is queued, ErrOverrun on ENOBUFS
 // (the kernel dropped messages: re-dump), ErrTruncated when a datagram did
-// not fit, and ErrForeign for a datagram not sent by the kernel.
+// not fit its slot, and ErrForeign for a datagram not sent by the kernel.
 func (c *Conn) Recv() ([]byte, error) {
-	c.msg.Namelen = unix.SizeofSockaddrNetlink
-	c.msg.Flags = 0
-	// NB: MSG_TRUNC makes recvmsg return the datagram's real length, so
-	// a datagram larger than the buffer is seen, not silently cut.
-	// NB: a raw system call, as in Send: it never waits for data.
-	r, _, e := unix.RawSyscall(unix.SYS_RECVMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&c.msg)), unix.MSG_TRUNC|unix.MSG_DONTWAIT)
-	if e != 0 {
-		if e == unix.ENOBUFS {
-			return nil, ErrOverrun
+	if c.next == c.got {
+		if err := c.fill(); err != nil {
+			return nil, err
 		}
-		return nil, e
 	}
-	n := int(r)
-	if n > len(c.buf) || c.msg.Flags&unix.MSG_TRUNC != 0 {
+	i := c.next
+	c.next++
+	h := &c.hdrs[i]
+	if int(h.n) > c.slot || h.hdr.Flags&unix.MSG_TRUNC != 0 {
 		return nil, ErrTruncated
 	}
-	if c.msg.Namelen < unix.SizeofSockaddrNetlink || c.from.Family != unix.AF_NETLINK || c.from.Pid != 0 {
+	if f := &c.froms[i]; h.hdr.Namelen < unix.SizeofSockaddrNetlink || f.Family != unix.AF_NETLINK || f.Pid != 0 {
 		return nil, ErrForeign
 	}
-	return c.buf[:n], nil
+	return c.buf[i*c.slot : i*c.slot+int(h.n)], nil
+}
+
+// fill receives what is queued, up to a datagram per slot.
+//
+// NB: MSG_TRUNC makes each receive report the datagram's real length, so
+// a datagram larger than its slot is seen, not silently cut. Without a
+// timeout and with MSG_DONTWAIT, recvmmsg takes what is queued and never
+// waits; an error met after the first datagram (ENOBUFS among them) is
+// kept by the kernel for the next call. A raw system call, as in Send.
+func (c *Conn) fill() error {
+	c.got, c.next = 0, 0
+	for i := range c.hdrs {
+		c.hdrs[i].hdr.Namelen = unix.SizeofSockaddrNetlink
+		c.hdrs[i].hdr.Flags = 0
+	}
+	r, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&c.hdrs[0])), uintptr(len(c.hdrs)),
+		unix.MSG_TRUNC|unix.MSG_DONTWAIT, 0, 0)
+	switch {
+	case e == unix.ENOBUFS:
+		return ErrOverrun
+	case e != 0:
+		return e
+	case r == 0:
+		return unix.EAGAIN
+	}
+	c.got = int(r)
+	return nil
 }

@@ -12,3 +12,6 @@ const AnswerFlags = answerFlags
 
 // ReplaceFlags is replaceFlags, the header flags of PutNeighReplace.
 const ReplaceFlags = replaceFlags
+
+// Received returns how many datagrams c's last receiving call took.
+func Received(c *Conn) int { return c.got }
