@@ -216,17 +216,26 @@ func (ph *blPhaser) pass(n int, paced bool, limit time.Duration, before func()) 
 	retWall := make([]int64, n)
 	from := ph.mon.now()
 	t0 := time.Now()
-	for h := 0; h < n; h++ {
-		sentWall[h] = time.Now().UnixNano()
-		if ph.snd.send(h) {
-			p.sent++
+	for h := 0; h < n; {
+		// A burst goes senderBatch hosts a system call; one at a time,
+		// one.
+		k := senderBatch
+		if paced {
+			k = 1
 		}
-		retWall[h] = time.Now().UnixNano()
+		k = min(k, n-h)
+		w := time.Now().UnixNano()
+		p.sent += ph.snd.sendRange(h, h+k)
+		r := time.Now().UnixNano()
+		for i := h; i < h+k; i++ {
+			sentWall[i], retWall[i] = w, r
+		}
 		if paced {
 			ph.awaitSettled(h, 4*time.Second)
 			ph.in.check(t)
 			time.Sleep(2 * time.Millisecond)
 		}
+		h += k
 	}
 	p.sendTook = time.Since(t0)
 	ph.in.waitFor(limit, func() bool { return ph.sink.delivered(0, n) == p.sent })

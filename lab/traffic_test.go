@@ -180,6 +180,7 @@ type nearSender struct {
 	fd     int
 	v6     bool
 	errors map[unix.Errno]int
+	batch  sendBatch
 }
 
 func newNearSender(t testing.TB, l *hostLab) *nearSender {
