@@ -12,10 +12,12 @@ import (
 	"arpd/internal/frame"
 )
 
-// drainND handles the queued neighbour-discovery messages, at most max.
+// drainND handles the queued neighbour-discovery messages, at most max
+// and whatever else the last system call received (the loop's poll cannot
+// see what waits in user space).
 func (d *daemon) drainND(max int) {
 	f := &d.scratch.nd
-	for i := 0; i < max; i++ {
+	for i := 0; i < max || d.nd.Buffered() > 0; i++ {
 		b, ll, err := d.nd.Recv()
 		switch {
 		case err == afpacket.ErrTruncated:

@@ -11,19 +11,21 @@ import (
 	"arpd/internal/rtnl"
 )
 
-// drainNetlink handles what is queued on conn, at most max datagrams. The
-// answers it queues are sent after the first datagram (the first request
-// after a quiet moment is answered at once, not after the read that finds
-// nothing more) and when it stops; in between, a burst is answered in
-// batches.
+// drainNetlink handles what is queued on conn, at most max datagrams and
+// whatever else the last system call received (the loop's poll cannot see
+// what waits in user space). The answers it queues are sent after the
+// first datagram (the first request after a quiet moment is answered at
+// once, not after the read that finds nothing more) and when it stops; in
+// between, a burst is answered in batches.
 func (d *daemon) drainNetlink(conn *rtnl.Conn, max int) {
-	for i := 0; i < max; i++ {
+	for i := 0; ; i++ {
 		b, err := conn.Recv()
 		more := d.netlinkRead(b, err)
-		if i == 0 || !more || i == max-1 {
+		last := !more || (i >= max-1 && conn.Buffered() == 0)
+		if i == 0 || last {
 			d.answers.flush()
 		}
-		if !more {
+		if last {
 			return
 		}
 	}

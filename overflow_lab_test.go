@@ -9,7 +9,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"arpd/internal/afpacket"
 	"arpd/internal/cache"
+	"arpd/internal/frame"
 	"arpd/internal/labtest"
 )
 
@@ -31,9 +33,16 @@ type overflowDaemon struct {
 // the near interface, and registers its stop and shutdown with t.Cleanup.
 func newOverflowDaemon(t *testing.T, l *labtest.Lab, addr string) *overflowDaemon {
 	t.Helper()
+	return newLabDaemon(t, l, addr, 4096)
+}
+
+// newLabDaemon is newOverflowDaemon with a netlink receive buffer of
+// rcvbuf bytes.
+func newLabDaemon(t *testing.T, l *labtest.Lab, addr string, rcvbuf int) *overflowDaemon {
+	t.Helper()
 	l.IP(l.Near, "addr", "add", addr, "dev", l.NearIf)
 	old := netlinkRcvBuf
-	netlinkRcvBuf = 4096
+	netlinkRcvBuf = rcvbuf
 	defer func() { netlinkRcvBuf = old }()
 
 	od := &overflowDaemon{l: l, db: filepath.Join(t.TempDir(), "arpd.db"), done: make(chan struct{})}
@@ -160,5 +169,55 @@ func TestDaemonOverflowFindsNewLink(t *testing.T) {
 	d.stop()
 	if d.c.Counter(ctrNlOverruns) == 0 {
 		t.Fatal("the receive queue never overflowed: the test proved nothing")
+	}
+}
+
+// TestDaemonDrainLeavesNothingBuffered: a drain that reaches its bound
+// in the middle of what one system call received goes on to the end of
+// it, since the loop's poll cannot see frames already in user space. 20
+// ARP replies are queued; a drain bounded at 1 frame handles the 16 of
+// the first call, and the next one the other 4. Then 20 neighbours are
+// added: a netlink drain bounded at 1 datagram leaves none of its call's
+// in user space.
+func TestDaemonDrainLeavesNothingBuffered(t *testing.T) {
+	l := labtest.New(t)
+	l.Address()
+	d := newLabDaemon(t, l, "10.93.0.1/16", 1<<20)
+	farIdx := int32(l.Ifindex(l.Far, l.FarIf))
+	var far *afpacket.Conn
+	if err := l.Do(l.Far, func() (err error) { far, err = afpacket.Open(farIdx, 0); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer far.Close()
+	for i := 0; i < 20; i++ {
+		var f [frame.ARPLen]byte
+		frame.EncodeARP(&f, frame.ARPOpReply, labtest.FarMAC, [4]byte{10, 93, 1, byte(i)}, labtest.NearMAC, [4]byte{10, 93, 0, 1})
+		if err := far.Send(f[:], farIdx, labtest.NearMAC); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	accepted := func() uint64 { return d.c.Counter(ctrDropBase + int(frame.DropNone)) }
+	if !labtest.WaitFor(2*time.Second, func() bool {
+		q, err := unix.IoctlGetInt(d.pkt.Fd(), unix.SIOCINQ)
+		return err == nil && q > 0
+	}) {
+		t.Fatal("nothing queued")
+	}
+	time.Sleep(50 * time.Millisecond)
+	d.drainPackets(1)
+	if n, b := accepted(), d.pkt.Buffered(); n != 16 || b != 0 {
+		t.Fatalf("after a drain of 1: %d frames handled, %d left in user space; want 16 and 0", n, b)
+	}
+	d.drainPackets(1)
+	if n := accepted(); n != 20 {
+		t.Fatalf("after a second drain: %d frames handled, want 20", n)
+	}
+
+	// The same on the notification socket, 8 datagrams a call.
+	addNeighbours(t, l, 93, 20)
+	time.Sleep(50 * time.Millisecond)
+	d.drainNetlink(d.nl, 1)
+	if b := d.nl.Buffered(); b != 0 {
+		t.Fatalf("after a netlink drain of 1: %d datagrams left in user space, want 0", b)
 	}
 }

@@ -17,10 +17,12 @@ type frameSender interface {
 	Send(payload []byte, ifindex int32, dst [6]byte) error
 }
 
-// drainPackets handles the queued ARP frames, at most max.
+// drainPackets handles the queued ARP frames, at most max and whatever
+// else the last system call received (the loop's poll cannot see what
+// waits in user space).
 func (d *daemon) drainPackets(max int) {
 	f := &d.scratch.frame
-	for i := 0; i < max; i++ {
+	for i := 0; i < max || d.pkt.Buffered() > 0; i++ {
 		b, ll, err := d.pkt.Recv()
 		if err != nil {
 			if err != unix.EAGAIN && err != unix.EINTR {

@@ -234,6 +234,12 @@ func (c *Conn) Recv() ([]byte, *unix.RawSockaddrLinklayer, error) {
 	return nil, from, ErrTruncated
 }
 
+// Buffered returns how many frames the last system call received
+// that Recv has not yet returned. They are in user space, where poll
+// cannot see them: a caller that stops calling Recv must not wait for the
+// socket while Buffered is not 0.
+func (c *Conn) Buffered() int { return c.got - c.next }
+
 // fill receives what is queued, up to a frame per slot.
 //
 // NB: a raw system call, with MSG_DONTWAIT and no timeout, so that it

@@ -204,6 +204,12 @@ func (c *Conn) Recv() ([]byte, error) {
 	return c.buf[i*c.slot : i*c.slot+int(h.n)], nil
 }
 
+// Buffered returns how many datagrams the last system call received
+// that Recv has not yet returned. They are in user space, where poll
+// cannot see them: a caller that stops calling Recv must not wait for the
+// socket while Buffered is not 0.
+func (c *Conn) Buffered() int { return c.got - c.next }
+
 // fill receives what is queued, up to a datagram per slot.
 //
 // NB: MSG_TRUNC makes each receive report the datagram's real length, so
