@@ -121,7 +121,7 @@ func bl6Run(t *testing.T, in *interrupt, dm blDaemon, n int) blResult {
 	}
 	var err error
 	if ph.tr, err = newNeighTrace(t, l.NearIf, true); err != nil {
-		t.Logf("no kernel tracing (%v): request to valid is timed from sendto's return to the arrival", err)
+		t.Logf("no kernel tracing (%v): request to valid is timed from the send call's return to the arrival", err)
 		ph.tr = nil
 	}
 	r.phase[blCold] = ph.burst(n, 12*time.Second, nil)

@@ -35,7 +35,7 @@ func blRun(t *testing.T, in *interrupt, g *labtest.Globals, dm blDaemon, n, pace
 	ph := &blPhaser{t: t, in: in, l: l, mon: mon, sink: sink, snd: snd, db: db, bc: newBcastCounter(t, l)}
 	var err error
 	if ph.tr, err = newNeighTrace(t, l.NearIf, l.v6); err != nil {
-		t.Logf("no kernel tracing (%v): request to valid is timed from sendto's return to the arrival", err)
+		t.Logf("no kernel tracing (%v): request to valid is timed from the send call's return to the arrival", err)
 		ph.tr = nil
 	} else if err := ph.tr.room(n); err != nil {
 		t.Fatal(err)

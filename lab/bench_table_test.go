@@ -211,12 +211,12 @@ func blNotes(w io.Writer, rs []blResult, pin bool) {
 		"  makes the request, just before it) to neigh_update from INCOMPLETE to a valid state (the answer or\n" +
 		"  an ARP reply arrives), on the mono clock"
 	if len(rs) > 0 && !rs[0].phase[blPacedPhase].traced {
-		how = "sendto's return (the kernel makes its request inside that call) to the\n" +
+		how = "the send call's return (the kernel makes its request inside it) to the\n" +
 			"  far side's receive stamp (SO_TIMESTAMPNS) of the datagram, which leaves when the entry becomes\n" +
 			"  valid (no kernel tracing here)"
 	}
 	fmt.Fprintf(w, "\n  request to valid: %s. send to valid: from just before\n", how)
-	fmt.Fprintf(w, "  sendto to the far side's receive stamp of the datagram. Both count from the first request,\n")
+	fmt.Fprintf(w, "  the sendmmsg (16 hosts each in a burst) to the far side's receive stamp of the datagram. Both count from the first request,\n")
 	fmt.Fprintf(w, "  so they include the kernel's 1 s retries. The counts of answers, retries and failures come from\n")
 	fmt.Fprintf(w, "  a netlink listener that polls (a waiting one would be woken inside each request). CPU: utime+stime of the\n")
 	fmt.Fprintf(w, "  daemon (10 ms ticks). Memory: /proc/<pid>/status at the end of the phase (VmHWM is the peak\n")

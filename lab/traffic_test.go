@@ -131,7 +131,7 @@ func (s *farSink) reset() {
 
 // latencies returns, for each of hosts [lo, hi) whose datagram arrived,
 // the time from its send (sentWall[h-lo], Unix nanoseconds taken just
-// before sendto) to its arrival.
+// before the call that sent it) to its arrival.
 func (s *farSink) latencies(lo, hi int, sentWall []int64) []time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
