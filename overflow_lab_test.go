@@ -37,7 +37,7 @@ func newOverflowDaemon(t *testing.T, l *labtest.Lab, addr string) *overflowDaemo
 }
 
 // newLabDaemon is newOverflowDaemon with a netlink receive buffer of
-// rcvbuf bytes.
+// rcvbuf bytes (0: the daemon's default).
 func newLabDaemon(t *testing.T, l *labtest.Lab, addr string, rcvbuf int) *overflowDaemon {
 	t.Helper()
 	l.IP(l.Near, "addr", "add", addr, "dev", l.NearIf)
@@ -178,11 +178,18 @@ func TestDaemonOverflowFindsNewLink(t *testing.T) {
 // ARP replies are queued; a drain bounded at 1 frame handles the 16 of
 // the first call, and the next one the other 4. Then 20 neighbours are
 // added: a netlink drain bounded at 1 datagram leaves none of its call's
-// in user space.
+// in user space. The daemon runs with the default notification queue,
+// sized from the machine's memory.
 func TestDaemonDrainLeavesNothingBuffered(t *testing.T) {
 	l := labtest.New(t)
 	l.Address()
-	d := newLabDaemon(t, l, "10.93.0.1/16", 1<<20)
+	d := newLabDaemon(t, l, "10.93.0.1/16", 0)
+	var si unix.Sysinfo_t
+	unix.Sysinfo(&si)
+	want := notifyRcvBuf(uint64(si.Totalram) * uint64(si.Unit))
+	if got, err := unix.GetsockoptInt(d.nl.Fd(), unix.SOL_SOCKET, unix.SO_RCVBUF); err != nil || got < want {
+		t.Errorf("the notification socket's receive buffer is %d (%v), want %d at least", got, err, want)
+	}
 	farIdx := int32(l.Ifindex(l.Far, l.FarIf))
 	var far *afpacket.Conn
 	if err := l.Do(l.Far, func() (err error) { far, err = afpacket.Open(farIdx, 0); return err }); err != nil {
