@@ -113,3 +113,24 @@ func scale10(f float64, exp int) float64 {
 	}
 	return f
 }
+
+// parseUint parses s as a decimal number of digits only, in place of
+// strconv.ParseUint, and reports false for anything else or a value past
+// 2^64-1.
+//
+// NB: strconv.ParseUint's error type quotes its input with strconv.Quote,
+// whose Unicode tables cost the MIPS binary some 10 KB.
+func parseUint(s string) (uint64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' || n > (1<<64-1-uint64(c-'0'))/10 {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return n, true
+}

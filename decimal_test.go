@@ -48,3 +48,16 @@ func FuzzParseDecimal(f *testing.F) {
 		}
 	})
 }
+
+// TestParseUint: digits only, up to 2^64-1, as strconv.ParseUint(s, 10, 64)
+// takes them.
+func TestParseUint(t *testing.T) {
+	for _, s := range []string{"", "0", "7", "0042", "65536", "18446744073709551615", "18446744073709551616",
+		"99999999999999999999", "184467440737095516150", "-1", "+1", "1 ", " 1", "1e3", "0x10", "١"} {
+		n, ok := parseUint(s)
+		want, err := strconv.ParseUint(s, 10, 64)
+		if ok != (err == nil) || (ok && n != want) {
+			t.Errorf("parseUint(%q) = %d, %v; strconv gives %d, %v", s, n, ok, want, err)
+		}
+	}
+}

@@ -191,7 +191,7 @@ func parseLoadLine(line []byte) (rec loadRecord, ok bool, err error) {
 // lineError builds the error for a bad line: what is wrong, then the
 // offending text quoted.
 func lineError(what string, text []byte) error {
-	return errors.New(what + ": " + strconv.Quote(string(text)))
+	return errors.New(what + ": " + fmtlite.Quote(string(text)))
 }
 
 // parseIfindex parses a decimal interface index, 1..2147483647, made of

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"arpd/internal/cache"
+	"arpd/internal/fmtlite"
 )
 
 // usageText is the usage line printed to stderr after a command-line error
@@ -343,8 +344,8 @@ func parseIntOpt(c byte, val string, lo, hi int) (int, error) {
 			return bad()
 		}
 	}
-	n, err := strconv.ParseUint(val, 10, 64)
-	if err != nil || n < uint64(lo) || n > uint64(hi) {
+	n, ok := parseUint(val)
+	if !ok || n < uint64(lo) || n > uint64(hi) {
 		return bad()
 	}
 	return int(n), nil
@@ -401,7 +402,7 @@ func parseRateOpt(val string) (float64, error) {
 // + after. One function builds every message about a bad value, which
 // keeps the binary smaller than building each in place.
 func optError(prefix string, c byte, val, before, after string) error {
-	return errors.New(prefix + "option -" + string(rune(c)) + ": " + before + strconv.Quote(val) + after)
+	return errors.New(prefix + "option -" + string(rune(c)) + ": " + before + fmtlite.Quote(val) + after)
 }
 
 // quoteOptChar formats an option byte the way getopt's messages do ('Z'),

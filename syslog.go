@@ -7,7 +7,6 @@ package main
 import (
 	"io"
 	"os"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -67,9 +66,9 @@ func isJournalStream(f *os.File, journal string) bool {
 	if !ok {
 		return false
 	}
-	wantDev, err1 := strconv.ParseUint(dev, 10, 64)
-	wantIno, err2 := strconv.ParseUint(ino, 10, 64)
-	if err1 != nil || err2 != nil {
+	wantDev, ok1 := parseUint(dev)
+	wantIno, ok2 := parseUint(ino)
+	if !ok1 || !ok2 {
 		return false
 	}
 	var st unix.Stat_t

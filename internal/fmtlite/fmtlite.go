@@ -163,7 +163,7 @@ func appendValue(b []byte, verb byte, v any) []byte {
 // appendString appends s for %v and %s, or quoted for %q.
 func appendString(b []byte, verb byte, s string) []byte {
 	if verb == 'q' {
-		return strconv.AppendQuote(b, s)
+		return AppendQuote(b, s)
 	}
 	return append(b, s...)
 }
