@@ -6,6 +6,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"arpd/internal/mmsg"
 )
 
 // senderBatch is how many datagrams one sendmmsg of a burst sends. A
@@ -15,17 +17,9 @@ import (
 // 50 µs of its own send.
 const senderBatch = 16
 
-// mmsghdr is the kernel's struct mmsghdr.
-//
-// NB: Go pads it, as C does, to the alignment of unix.Msghdr.
-type mmsghdr struct {
-	hdr unix.Msghdr
-	n   uint32
-}
-
 // sendBatch is a burst's preallocated sendmmsg arguments.
 type sendBatch struct {
-	hdrs    [senderBatch]mmsghdr
+	hdrs    [senderBatch]mmsg.Hdr
 	iovs    [senderBatch]unix.Iovec
 	to4     [senderBatch]unix.RawSockaddrInet4
 	to6     [senderBatch]unix.RawSockaddrInet6
@@ -41,7 +35,7 @@ func (s *nearSender) sendRange(lo, hi int) int {
 	n := min(hi-lo, senderBatch)
 	b.payload[0] = 'x'
 	for i := 0; i < n; i++ {
-		h := &b.hdrs[i].hdr
+		h := &b.hdrs[i].Msg
 		if s.v6 {
 			b.to6[i] = unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: hostAddr6(lo + i)}
 			*(*[2]byte)(unsafe.Pointer(&b.to6[i].Port)) = [2]byte{0, 9}

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"arpd/internal/fmtlite"
+	"arpd/internal/mmsg"
 )
 
 const (
@@ -71,27 +72,9 @@ type Conn struct {
 	to     unix.RawSockaddrLinklayer // destination of Send
 	rflags uintptr                   // receive flags: MSG_DONTWAIT, and MSG_TRUNC on an ND socket
 
-	// The receive buffer, cut into slots of one frame each: a recvmmsg
-	// fills up to len(hdrs) of them and their sources at once, and Recv
-	// hands them out in order (next of got) before it asks again.
-	buf   []byte
-	slot  int // bytes per slot
-	hdrs  []mmsghdr
-	iovs  []unix.Iovec
-	froms []unix.RawSockaddrLinklayer
-	got   int
-	next  int
-}
-
-// mmsghdr is the kernel's struct mmsghdr: a message header and the length
-// that was received into it.
-//
-// NB: unix.Msghdr has the kernel's layout on every architecture, and Go
-// pads this struct, as C does, to the alignment of its widest field, so
-// that a slice of them is the kernel's array on 32- and 64-bit machines.
-type mmsghdr struct {
-	hdr unix.Msghdr
-	n   uint32
+	// The receive buffer, cut into slots that one recvmmsg fills, one
+	// frame each.
+	in *mmsg.Slots[unix.RawSockaddrLinklayer]
 }
 
 // Open opens the ARP packet socket. With ifindex > 0 it sees only that
@@ -141,35 +124,13 @@ func open(ifindex int32, rcvbuf int, proto uint16, prog []unix.SockFilter, bufle
 	if prog != nil {
 		c.rflags |= unix.MSG_TRUNC
 	}
-	c.slots(buflen, batch)
+	c.in = mmsg.New[unix.RawSockaddrLinklayer](nil, buflen, batch)
 	c.to = unix.RawSockaddrLinklayer{
 		Family:   unix.AF_PACKET,
 		Protocol: Htons(proto),
 		Halen:    6, // an Ethernet address
 	}
 	return c, nil
-}
-
-// slots makes the receive buffer: n slots of size bytes, with the headers
-// that point into them.
-//
-// NB: the headers point into the connection's own slices, which live on
-// the heap for as long as the socket, so the pointers stay valid and
-// receiving builds nothing new.
-func (c *Conn) slots(size, n int) {
-	c.slot = size
-	c.buf = make([]byte, size*n)
-	c.hdrs = make([]mmsghdr, n)
-	c.iovs = make([]unix.Iovec, n)
-	c.froms = make([]unix.RawSockaddrLinklayer, n)
-	for i := range c.hdrs {
-		c.iovs[i].Base = &c.buf[i*size]
-		c.iovs[i].SetLen(size)
-		h := &c.hdrs[i].hdr
-		h.Name = (*byte)(unsafe.Pointer(&c.froms[i]))
-		h.Iov = &c.iovs[i]
-		h.SetIovlen(1)
-	}
 }
 
 // setRcvbuf raises the socket's receive buffer to n bytes: with
@@ -218,51 +179,34 @@ func (c *Conn) Close() error {
 // unix.Recvfrom returns the address as an interface value, which
 // allocates on every call.
 func (c *Conn) Recv() ([]byte, *unix.RawSockaddrLinklayer, error) {
-	if c.next == c.got {
+	b, n, _, from, ok := c.in.Next()
+	if !ok {
 		if err := c.fill(); err != nil {
 			return nil, nil, err
 		}
+		b, n, _, from, _ = c.in.Next()
 	}
-	i := c.next
-	c.next++
-	from := &c.froms[i]
 	// NB: with MSG_TRUNC a packet socket returns the frame's whole
 	// length, even past the slot: that is how a cut frame shows.
-	if n := int(c.hdrs[i].n); n <= c.slot {
-		return c.buf[i*c.slot : i*c.slot+n], from, nil
+	if n > len(b) {
+		return nil, from, ErrTruncated
 	}
-	return nil, from, ErrTruncated
+	return b, from, nil
 }
 
-// Buffered returns how many frames the last system call received
-// that Recv has not yet returned. They are in user space, where poll
-// cannot see them: a caller that stops calling Recv must not wait for the
-// socket while Buffered is not 0.
-func (c *Conn) Buffered() int { return c.got - c.next }
+// Buffered returns how many frames the last system call received that
+// Recv has not yet returned. They are in user space, where poll cannot
+// see them: a caller that stops calling Recv must not wait for the socket
+// while Buffered is not 0.
+func (c *Conn) Buffered() int { return c.in.Buffered() }
 
 // fill receives what is queued, up to a frame per slot.
-//
-// NB: a raw system call, with MSG_DONTWAIT and no timeout, so that it
-// takes what is queued and never waits for a frame: the runtime's
-// bookkeeping around an ordinary system call (entersyscall, and handing
-// the processor to another thread) costs more than the call, and the
-// daemon's one busy goroutine loses nothing by keeping its processor.
 func (c *Conn) fill() error {
-	c.got, c.next = 0, 0
 	for tries := 0; ; tries++ {
-		for i := range c.hdrs {
-			c.hdrs[i].hdr.Namelen = unix.SizeofSockaddrLinklayer
-		}
-		r, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(c.fd),
-			uintptr(unsafe.Pointer(&c.hdrs[0])), uintptr(len(c.hdrs)), c.rflags, 0, 0)
-		switch {
-		case e == 0 && r > 0:
-			c.got = int(r)
-			return nil
+		switch e := c.in.Fill(c.fd, c.rflags); {
 		case e == 0:
-			return unix.EAGAIN
+			return nil
 		case e == unix.EINTR && tries < 8:
-			continue
 		case e == unix.ENETDOWN:
 			// NB: when the interface goes down, the kernel reports
 			// ENETDOWN once on the socket (sk_err), which stays
@@ -270,10 +214,11 @@ func (c *Conn) fill() error {
 			// a state, not a failure, and the link notification
 			// tells the daemon the same: nothing is queued.
 			return unix.EAGAIN
+		default:
+			// NB: an Errno in an error interface does not allocate
+			// for values below 256, which covers every errno.
+			return e
 		}
-		// NB: an Errno in an error interface does not allocate for
-		// values below 256, which covers every errno.
-		return e
 	}
 }
 

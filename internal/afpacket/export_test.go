@@ -13,4 +13,4 @@ func OpenIPv6Unfiltered(ifindex int32) (*Conn, error) {
 }
 
 // Received returns how many frames c's last receiving call took.
-func Received(c *Conn) int { return c.got }
+func Received(c *Conn) int { return c.in.Received() }

@@ -6,6 +6,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"arpd/internal/mmsg"
 )
 
 // RecvBufSize is the size of the preallocated receive buffer. The kernel
@@ -22,28 +24,10 @@ type Conn struct {
 	port uint32 // our netlink port ID (nl_pid), for matching replies
 	seq  uint32
 
-	// The receive buffer, cut into slots of equal size, one datagram
-	// each: a recvmmsg fills up to len(hdrs) of them at once, and Recv
-	// hands them out in order (next of got) before it asks again.
-	buf   []byte
-	slot  int // bytes per slot
-	hdrs  []mmsghdr
-	iovs  []unix.Iovec
-	froms []unix.RawSockaddrNetlink
-	got   int
-	next  int
-}
-
-// mmsghdr is the kernel's struct mmsghdr: a message header and the length
-// that was received into it.
-//
-// NB: unix.Msghdr has the kernel's layout on every architecture, and Go
-// pads this struct, as C does, to the alignment of its widest field: 64
-// bytes on 64-bit machines, 32 on 32-bit ones, so that a slice of them is
-// the kernel's array.
-type mmsghdr struct {
-	hdr unix.Msghdr
-	n   uint32
+	// The receive buffer, cut into slots (SetBatch) that one recvmmsg
+	// fills, one datagram each.
+	buf []byte
+	in  *mmsg.Slots[unix.RawSockaddrNetlink]
 }
 
 // Dial opens a NETLINK_ROUTE socket subscribed to the multicast groups in
@@ -78,22 +62,7 @@ func Dial(groups uint32, rcvbuf int) (*Conn, error) {
 // that Dial sets. What is still queued from the last call is dropped.
 func (c *Conn) SetBatch(n int) {
 	n = min(max(n, 1), 64)
-	c.slot = len(c.buf) / n
-	c.hdrs = make([]mmsghdr, n)
-	c.iovs = make([]unix.Iovec, n)
-	c.froms = make([]unix.RawSockaddrNetlink, n)
-	c.got, c.next = 0, 0
-	// NB: the headers point into the connection's own slices, which live
-	// on the heap for as long as the socket, so the pointers stay valid
-	// and receiving builds nothing new.
-	for i := range c.hdrs {
-		c.iovs[i].Base = &c.buf[i*c.slot]
-		c.iovs[i].SetLen(c.slot)
-		h := &c.hdrs[i].hdr
-		h.Name = (*byte)(unsafe.Pointer(&c.froms[i]))
-		h.Iov = &c.iovs[i]
-		h.SetIovlen(1)
-	}
+	c.in = mmsg.New[unix.RawSockaddrNetlink](c.buf, len(c.buf)/n, n)
 }
 
 // setup raises the receive buffer, sets the socket options and binds.
@@ -187,52 +156,30 @@ func (c *Conn) IgnorePort(port uint32) error {
 // (the kernel dropped messages: re-dump), ErrTruncated when a datagram did
 // not fit its slot, and ErrForeign for a datagram not sent by the kernel.
 func (c *Conn) Recv() ([]byte, error) {
-	if c.next == c.got {
-		if err := c.fill(); err != nil {
-			return nil, err
+	b, n, flags, from, ok := c.in.Next()
+	if !ok {
+		// NB: MSG_TRUNC makes each receive report the datagram's real
+		// length, so a datagram larger than its slot is seen, not
+		// silently cut.
+		switch e := c.in.Fill(c.fd, unix.MSG_TRUNC|unix.MSG_DONTWAIT); {
+		case e == unix.ENOBUFS:
+			return nil, ErrOverrun
+		case e != 0:
+			return nil, e
 		}
+		b, n, flags, from, _ = c.in.Next()
 	}
-	i := c.next
-	c.next++
-	h := &c.hdrs[i]
-	if int(h.n) > c.slot || h.hdr.Flags&unix.MSG_TRUNC != 0 {
+	if n > len(b) || flags&unix.MSG_TRUNC != 0 {
 		return nil, ErrTruncated
 	}
-	if f := &c.froms[i]; h.hdr.Namelen < unix.SizeofSockaddrNetlink || f.Family != unix.AF_NETLINK || f.Pid != 0 {
+	if from.Family != unix.AF_NETLINK || from.Pid != 0 {
 		return nil, ErrForeign
 	}
-	return c.buf[i*c.slot : i*c.slot+int(h.n)], nil
+	return b, nil
 }
 
 // Buffered returns how many datagrams the last system call received
 // that Recv has not yet returned. They are in user space, where poll
 // cannot see them: a caller that stops calling Recv must not wait for the
 // socket while Buffered is not 0.
-func (c *Conn) Buffered() int { return c.got - c.next }
-
-// fill receives what is queued, up to a datagram per slot.
-//
-// NB: MSG_TRUNC makes each receive report the datagram's real length, so
-// a datagram larger than its slot is seen, not silently cut. Without a
-// timeout and with MSG_DONTWAIT, recvmmsg takes what is queued and never
-// waits; an error met after the first datagram (ENOBUFS among them) is
-// kept by the kernel for the next call. A raw system call, as in Send.
-func (c *Conn) fill() error {
-	c.got, c.next = 0, 0
-	for i := range c.hdrs {
-		c.hdrs[i].hdr.Namelen = unix.SizeofSockaddrNetlink
-		c.hdrs[i].hdr.Flags = 0
-	}
-	r, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&c.hdrs[0])), uintptr(len(c.hdrs)),
-		unix.MSG_TRUNC|unix.MSG_DONTWAIT, 0, 0)
-	switch {
-	case e == unix.ENOBUFS:
-		return ErrOverrun
-	case e != 0:
-		return e
-	case r == 0:
-		return unix.EAGAIN
-	}
-	c.got = int(r)
-	return nil
-}
+func (c *Conn) Buffered() int { return c.in.Buffered() }

@@ -14,4 +14,4 @@ const AnswerFlags = answerFlags
 const ReplaceFlags = replaceFlags
 
 // Received returns how many datagrams c's last receiving call took.
-func Received(c *Conn) int { return c.got }
+func Received(c *Conn) int { return c.in.Received() }

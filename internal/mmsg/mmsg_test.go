@@ -1,0 +1,106 @@
+package mmsg_test
+
+import (
+	"strings"
+	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"arpd/internal/mmsg"
+)
+
+// TestHdrLayout: a Hdr is the kernel's struct mmsghdr, a msghdr and an
+// unsigned int padded to the msghdr's alignment.
+func TestHdrLayout(t *testing.T) {
+	var h mmsg.Hdr
+	want := unsafe.Sizeof(h.Msg) + 4
+	if a := unsafe.Alignof(h.Msg); want%a != 0 {
+		want += a - want%a
+	}
+	if unsafe.Sizeof(h) != want || unsafe.Offsetof(h.Len) != unsafe.Sizeof(h.Msg) {
+		t.Errorf("Hdr is %d bytes with Len at %d, want %d with Len at %d", unsafe.Sizeof(h), unsafe.Offsetof(h.Len), want, unsafe.Sizeof(h.Msg))
+	}
+}
+
+// TestSlots queues six datagrams on a socket pair, the third longer than
+// a slot, and reads them into four slots of 8 bytes: one Fill takes
+// four, Next returns them in order with their lengths (the long one's
+// whole length, flagged MSG_TRUNC, with a slot's bytes), Buffered counts
+// down, the next Fill takes the other two, and a Fill of an empty socket
+// is EAGAIN. Fill and Next allocate nothing.
+func TestSlots(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	sent := []string{"one", "", "twelve bytes", "four", "5", "sixsix"}
+	for _, d := range sent {
+		if err := unix.Send(fds[0], []byte(d), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := mmsg.New[unix.RawSockaddrUnix](nil, 8, 4)
+	flags := uintptr(unix.MSG_DONTWAIT | unix.MSG_TRUNC)
+	var got []string
+	for _, want := range []int{4, 2} {
+		if e := s.Fill(fds[1], flags); e != 0 || s.Received() != want || s.Buffered() != want {
+			t.Fatalf("Fill: %v, received %d, buffered %d; want %d", e, s.Received(), s.Buffered(), want)
+		}
+		for {
+			b, n, fl, name, ok := s.Next()
+			if !ok {
+				break
+			}
+			if name == nil || (n > 8) != (fl&unix.MSG_TRUNC != 0) || len(b) != min(n, 8) {
+				t.Errorf("datagram %d: %d bytes of %d, flags %#x", len(got), len(b), n, fl)
+			}
+			got = append(got, strings.Repeat("+", max(n-len(b), 0))+string(b))
+		}
+		if s.Buffered() != 0 {
+			t.Errorf("Buffered %d after the last Next", s.Buffered())
+		}
+	}
+	want := []string{"one", "", "++++twelve b", "four", "5", "sixsix"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if e := s.Fill(fds[1], flags); e != unix.EAGAIN {
+		t.Errorf("Fill of an empty socket: %v, want EAGAIN", e)
+	}
+	buf := []byte("x")
+	if a := testing.AllocsPerRun(50, func() {
+		unix.Send(fds[0], buf, 0)
+		s.Fill(fds[1], flags)
+		s.Next()
+	}); a != 0 {
+		t.Errorf("%v allocations per Fill and Next, want 0", a)
+	}
+}
+
+// TestNewUsesBuffer: slots are cut from the buffer given when it has
+// room, and from one of their own when it has not.
+func TestNewUsesBuffer(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	for _, size := range []int{64, 8} {
+		buf := make([]byte, 64)
+		s := mmsg.New[unix.RawSockaddrUnix](buf, size, 2)
+		unix.Send(fds[0], []byte("ab"), 0)
+		unix.Send(fds[0], []byte("cd"), 0)
+		s.Fill(fds[1], unix.MSG_DONTWAIT)
+		s.Next()
+		b, _, _, _, _ := s.Next()
+		at := uintptr(unsafe.Pointer(&b[0])) - uintptr(unsafe.Pointer(&buf[0]))
+		inBuf := at == uintptr(size)
+		if (size*2 <= len(buf)) != inBuf || string(b) != "cd" {
+			t.Errorf("slots of %d in a buffer of %d: second datagram %q, in the buffer %v", size, len(buf), b, inBuf)
+		}
+	}
+}
