@@ -24,31 +24,54 @@ func TestHdrLayout(t *testing.T) {
 }
 
 // TestSlots queues six datagrams on a socket pair, the third longer than
-// a slot, and reads them into four slots of 8 bytes: one Fill takes
-// four, Next returns them in order with their lengths (the long one's
-// whole length, flagged MSG_TRUNC, with a slot's bytes), Buffered counts
-// down, the next Fill takes the other two, and a Fill of an empty socket
-// is EAGAIN. Fill and Next allocate nothing.
+// a slot, and reads them into four slots of 8 bytes: Fills take them in
+// order, at most four at a time, and Next returns each with its length
+// (the long one's whole length, flagged MSG_TRUNC, with a slot's bytes)
+// while Buffered counts down. A Fill of an empty socket is EAGAIN, and
+// Fill and Next allocate nothing.
+//
+// recvmmsg may return fewer datagrams than are queued: under qemu-user a
+// signal the Go runtime sends mid-call ends qemu's loop over the messages
+// early. So the batch itself (one Fill taking four, the next two) is
+// asserted of one of a few tries rather than of each.
 func TestSlots(t *testing.T) {
+	want := []string{"one", "", "++++twelve b", "four", "5", "sixsix"}
+	batched := false
+	for try := 0; try < 5 && !batched; try++ {
+		got, fills := slotsRun(t)
+		if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+		batched = len(fills) == 2 && fills[0] == 4 && fills[1] == 2
+		t.Logf("try %d: datagrams per Fill %v", try, fills)
+	}
+	if !batched {
+		t.Errorf("no try received four datagrams, then two")
+	}
+}
+
+// slotsRun queues the six datagrams and reads them back; it returns
+// them as read ("+" for each byte cut) and how many each Fill took.
+func slotsRun(t *testing.T) (got []string, fills []int) {
+	t.Helper()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer unix.Close(fds[0])
 	defer unix.Close(fds[1])
-	sent := []string{"one", "", "twelve bytes", "four", "5", "sixsix"}
-	for _, d := range sent {
+	for _, d := range []string{"one", "", "twelve bytes", "four", "5", "sixsix"} {
 		if err := unix.Send(fds[0], []byte(d), 0); err != nil {
 			t.Fatal(err)
 		}
 	}
 	s := mmsg.New[unix.RawSockaddrUnix](nil, 8, 4)
 	flags := uintptr(unix.MSG_DONTWAIT | unix.MSG_TRUNC)
-	var got []string
-	for _, want := range []int{4, 2} {
-		if e := s.Fill(fds[1], flags); e != 0 || s.Received() != want || s.Buffered() != want {
-			t.Fatalf("Fill: %v, received %d, buffered %d; want %d", e, s.Received(), s.Buffered(), want)
+	for len(got) < 6 && len(fills) < 6 {
+		if e := s.Fill(fds[1], flags); e != 0 || s.Received() < 1 || s.Received() > 4 || s.Buffered() != s.Received() {
+			t.Fatalf("Fill: %v, received %d, buffered %d; want 1 to 4 of each", e, s.Received(), s.Buffered())
 		}
+		fills = append(fills, s.Received())
 		for {
 			b, n, fl, name, ok := s.Next()
 			if !ok {
@@ -63,10 +86,6 @@ func TestSlots(t *testing.T) {
 			t.Errorf("Buffered %d after the last Next", s.Buffered())
 		}
 	}
-	want := []string{"one", "", "++++twelve b", "four", "5", "sixsix"}
-	if strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Errorf("got %q, want %q", got, want)
-	}
 	if e := s.Fill(fds[1], flags); e != unix.EAGAIN {
 		t.Errorf("Fill of an empty socket: %v, want EAGAIN", e)
 	}
@@ -78,6 +97,7 @@ func TestSlots(t *testing.T) {
 	}); a != 0 {
 		t.Errorf("%v allocations per Fill and Next, want 0", a)
 	}
+	return got, fills
 }
 
 // TestNewUsesBuffer: slots are cut from the buffer given when it has
