@@ -91,6 +91,11 @@ type File struct {
 	wbuf  [bucketSize]byte // slot writes: a bucket's bytes, at their offsets
 	rslot [slotSize]byte   // slot reads
 	page  [pageSize]byte
+	pfx   prefixes // the writer's copy of the prefix table
+
+	// migratedFrom is the format version the file was converted from
+	// when opened, or 0.
+	migratedFrom uint32
 }
 
 // wallClock is the default clock: Unix seconds.

@@ -20,9 +20,9 @@ import (
 // damage files by it.
 const (
 	formatMagic   = "ARPDHASH"
-	formatVersion = 2
+	formatVersion = 3
 	pageSize      = 4096
-	headerSize    = 3 * pageSize
+	headerSize    = 4 * pageSize
 	stateOffsetA  = pageSize
 	stateOffsetB  = 2 * pageSize
 	staticCRCOff  = 124
@@ -75,7 +75,7 @@ func foreignFiles(t *testing.T, dir string) []foreignFile {
 			text = " newer arpd"
 		}
 		cases = append(cases, foreignFile{fmt.Sprintf("version-%d", v), b, cache.ErrNotCache,
-			fmt.Sprintf("format version %d, this arpd reads version %d only; it was made by a%s", v, formatVersion, text)})
+			fmt.Sprintf("format version %d, this arpd reads versions 2 and %d only; it was made by a%s", v, formatVersion, text)})
 	}
 	// The real thing, when iproute2's arpd is installed.
 	if p, err := exec.LookPath("arpd"); err == nil {

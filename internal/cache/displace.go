@@ -28,7 +28,7 @@ func (f *File) makeRoom(b1, b2 int64, updated, now uint32) (slotRef, error) {
 					bad = r
 				}
 			case slotValid:
-				kind, upd := Kind(s[1]&3), binary.LittleEndian.Uint32(s[36:])
+				kind, upd := Kind(s[1]&3), binary.LittleEndian.Uint32(s[24:])
 				if expired == noSlot && f.expiredAt(kind, upd, now) {
 					expired = r
 				}
@@ -66,7 +66,7 @@ func (f *File) makeRoom(b1, b2 int64, updated, now uint32) (slotRef, error) {
 // otherBucket returns the bucket of the entry in slot r other than r's
 // own.
 func (f *File) otherBucket(r slotRef) int64 {
-	b1, b2, _ := f.locate(slotKey(f.slotBytes(r)))
+	b1, b2, _ := f.locate(f.slotKey(f.slotBytes(r)))
 	if b1 == r.bucket() {
 		return b2
 	}

@@ -143,6 +143,9 @@ func attach(path string, fd int, readOnly bool, o Options) (*File, error) {
 	if err != nil {
 		return nil, fmtlite.Errorf("%s: %w", path, err)
 	}
+	if geo.version == v2Version {
+		return migrateV2(path, fd, geo, readOnly, o)
+	}
 	f := &File{
 		path:     path,
 		fd:       fd,
@@ -241,6 +244,7 @@ func (f *File) mapFile(readOnly bool) error {
 		return fmtlite.Errorf("mmap %s: %w", f.path, err)
 	}
 	f.mem = mem
+	f.loadPrefixes()
 	if !readOnly {
 		f.verified = make([]uint64, (f.buckets*slotWays+63)/64)
 	}

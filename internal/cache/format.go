@@ -11,17 +11,18 @@ import (
 // formatVersion.
 const (
 	formatMagic   = "ARPDHASH"
-	formatVersion = 2
+	formatVersion = 3
 	pageSize      = 4096
-	headerSize    = 3 * pageSize
+	headerSize    = 4 * pageSize
 	stateOffsetA  = 1 * pageSize
 	stateOffsetB  = 2 * pageSize
-	slotSize      = 44
+	prefixOffset  = 3 * pageSize // the IPv6 prefix table (prefix.go)
+	slotSize      = 32
 	slotWays      = 8
 	tagSize       = 2
 	tagsSize      = slotWays * tagSize // the tag words at the start of a bucket
 	bucketSize    = tagsSize + slotWays*slotSize
-	slotCheckOff  = 40
+	slotCheckOff  = 28
 	staticCRCOff  = 124
 	stateCRCOff   = pageSize - 4
 	originalsOff  = 64
@@ -49,6 +50,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // geometry is what the static header says about the file.
 type geometry struct {
+	version uint32 // formatVersion, or v2Version for a file to migrate
 	buckets uint64
 	k0, k1  uint64
 	created uint64
@@ -64,6 +66,24 @@ func bucketsFor(capacity int) uint64 {
 
 // fileSizeFor returns the size of a cache file with n buckets.
 func fileSizeFor(n uint64) int64 { return headerSize + int64(n)*bucketSize }
+
+// layout is a format version's geometry: the sizes its static header
+// records, which must match.
+type layout struct {
+	header, slot, ways, bucket uint32
+}
+
+// layoutOf returns the geometry of format version v, and whether this
+// package reads that version.
+func layoutOf(v uint32) (layout, bool) {
+	switch v {
+	case formatVersion:
+		return layout{headerSize, slotSize, slotWays, bucketSize}, true
+	case v2Version:
+		return layout{v2HeaderSize, v2SlotSize, slotWays, v2BucketSize}, true
+	}
+	return layout{}, false
+}
 
 // parseStaticHeader checks the first bytes of a file (up to a page) and
 // the file's size, and returns the geometry they describe. Its errors say
@@ -86,17 +106,20 @@ func parseStaticHeader(b []byte, size int64) (geometry, error) {
 		return g, fmtlite.Errorf("%w: header checksum mismatch", ErrCorrupt)
 	}
 	le := binary.LittleEndian
-	if v := le.Uint32(b[8:]); v != formatVersion {
-		return g, fmtlite.Errorf("%w: format version %d, this arpd reads version %d only%s", ErrNotCache, v, formatVersion, versionHint(v))
+	g.version = le.Uint32(b[8:])
+	want, ok := layoutOf(g.version)
+	if !ok {
+		return g, fmtlite.Errorf("%w: format version %d, this arpd reads versions %d and %d only%s", ErrNotCache, g.version, v2Version, formatVersion, versionHint(g.version))
 	}
-	if hs, ss, w, bs := le.Uint32(b[12:]), le.Uint32(b[16:]), le.Uint32(b[20:]), le.Uint32(b[28:]); hs != headerSize || ss != slotSize || w != slotWays || bs != bucketSize {
-		return g, fmtlite.Errorf("%w: geometry header=%d slot=%d ways=%d bucket=%d, want %d/%d/%d/%d", ErrCorrupt, hs, ss, w, bs, headerSize, slotSize, slotWays, bucketSize)
+	if got := (layout{le.Uint32(b[12:]), le.Uint32(b[16:]), le.Uint32(b[20:]), le.Uint32(b[28:])}); got != want {
+		return g, fmtlite.Errorf("%w: geometry header=%d slot=%d ways=%d bucket=%d, want %d/%d/%d/%d", ErrCorrupt,
+			got.header, got.slot, got.ways, got.bucket, want.header, want.slot, want.ways, want.bucket)
 	}
 	g.buckets = uint64(le.Uint32(b[24:]))
 	if g.buckets == 0 || g.buckets*slotWays > MaxCapacity {
 		return g, fmtlite.Errorf("%w: %d buckets", ErrCorrupt, g.buckets)
 	}
-	if want := fileSizeFor(g.buckets); size != want {
+	if want := int64(want.header) + int64(g.buckets)*int64(want.bucket); size != want {
 		return g, fmtlite.Errorf("%w: size %d bytes, its header says %d (truncated or extended)", ErrCorrupt, size, want)
 	}
 	g.k0 = le.Uint64(b[32:])
@@ -108,7 +131,7 @@ func parseStaticHeader(b []byte, size int64) (geometry, error) {
 // versionHint says what to do with a cache file of format version v that
 // this arpd does not read.
 func versionHint(v uint32) string {
-	if v < formatVersion {
+	if v < v2Version {
 		return "; it was made by an older arpd. Stop that arpd cleanly (it restores the " +
 			"sysctls it changed), list the file with its -l to keep the entries, move " +
 			"the file aside, and load the list with this arpd's -f"

@@ -210,17 +210,17 @@ func FuzzSlot(f *testing.F) {
 			return
 		}
 		var e, e2 Entry
-		decodeSlot(s[:], &e)
-		w0, w1, w2 := slotKey(s[:])
-		if k0, k1, k2 := e.Key.words(); k0 != w0 || k1 != w1 || k2 != w2 || !keyMatches(s[:], w0, w1, w2) {
+		slotEntry(s[:], &e)
+		w0, w1, w2 := e.Key.words()
+		if c0, c1 := slotWords(w0, w1, w2, s[3]); !keyMatches(s[:], c0, c1) {
 			t.Fatalf("slot %x: key %+v does not match its own words", s, e.Key)
 		}
 		var s2 [slotSize]byte
-		encodeSlot(s2[:], tag, &e)
+		encodeSlot(s2[:], tag, &e, s[3])
 		if slotStatus(tag, s2[:]) != slotValid {
 			t.Fatalf("slot %x re-encoded as an invalid slot %x", s, s2)
 		}
-		if decodeSlot(s2[:], &e2); e2 != e {
+		if slotEntry(s2[:], &e2); e2 != e {
 			t.Fatalf("slot %x: %+v re-encoded as %+v", s, e, e2)
 		}
 	})

@@ -27,18 +27,30 @@ func KeyV4(ifindex uint32, a [4]byte) Key {
 	return k
 }
 
-// words returns the key as the three little-endian words that are hashed
-// and stored: family and ifindex, then the address.
+// words returns the key as the three little-endian words that are hashed:
+// family and ifindex, then the address.
 //
-// NB: this is the on-disk byte order of slot bytes 0..23 (with bytes 1..3
-// of the first word taken by meta, lladdr length and probes in a slot, and
-// masked out when comparing), so the same key lands in the same bucket on
-// a big-endian MIPS router and on a PC.
+// NB: fixed byte order, so the same key lands in the same bucket on a
+// big-endian MIPS router and on a PC. A slot stores the key in a shorter
+// form (see slotWords).
 func (k *Key) words() (w0, w1, w2 uint64) {
 	w0 = uint64(k.Family) | uint64(k.Ifindex)<<32
 	w1 = binary.LittleEndian.Uint64(k.Addr[0:8])
 	w2 = binary.LittleEndian.Uint64(k.Addr[8:16])
 	return
+}
+
+// slotWords returns the key with hash words (w0, w1, w2) as slot bytes
+// 0..15 hold it, with bytes 1 and 2 (meta, and the link-layer length or
+// probes) zero: byte 0 the family, byte 3 the index of an IPv6 address's
+// prefix in the prefix table (pi; 0 for IPv4), bytes 4..7 the ifindex,
+// bytes 8..15 the IPv4 address and four zeros, or the IPv6 address's last
+// eight bytes.
+func slotWords(w0, w1, w2 uint64, pi uint8) (c0, c1 uint64) {
+	if uint8(w0) == FamilyIPv4 {
+		return w0 &^ 0xffffff00, uint64(uint32(w1))
+	}
+	return w0&^0xffffff00 | uint64(pi)<<24, w2
 }
 
 // Kind says what an entry asserts about a host.
@@ -68,16 +80,16 @@ const (
 	SourceND Source = 4
 )
 
-// Entry is one neighbour as the cache stores it.
+// Entry is one neighbour as the cache stores it. A negative entry has no
+// link-layer address, and a positive one no probe count: Put clears them.
 type Entry struct {
 	Key
 	Kind    Kind
 	Source  Source
 	LLLen   uint8   // bytes of LLAddr in use
 	LLAddr  [8]byte // link-layer address; 6 bytes for Ethernet
-	Probes  uint8   // probes spent on a negative entry
+	Probes  uint8   // probes spent on a negative entry (0 in a positive one)
 	Router  bool    // the host said it is a router (IPv6: an RA, or an NA with R=1)
-	First   uint32  // Unix seconds when this binding was first seen
 	Updated uint32  // Unix seconds of the last update
 }
 

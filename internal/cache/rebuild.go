@@ -34,6 +34,27 @@ func build(path string, n uint64, o Options) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
+	return buildOn(fd, tmp, n, o)
+}
+
+// buildMem makes an empty cache file with n buckets in memory (a memfd),
+// open for writing, to convert an older file into for a reader.
+func buildMem(n uint64, o Options) (*File, error) {
+	fd, err := unix.MemfdCreate("arpd-cache", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, fmtlite.Errorf("memfd: %w", err)
+	}
+	if err := unix.Ftruncate(fd, fileSizeFor(n)); err != nil {
+		unix.Close(fd)
+		return nil, fmtlite.Errorf("memfd: %w", err)
+	}
+	return buildOn(fd, "", n, o)
+}
+
+// buildOn writes the header of an empty cache file with n buckets into
+// the new file tmp, open on fd, and maps it. On error fd is closed and
+// tmp removed.
+func buildOn(fd int, tmp string, n uint64, o Options) (*File, error) {
 	k0, k1, err := newSeed()
 	if err != nil {
 		return nil, abandon(fd, tmp, err)

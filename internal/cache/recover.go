@@ -1,6 +1,10 @@
 package cache
 
-import "golang.org/x/sys/unix"
+import (
+	"encoding/binary"
+
+	"golang.org/x/sys/unix"
+)
 
 // beginWriting marks the file as open by this process. If the previous
 // writer did not close it cleanly, every slot is checked first.
@@ -46,17 +50,19 @@ func (f *File) recover() error {
 	}
 	f.state.entries = entries
 	f.state.counters[CounterCorruptSlots] += uint64(bad)
-	return nil
+	// No slot names a damaged prefix entry now: those failed their check.
+	return f.freeDamagedPrefixes()
 }
 
 // duplicateBefore reports whether the valid entry in slot r also sits in
 // a slot with a lower offset in one of its two buckets.
 func (f *File) duplicateBefore(r slotRef) bool {
-	w0, w1, w2 := slotKey(f.slotBytes(r))
-	b1, b2, tag := f.locate(w0, w1, w2)
+	s := f.slotBytes(r)
+	c0, c1 := binary.LittleEndian.Uint64(s[0:])&^0x00ffff00, binary.LittleEndian.Uint64(s[8:])
+	b1, b2, tag := f.locate(f.slotKey(s))
 	for m := f.candidates(b1, b2, tag); m != 0; m &= m - 1 {
 		q := slotIn(m, b1, b2)
-		if q.off() < r.off() && keyMatches(f.slotBytes(q), w0, w1, w2) && f.status(q) == slotValid {
+		if q.off() < r.off() && keyMatches(f.slotBytes(q), c0, c1) && f.status(q) == slotValid {
 			return true
 		}
 	}

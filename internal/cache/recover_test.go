@@ -87,14 +87,14 @@ func TestCacheInterruptedMove(t *testing.T) {
 	c, clk := NewTestFile(t, 256)
 	k := V4(0, 1, 1)
 	MustPut(t, c, Positive(k, 1))
-	w0, w1, w2 := k.words()
-	b1, b2, tag := c.locate(w0, w1, w2)
+	w, c0, c1, _ := c.keyWords(&k)
+	b1, b2, tag := c.locate(w[0], w[1], w[2])
 	// find returns the slot holding k and the other of its buckets.
 	find := func() (slotRef, int64) {
 		t.Helper()
 		for _, pair := range [][2]int64{{b1, b2}, {b2, b1}} {
 			for m := c.match(pair[0], tag); m != 0; m &= m - 1 {
-				if r := ref(pair[0], firstLane(m)); keyMatches(c.slotBytes(r), w0, w1, w2) {
+				if r := ref(pair[0], firstLane(m)); keyMatches(c.slotBytes(r), c0, c1) {
 					return r, pair[1]
 				}
 			}

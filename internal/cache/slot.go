@@ -131,7 +131,7 @@ func (f *File) checked(r slotRef, tag uint16, s []byte) int {
 	if f.verified[i/64]&(1<<(i%64)) != 0 {
 		return slotValid
 	}
-	st := slotStatus(tag, s)
+	st := f.fullStatus(tag, s)
 	if st == slotValid {
 		f.verified[i/64] |= 1 << (i % 64)
 	}
@@ -139,9 +139,11 @@ func (f *File) checked(r slotRef, tag uint16, s []byte) int {
 }
 
 // status classifies slot r as it is in the mapping.
-func (f *File) status(r slotRef) int { return slotStatus(f.tagAt(r), f.slotBytes(r)) }
+func (f *File) status(r slotRef) int { return f.fullStatus(f.tagAt(r), f.slotBytes(r)) }
 
-// slotStatus classifies a slot's bytes s, given its tag.
+// slotStatus classifies a slot's bytes s, given its tag, by what the
+// slot alone can say; an IPv6 slot also needs its prefix (see
+// File.prefixValid).
 func slotStatus(tag uint16, s []byte) int {
 	_ = s[slotSize-1]
 	if tag == 0 {
@@ -150,10 +152,22 @@ func slotStatus(tag uint16, s []byte) int {
 		}
 		return slotBad
 	}
-	if s[0] == 0 || slotCheck(tag, s) != binary.LittleEndian.Uint32(s[slotCheckOff:]) {
+	if slotCheck(tag, s) != binary.LittleEndian.Uint32(s[slotCheckOff:]) {
 		return slotBad
 	}
-	if k := Kind(s[1] & 3); k != KindPositive && k != KindNegative || s[2] > 8 {
+	switch {
+	case s[0] == FamilyIPv4 && s[3] == 0:
+	case s[0] == FamilyIPv6 && s[3] != 0:
+	default:
+		return slotBad
+	}
+	switch Kind(s[1] & 3) {
+	case KindPositive:
+		if s[2] > 8 {
+			return slotBad
+		}
+	case KindNegative:
+	default:
 		return slotBad
 	}
 	return slotValid
@@ -170,68 +184,73 @@ func slotCheck(t uint16, s []byte) uint32 {
 func isZeroSlot(s []byte) bool {
 	le := binary.LittleEndian
 	_ = s[slotSize-1]
-	return le.Uint64(s[0:])|le.Uint64(s[8:])|le.Uint64(s[16:])|le.Uint64(s[24:])|
-		le.Uint64(s[32:])|uint64(le.Uint32(s[40:])) == 0
+	return le.Uint64(s[0:])|le.Uint64(s[8:])|le.Uint64(s[16:])|le.Uint64(s[24:]) == 0
 }
 
-// keyMatches reports whether slot s holds key words (w0, w1, w2).
+// keyMatches reports whether slot s holds the key whose slot words are
+// (c0, c1) (see slotWords).
 //
-// NB: bytes 1..3 of a slot's first word hold meta, lladdr length and
+// NB: bytes 1 and 2 of a slot hold meta and the link-layer length or
 // probes, not key material, so they are masked out.
-func keyMatches(s []byte, w0, w1, w2 uint64) bool {
+func keyMatches(s []byte, c0, c1 uint64) bool {
 	le := binary.LittleEndian
-	_ = s[23]
-	return le.Uint64(s[0:])&^0xffffff00 == w0 &&
-		le.Uint64(s[8:]) == w1 &&
-		le.Uint64(s[16:]) == w2
-}
-
-// slotKey returns the key words stored in slot s.
-func slotKey(s []byte) (w0, w1, w2 uint64) {
-	le := binary.LittleEndian
-	_ = s[23]
-	return le.Uint64(s[0:]) &^ 0xffffff00, le.Uint64(s[8:]), le.Uint64(s[16:])
+	_ = s[15]
+	return le.Uint64(s[0:])&^0x00ffff00 == c0 && le.Uint64(s[8:]) == c1
 }
 
 // metaRouter is the bit of a slot's meta byte that marks a router.
-//
-// NB: bits 5-7 of meta were always written as zero and are ignored by
-// every release's decoder, so a file with the bit set still opens in an
-// earlier release (which drops the flag when it rewrites the entry).
 const metaRouter = 1 << 5
 
-// decodeSlot fills e from slot bytes s, which must be valid.
-func decodeSlot(s []byte, e *Entry) {
+// slotEntry fills e from the slot bytes s, which must be valid, all but
+// an IPv6 address's first eight bytes (its prefix, from the prefix
+// table), which it leaves zero.
+func slotEntry(s []byte, e *Entry) {
 	le := binary.LittleEndian
 	_ = s[slotSize-1]
+	*e = Entry{}
 	e.Family = s[0]
 	e.Kind = Kind(s[1] & 3)
 	e.Source = Source(s[1] >> 2 & 7)
 	e.Router = s[1]&metaRouter != 0
-	e.LLLen = s[2]
-	e.Probes = s[3]
+	if e.Kind == KindPositive {
+		e.LLLen = s[2]
+		copy(e.LLAddr[:], s[16:24])
+	} else {
+		e.Probes = s[2]
+	}
 	e.Ifindex = le.Uint32(s[4:])
-	copy(e.Addr[:], s[8:24])
-	copy(e.LLAddr[:], s[24:32])
-	e.First = le.Uint32(s[32:])
-	e.Updated = le.Uint32(s[36:])
+	if e.Family == FamilyIPv4 {
+		copy(e.Addr[:4], s[8:12])
+	} else {
+		copy(e.Addr[8:], s[8:16])
+	}
+	e.Updated = le.Uint32(s[24:])
 }
 
-// encodeSlot writes e into s with its check for tag t.
-func encodeSlot(s []byte, t uint16, e *Entry) {
+// encodeSlot writes e, whose key's prefix has index pi in the prefix
+// table (0 for IPv4), into s with its check for tag t.
+func encodeSlot(s []byte, t uint16, e *Entry, pi uint8) {
 	le := binary.LittleEndian
 	_ = s[slotSize-1]
+	clear(s)
 	s[0] = e.Family
 	s[1] = byte(e.Kind)&3 | byte(e.Source&7)<<2
 	if e.Router {
 		s[1] |= metaRouter
 	}
-	s[2] = e.LLLen
-	s[3] = e.Probes
+	if e.Kind == KindPositive {
+		s[2] = e.LLLen
+		copy(s[16:24], e.LLAddr[:e.LLLen])
+	} else {
+		s[2] = e.Probes
+	}
 	le.PutUint32(s[4:], e.Ifindex)
-	copy(s[8:24], e.Addr[:])
-	copy(s[24:32], e.LLAddr[:])
-	le.PutUint32(s[32:], e.First)
-	le.PutUint32(s[36:], e.Updated)
+	if e.Family == FamilyIPv4 {
+		copy(s[8:12], e.Addr[:4])
+	} else {
+		s[3] = pi
+		copy(s[8:16], e.Addr[8:])
+	}
+	le.PutUint32(s[24:], e.Updated)
 	le.PutUint32(s[slotCheckOff:], slotCheck(t, s))
 }

@@ -78,7 +78,7 @@ func (f *File) readSlot(r slotRef, buf *[slotSize]byte) (tag uint16, st int) {
 	for try := 0; try < 8; try++ {
 		tag = f.tagAt(r)
 		copy(buf[:], f.slotBytes(r))
-		if st = slotStatus(tag, buf[:]); st != slotBad || !f.readOnly {
+		if st = f.fullStatus(tag, buf[:]); st != slotBad || !f.readOnly {
 			return tag, st
 		}
 		runtime.Gosched()
@@ -89,10 +89,13 @@ func (f *File) readSlot(r slotRef, buf *[slotSize]byte) (tag uint16, st int) {
 // Lookup returns the entry for k, whatever its kind and age, and whether
 // there is one. It allocates nothing.
 func (f *File) Lookup(k *Key) (e Entry, ok bool) {
-	w0, w1, w2 := k.words()
-	b1, b2, tag := f.locate(w0, w1, w2)
+	w, c0, c1, ok := f.keyWords(k)
+	if !ok {
+		return e, false
+	}
+	b1, b2, tag := f.locate(w[0], w[1], w[2])
 	for m := f.candidates(b1, b2, tag); m != 0; m &= m - 1 {
-		if f.serve(slotIn(m, b1, b2), tag, w0, w1, w2, &e) {
+		if f.serve(slotIn(m, b1, b2), tag, c0, c1, &e) {
 			return e, true
 		}
 	}
@@ -100,10 +103,10 @@ func (f *File) Lookup(k *Key) (e Entry, ok bool) {
 }
 
 // serve decodes slot r, whose tag is tag, into e if it holds the key with
-// words (w0, w1, w2) and passes its check.
-func (f *File) serve(r slotRef, tag uint16, w0, w1, w2 uint64, e *Entry) bool {
+// slot words (c0, c1) and passes its check.
+func (f *File) serve(r slotRef, tag uint16, c0, c1 uint64, e *Entry) bool {
 	s := f.slotBytes(r)
-	if !keyMatches(s, w0, w1, w2) {
+	if !keyMatches(s, c0, c1) {
 		return false
 	}
 	if !f.readOnly {
@@ -112,14 +115,14 @@ func (f *File) serve(r slotRef, tag uint16, w0, w1, w2 uint64, e *Entry) bool {
 		if f.checked(r, tag, s) != slotValid {
 			return false
 		}
-		decodeSlot(s, e)
+		f.decodeSlot(s, e)
 		return true
 	}
 	buf := &f.rslot
-	if t, st := f.readSlot(r, buf); st != slotValid || t != tag || !keyMatches(buf[:], w0, w1, w2) {
+	if t, st := f.readSlot(r, buf); st != slotValid || t != tag || !keyMatches(buf[:], c0, c1) {
 		return false
 	}
-	decodeSlot(buf[:], e)
+	f.decodeSlot(buf[:], e)
 	return true
 }
 
@@ -133,10 +136,9 @@ func (f *File) expiredAt(k Kind, updated, now uint32) bool {
 	return k == KindNegative && int64(now)-int64(updated) >= int64(f.negTTL)
 }
 
-// Put stores e, replacing any entry with the same key. Zero First or
-// Updated fields are filled in: Updated with the current time, First with
-// the time the binding (kind and link-layer address) was first seen, kept
-// from the stored entry when the binding is unchanged.
+// Put stores e, replacing any entry with the same key. A zero Updated is
+// set to the current time; a negative entry's link-layer address and a
+// positive one's probe count are cleared.
 //
 // A new key goes to a free slot of the emptier of its two buckets. When
 // both are full, a damaged slot or an expired negative entry is reused;
@@ -149,41 +151,54 @@ func (f *File) Put(e *Entry) (PutResult, error) {
 	if f.readOnly {
 		return 0, ErrReadOnly
 	}
-	if e.LLLen > 8 || e.Kind != KindPositive && e.Kind != KindNegative || e.Family == 0 {
+	if e.LLLen > 8 || e.Kind != KindPositive && e.Kind != KindNegative || e.Family != FamilyIPv4 && e.Family != FamilyIPv6 {
 		return 0, fmtlite.Errorf("put: invalid entry (family %d, kind %d, lladdr length %d)", e.Family, uint8(e.Kind), e.LLLen)
 	}
 	now := f.now()
 	if e.Updated == 0 {
 		e.Updated = now
 	}
+	if e.Kind == KindNegative {
+		e.LLLen, e.LLAddr = 0, [8]byte{}
+	} else {
+		e.Probes = 0
+	}
+	if e.Family == FamilyIPv4 {
+		clear(e.Addr[4:])
+	}
 	w0, w1, w2 := e.Key.words()
+	var pi uint8
+	if e.Family == FamilyIPv6 {
+		var err error
+		if pi, err = f.prefixFor(w1); err != nil {
+			return 0, err
+		}
+	}
+	c0, c1 := slotWords(w0, w1, w2, pi)
 	b1, b2, tag := f.locate(w0, w1, w2)
-	match, dropped, err := f.stored(b1, b2, tag, w0, w1, w2)
+	match, dropped, err := f.stored(b1, b2, tag, c0, c1)
 	if err != nil {
 		return 0, err
 	}
 	if match != noSlot {
-		return f.update(match, tag, e, now)
+		return f.update(match, tag, e, pi)
 	}
 	if dropped && f.state.entries > 0 {
 		f.state.entries-- // the key's only copies were damaged
 	}
-	if e.First == 0 {
-		e.First = now
-	}
-	return f.insert(b1, b2, tag, e, now)
+	return f.insert(b1, b2, tag, e, pi, now)
 }
 
 // stored returns the slot of buckets b1 and b2 holding the valid stored
-// copy of the key with tag tag and words (w0, w1, w2), or noSlot. Any
+// copy of the key with tag tag and slot words (c0, c1), or noSlot. Any
 // other copy, a duplicate left by an interrupted move or a damaged one, is
 // cleared; dropped says whether there was one.
-func (f *File) stored(b1, b2 int64, tag uint16, w0, w1, w2 uint64) (match slotRef, dropped bool, err error) {
+func (f *File) stored(b1, b2 int64, tag uint16, c0, c1 uint64) (match slotRef, dropped bool, err error) {
 	match = noSlot
 	for m := f.candidates(b1, b2, tag); m != 0; m &= m - 1 {
 		r := slotIn(m, b1, b2)
 		s := f.slotBytes(r)
-		if !keyMatches(s, w0, w1, w2) {
+		if !keyMatches(s, c0, c1) {
 			continue
 		}
 		st := f.checked(r, tag, s)
@@ -202,23 +217,17 @@ func (f *File) stored(b1, b2 int64, tag uint16, w0, w1, w2 uint64) (match slotRe
 	return match, dropped, nil
 }
 
-// update stores e, whose tag is tag, over the entry for its key in slot
-// r, unless e only confirms it (see refreshGrace).
-func (f *File) update(r slotRef, tag uint16, e *Entry, now uint32) (PutResult, error) {
+// update stores e, whose tag is tag and prefix index pi, over the entry
+// for its key in slot r, unless e only confirms it (see refreshGrace).
+func (f *File) update(r slotRef, tag uint16, e *Entry, pi uint8) (PutResult, error) {
 	var old Entry
-	decodeSlot(f.slotBytes(r), &old)
+	f.decodeSlot(f.slotBytes(r), &old)
 	sameBinding := old.Kind == e.Kind && old.LLLen == e.LLLen && old.LLAddr == e.LLAddr
-	if e.First == 0 {
-		e.First = now
-		if sameBinding {
-			e.First = old.First
-		}
-	}
-	if old == *e || sameBinding && e.Kind == KindPositive && old.Probes == e.Probes && old.First == e.First &&
+	if old == *e || sameBinding && e.Kind == KindPositive &&
 		old.Router == e.Router && e.Updated >= old.Updated && e.Updated-old.Updated < refreshGrace {
 		return PutUnchanged, nil
 	}
-	if err := f.writeEntry(r, tag, e); err != nil {
+	if err := f.writeEntry(r, tag, e, pi); err != nil {
 		return 0, err
 	}
 	f.count(CounterUpdates)
@@ -228,9 +237,9 @@ func (f *File) update(r slotRef, tag uint16, e *Entry, now uint32) (PutResult, e
 	return PutRefreshed, nil
 }
 
-// insert stores e, a new key with tag tag, in a free slot of the emptier
-// of its buckets b1 and b2, or in one makeRoom frees.
-func (f *File) insert(b1, b2 int64, tag uint16, e *Entry, now uint32) (PutResult, error) {
+// insert stores e, a new key with tag tag and prefix index pi, in a free
+// slot of the emptier of its buckets b1 and b2, or in one makeRoom frees.
+func (f *File) insert(b1, b2 int64, tag uint16, e *Entry, pi uint8, now uint32) (PutResult, error) {
 	target := noSlot
 	f1, f2 := f.match(b1, 0), f.match(b2, 0)
 	switch {
@@ -252,7 +261,7 @@ func (f *File) insert(b1, b2 int64, tag uint16, e *Entry, now uint32) (PutResult
 			return PutDropped, nil
 		}
 	}
-	if err := f.writeEntry(target, tag, e); err != nil {
+	if err := f.writeEntry(target, tag, e, pi); err != nil {
 		return 0, err
 	}
 	f.state.entries++
@@ -265,12 +274,15 @@ func (f *File) Delete(k *Key) (bool, error) {
 	if f.readOnly {
 		return false, ErrReadOnly
 	}
-	w0, w1, w2 := k.words()
-	b1, b2, tag := f.locate(w0, w1, w2)
+	w, c0, c1, ok := f.keyWords(k)
+	if !ok {
+		return false, nil
+	}
+	b1, b2, tag := f.locate(w[0], w[1], w[2])
 	found := false
 	for m := f.candidates(b1, b2, tag); m != 0; m &= m - 1 {
 		r := slotIn(m, b1, b2)
-		if !keyMatches(f.slotBytes(r), w0, w1, w2) {
+		if !keyMatches(f.slotBytes(r), c0, c1) {
 			continue
 		}
 		if err := f.clearSlot(r); err != nil {
@@ -303,7 +315,7 @@ func (f *File) Range(fn func(e *Entry) bool) (damaged int) {
 			}
 			switch _, st := f.readSlot(r, buf); st {
 			case slotValid:
-				decodeSlot(buf[:], &e)
+				f.decodeSlot(buf[:], &e)
 				if !fn(&e) {
 					return damaged
 				}

@@ -115,11 +115,14 @@ func TestCacheMappingIsReadOnly(t *testing.T) {
 
 // slotOf returns the slot holding k in c, or noSlot.
 func slotOf(c *File, k Key) slotRef {
-	w0, w1, w2 := k.words()
-	b1, b2, _ := c.locate(w0, w1, w2)
+	w, c0, c1, ok := c.keyWords(&k)
+	if !ok {
+		return noSlot
+	}
+	b1, b2, _ := c.locate(w[0], w[1], w[2])
 	for _, base := range []int64{b1, b2} {
 		for i := 0; i < slotWays; i++ {
-			if r := ref(base, i); c.tagAt(r) != 0 && keyMatches(c.slotBytes(r), w0, w1, w2) {
+			if r := ref(base, i); c.tagAt(r) != 0 && keyMatches(c.slotBytes(r), c0, c1) {
 				return r
 			}
 		}

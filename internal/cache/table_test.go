@@ -23,8 +23,8 @@ func TestCachePutLookup(t *testing.T) {
 	if !ok || e.LLAddr != [8]byte{2, 0, 0, 0, 0, 1} || e.LLLen != 6 || e.Kind != cache.KindPositive || e.Source != cache.SourceARP {
 		t.Fatalf("lookup = %+v, %v", e, ok)
 	}
-	if e.First != 1_000_000 || e.Updated != 1_000_000 {
-		t.Fatalf("timestamps first=%d updated=%d, want 1000000", e.First, e.Updated)
+	if e.Updated != 1_000_000 {
+		t.Fatalf("updated=%d, want 1000000", e.Updated)
 	}
 	// The same binding in the same second writes nothing.
 	if r := cache.MustPut(t, c, cache.Positive(k, 1)); r != cache.PutUnchanged {
@@ -39,22 +39,22 @@ func TestCachePutLookup(t *testing.T) {
 	if e, _ = c.Lookup(&k); e.Updated != 1_000_000 {
 		t.Fatalf("put within the refresh grace moved updated to %d", e.Updated)
 	}
-	// Later, the same binding is refreshed and keeps its first-seen time.
+	// Later, the same binding is refreshed.
 	clk.Set(1_000_000 + cache.RefreshGrace)
 	if r := cache.MustPut(t, c, cache.Positive(k, 1)); r != cache.PutRefreshed {
 		t.Fatalf("refresh = %d, want PutRefreshed", r)
 	}
 	e, _ = c.Lookup(&k)
-	if e.First != 1_000_000 || e.Updated != 1_000_000+cache.RefreshGrace {
-		t.Fatalf("after refresh first=%d updated=%d", e.First, e.Updated)
+	if e.Updated != 1_000_000+cache.RefreshGrace {
+		t.Fatalf("after refresh updated=%d", e.Updated)
 	}
-	// A new MAC is a change and restarts first-seen, however soon.
+	// A new MAC is a change, however soon.
 	clk.Set(1_000_000 + cache.RefreshGrace + 1)
 	if r := cache.MustPut(t, c, cache.Positive(k, 2)); r != cache.PutChanged {
 		t.Fatalf("new MAC = %d, want PutChanged", r)
 	}
 	e, _ = c.Lookup(&k)
-	if e.LLAddr[5] != 2 || e.First != 1_000_000+cache.RefreshGrace+1 {
+	if e.LLAddr[5] != 2 || e.Updated != 1_000_000+cache.RefreshGrace+1 {
 		t.Fatalf("after change %+v", e)
 	}
 	// Other keys are independent: interface, family and address all count.
@@ -190,13 +190,14 @@ func TestCacheFillsUp(t *testing.T) {
 // TestCacheConcurrentReader lists the file from a separate read-only
 // mapping while the writer rewrites every entry over and over: the reader
 // must never see a torn slot. Each MAC is derived from the address and a
-// generation byte repeated, so a mix of two writes shows.
+// generation byte repeated (and its Updated time from the generation), so
+// a mix of two writes shows.
 func TestCacheConcurrentReader(t *testing.T) {
 	c, _ := cache.NewTestFile(t, 4096)
 	const n = 1500
 	put := func(i int, g byte) {
 		k := cache.V4(4, byte(i>>8), byte(i))
-		e := cache.Entry{Key: k, Kind: cache.KindPositive, LLLen: 6, LLAddr: [8]byte{byte(i), g, g, g, g, byte(i >> 8)}, Probes: g}
+		e := cache.Entry{Key: k, Kind: cache.KindPositive, LLLen: 6, LLAddr: [8]byte{byte(i), g, g, g, g, byte(i >> 8)}, Updated: 1 + uint32(g)}
 		if _, err := c.Put(&e); err != nil {
 			t.Error(err)
 		}
@@ -228,7 +229,7 @@ func TestCacheConcurrentReader(t *testing.T) {
 			entries++
 			i := int(e.Addr[2])<<8 | int(e.Addr[3])
 			g := e.LLAddr[1]
-			if e.LLAddr != [8]byte{byte(i), g, g, g, g, byte(i >> 8)} || e.Probes != g {
+			if e.LLAddr != [8]byte{byte(i), g, g, g, g, byte(i >> 8)} || e.Updated != 1+uint32(g) {
 				t.Errorf("torn entry for %d: %+v", i, e)
 				return false
 			}
@@ -264,7 +265,7 @@ func TestCacheZeroAllocs(t *testing.T) {
 		i++
 		clk.Set(2_000_000 + uint32(i))
 		e.Key = cache.V4(7, byte(i>>8), byte(i))
-		e.First, e.Updated = 0, 0
+		e.Updated = 0
 		if _, err := c.Put(&e); err != nil {
 			t.Fatal(err)
 		}

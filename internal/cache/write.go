@@ -34,9 +34,9 @@ func (f *File) endWrite(r slotRef, tag uint16) error {
 	return nil
 }
 
-// writeEntry writes e with tag t into slot r.
-func (f *File) writeEntry(r slotRef, t uint16, e *Entry) error {
-	encodeSlot(f.beginWrite(r), t, e)
+// writeEntry writes e, whose prefix index is pi, with tag t into slot r.
+func (f *File) writeEntry(r slotRef, t uint16, e *Entry, pi uint8) error {
+	encodeSlot(f.beginWrite(r), t, e, pi)
 	return f.endWrite(r, t)
 }
 
