@@ -81,6 +81,9 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 	if d.c, err = openWritable(o, nil); err != nil {
 		return nil, err
 	}
+	if v := d.c.MigratedFrom(); v != 0 {
+		log.logf(logInfo, "%s: converted from format version %d, %d entries kept", o.db, v, d.c.Entries())
+	}
 	d.answers.c = d.c
 	if err := d.openNetlink(); err != nil {
 		return nil, err

@@ -14,6 +14,10 @@ func validFile(t testing.TB) []byte {
 	c, _ := NewTestFile(t, MinCapacity)
 	for i := 0; i < 40; i++ {
 		e := Positive(V4(8, 0, byte(i)), byte(i))
+		if i%4 == 1 {
+			// IPv6, under two prefixes: the seeds hold a prefix table.
+			e.Key = Key{Family: FamilyIPv6, Ifindex: 2, Addr: [16]byte{0xfe, 0x80, 2: byte(i % 3 / 2), 15: byte(i)}}
+		}
 		if i%5 == 0 {
 			e.Kind, e.LLLen, e.LLAddr = KindNegative, 0, [8]byte{}
 		}
@@ -36,7 +40,7 @@ func FuzzOpen(f *testing.F) {
 	// header, a state page and a slot, a Berkeley DB header, and junk.
 	valid := validFile(f)
 	f.Add(valid)
-	for _, off := range []int{3, 24, staticCRCOff, stateOffsetA + 8, stateOffsetB + 100, headerSize + 5, headerSize + bucketSize*3 + 41} {
+	for _, off := range []int{3, 24, staticCRCOff, stateOffsetA + 8, stateOffsetB + 100, prefixOffset + prefixEntrySize + 3, headerSize + 5, headerSize + bucketSize*3 + 41} {
 		b := bytes.Clone(valid)
 		b[off] ^= 0x55
 		f.Add(b)
@@ -57,7 +61,7 @@ func FuzzOpen(f *testing.F) {
 	f.Add(valid[:headerSize])
 
 	dir := fuzzDir(f)
-	keys := []Key{V4(8, 0, 1), V4(8, 0, 5), V4(9, 9, 9)}
+	keys := []Key{V4(8, 0, 1), V4(8, 0, 5), V4(9, 9, 9), {Family: FamilyIPv6, Ifindex: 2, Addr: [16]byte{0xfe, 0x80, 15: 1}}}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		path := filepath.Join(dir, "fuzz.db")
 		os.Remove(path + ".new")
