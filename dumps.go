@@ -169,6 +169,11 @@ func (d *daemon) dumpNow(k dumpKind) error {
 // dumpFamily is the family of the daemon's dumps: AF_UNSPEC for both
 // (the kernel then dumps its ARP and neighbour-discovery tables, and the
 // addresses of both families, in one), or the one family served.
+//
+// NB: not inlined: a cold path, and its inlined copies cost the mips
+// binary more than the call.
+//
+//go:noinline
 func (d *daemon) dumpFamily() uint8 {
 	switch {
 	case !d.o.serves(unix.AF_INET6):

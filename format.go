@@ -40,6 +40,11 @@ func appendListRow(dst []byte, ifindex uint32, addr netiplite.Addr, mac []byte) 
 
 // appendMAC appends a link-layer address of any length to dst as
 // colon-separated two-digit lowercase hex ("aa:bb:cc:dd:ee:ff").
+//
+// NB: not inlined, nor is macString: inlined into every log line and
+// listing that names a MAC, the two cost the mips binary 4.4 KB.
+//
+//go:noinline
 func appendMAC(dst []byte, mac []byte) []byte {
 	for i, b := range mac {
 		if i > 0 {

@@ -136,6 +136,11 @@ func reportCount(n uint64) string {
 }
 
 // ifName names interface w, or ifindex when it is not followed.
+//
+// NB: not inlined: a cold path, and its inlined copies cost the mips
+// binary more than the call.
+//
+//go:noinline
 func ifName(w *watchedIf, ifindex int32) string {
 	if w == nil {
 		return fmtlite.Sprintf("ifindex %d", ifindex)
@@ -144,6 +149,11 @@ func ifName(w *watchedIf, ifindex int32) string {
 }
 
 // macString formats an Ethernet address as ip(8) does.
+//
+// NB: not inlined: a cold path, and its inlined copies cost the mips
+// binary more than the call.
+//
+//go:noinline
 func macString(m [6]byte) string { return string(appendMAC(nil, m[:])) }
 
 // ipString formats an IPv4 address in dotted quad.

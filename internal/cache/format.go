@@ -112,8 +112,7 @@ func parseStaticHeader(b []byte, size int64) (geometry, error) {
 		return g, fmtlite.Errorf("%w: format version %d, this arpd reads versions %d and %d only%s", ErrNotCache, g.version, v2Version, formatVersion, versionHint(g.version))
 	}
 	if got := (layout{le.Uint32(b[12:]), le.Uint32(b[16:]), le.Uint32(b[20:]), le.Uint32(b[28:])}); got != want {
-		return g, fmtlite.Errorf("%w: geometry header=%d slot=%d ways=%d bucket=%d, want %d/%d/%d/%d", ErrCorrupt,
-			got.header, got.slot, got.ways, got.bucket, want.header, want.slot, want.ways, want.bucket)
+		return g, fmtlite.Errorf("%w: its sizes (header, slot, ways, bucket) are not those of format version %d", ErrCorrupt, g.version)
 	}
 	g.buckets = uint64(le.Uint32(b[24:]))
 	if g.buckets == 0 || g.buckets*slotWays > MaxCapacity {

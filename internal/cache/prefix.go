@@ -35,6 +35,11 @@ type prefixes struct {
 
 // prefixEntry classifies entry i of the prefix table b (the table's page)
 // and returns its prefix.
+//
+// NB: not inlined: its callers are all off the hot path, and each inlined
+// copy costs the mips binary.
+//
+//go:noinline
 func prefixEntry(b []byte, i int) (p uint64, st int) {
 	e := b[i*prefixEntrySize : (i+1)*prefixEntrySize]
 	le := binary.LittleEndian
@@ -151,15 +156,16 @@ func (f *File) prefixFor(p uint64) (uint8, error) {
 // count as evictions), and the clearing is made durable before the index
 // is given to another prefix.
 //
-// It reads the whole file; it runs once 255 prefixes were seen, which
-// takes years of a provider's daily renumbering.
+// It reads the whole file twice; it runs once 255 prefixes were seen,
+// which takes years of a provider's daily renumbering.
 func (f *File) recyclePrefix() (int, error) {
 	var n [prefixSlots]int
-	f.eachSlot(func(r slotRef, s []byte) {
-		if s[0] == FamilyIPv6 && f.status(r) == slotValid {
+	end := slotRef(len(f.mem))
+	for r := f.nextSlot(0); r < end; r = f.nextSlot(r) {
+		if s := f.slotBytes(r); s[0] == FamilyIPv6 && f.status(r) == slotValid {
 			n[s[3]]++
 		}
-	})
+	}
 	victim := 1
 	for i := 1; i < prefixSlots; i++ {
 		if !f.pfx.ok[i] {
@@ -170,19 +176,17 @@ func (f *File) recyclePrefix() (int, error) {
 			victim = i
 		}
 	}
-	var err error
-	f.eachSlot(func(r slotRef, s []byte) {
-		if err != nil || s[0] != FamilyIPv6 || int(s[3]) != victim || f.tagAt(r) == 0 {
-			return
+	for r := f.nextSlot(0); r < end; r = f.nextSlot(r) {
+		if s := f.slotBytes(r); s[0] != FamilyIPv6 || int(s[3]) != victim || f.tagAt(r) == 0 {
+			continue
 		}
 		if f.status(r) == slotValid && f.state.entries > 0 {
 			f.state.entries--
 			f.count(CounterEvictions)
 		}
-		err = f.clearSlot(r)
-	})
-	if err != nil {
-		return 0, err
+		if err := f.clearSlot(r); err != nil {
+			return 0, err
+		}
 	}
 	f.pfx.ok[victim] = false
 	if err := unix.Fdatasync(f.fd); err != nil {
@@ -191,14 +195,21 @@ func (f *File) recyclePrefix() (int, error) {
 	return victim, nil
 }
 
-// eachSlot calls fn for every slot of the file, in file order.
-func (f *File) eachSlot(fn func(r slotRef, s []byte)) {
-	for base := int64(headerSize); base+bucketSize <= int64(len(f.mem)); base += bucketSize {
-		for i := 0; i < slotWays; i++ {
-			r := ref(base, i)
-			fn(r, f.slotBytes(r))
-		}
+// nextSlot returns the slot after r in file order (the first slot for
+// r = 0); past the last, a slotRef at or beyond the file's end.
+//
+// NB: not inlined: a cold path, and its inlined copies cost the mips
+// binary more than the call.
+//
+//go:noinline
+func (f *File) nextSlot(r slotRef) slotRef {
+	switch {
+	case r < headerSize:
+		return ref(headerSize, 0)
+	case r.way() < slotWays-1:
+		return r + 1
 	}
+	return ref(r.bucket()+bucketSize, 0)
 }
 
 // freeDamagedPrefixes zeroes the damaged entries of the prefix table. The

@@ -53,6 +53,11 @@ func Errorf(format string, a ...any) error {
 }
 
 // Sprintf formats like fmt.Sprintf.
+//
+// NB: not inlined: a cold path, and its inlined copies cost the mips
+// binary more than the call.
+//
+//go:noinline
 func Sprintf(format string, a ...any) string { return string(appendf(nil, format, a, nil)) }
 
 // Appendf formats like fmt.Appendf, appending to b.
