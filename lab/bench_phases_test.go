@@ -27,6 +27,7 @@ func blRun(t *testing.T, in *interrupt, g *labtest.Globals, dm blDaemon, n, pace
 	// answered in DELAY for the whole run, so that no unicast
 	// confirmation traffic mixes into the measurement.
 	l := newHostLab(t, n, map[string]string{"delay_first_probe_time": "60"})
+	l.direct = true // startups are the daemons' own
 	r.setup = l.setup
 	mon := newMonitor(t, l)
 	sink := newFarSink(t, l)

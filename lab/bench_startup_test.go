@@ -40,6 +40,7 @@ func blStartupRun(t *testing.T, in *interrupt, full bool) blStartup {
 	t.Run("startup", func(t *testing.T) {
 		in.check(t)
 		l := newHostLab(t, 1, nil)
+		l.direct = true
 		db := filepath.Join(t.TempDir(), "arpd.db")
 		t0 := time.Now()
 		st.fileSize = blFillCache(t, db, uint32(l.ifindex), st.entries)

@@ -66,6 +66,7 @@ type hostLab struct {
 	v6      bool          // the hosts are IPv6 addresses (newHostLab6)
 	ifindex int32         // of NearIf in Near
 	setup   time.Duration // how long adding the host addresses took
+	direct  bool          // daemons start without ip netns exec (labtest.Options.Direct)
 }
 
 // newHostLab makes a lab with n hosts on the far side (its local route of
@@ -114,7 +115,7 @@ func (l *hostLab) flush(t testing.TB) {
 // and waits until it has taken over resolution (app_solicit set).
 func startOurDaemon(t testing.TB, l *hostLab, db string, args ...string) *labtest.Daemon {
 	t.Helper()
-	return labtest.Start(t, labtest.Options{Name: "arpd (this)", Lab: l.Lab, DB: db, Args: args, ReadyIf: l.NearIf})
+	return labtest.Start(t, labtest.Options{Name: "arpd (this)", Lab: l.Lab, DB: db, Args: args, ReadyIf: l.NearIf, Direct: l.direct})
 }
 
 // iproute2Arpd is where iproute2's arpd is installed.
@@ -127,7 +128,7 @@ const iproute2Arpd = "/usr/sbin/arpd"
 func startIproute2Daemon(t testing.TB, l *hostLab, db string, args ...string) *labtest.Daemon {
 	t.Helper()
 	return labtest.Start(t, labtest.Options{Name: "iproute2 arpd", Bin: iproute2Arpd, Lab: l.Lab, DB: db,
-		Args: args, Detach: true, ReadyIf: l.NearIf})
+		Args: args, Detach: true, ReadyIf: l.NearIf, Direct: l.direct})
 }
 
 // TestHostAddr checks the IPv4 lab's address scheme without root: every

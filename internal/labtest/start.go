@@ -15,13 +15,26 @@ import (
 func (d *Daemon) startForeground(argv []string) {
 	d.t.Helper()
 	d.cmd = d.command(argv)
-	d.started = time.Now()
-	if err := d.cmd.Start(); err != nil {
+	if err := d.run(d.cmd.Start); err != nil {
 		d.t.Fatalf("start %s: %v", d.o.Name, err)
 	}
 	d.pid = d.cmd.Process.Pid
 	go func() { d.cmd.Wait(); close(d.done) }()
 	d.t.Cleanup(d.Close)
+}
+
+// run sets d.started and calls start, which starts the daemon's command:
+// for a Direct daemon, from a thread in the Lab's Near namespace, whose
+// network namespace the child inherits.
+func (d *Daemon) run(start func() error) error {
+	if !d.o.Direct || d.o.Lab == nil {
+		d.started = time.Now()
+		return start()
+	}
+	return d.o.Lab.Do(d.o.Lab.Near, func() error {
+		d.started = time.Now()
+		return start()
+	})
 }
 
 // startDetached runs argv to its end, finds the daemon it left running
@@ -33,8 +46,7 @@ func (d *Daemon) startDetached(argv []string) {
 		before = netnsPids(d.t, d.o.Lab.Near)
 	}
 	cmd := d.command(argv)
-	d.started = time.Now()
-	if err := cmd.Start(); err != nil {
+	if err := d.run(cmd.Start); err != nil {
 		d.t.Fatalf("start %s: %v", d.o.Name, err)
 	}
 	ended := make(chan struct{})
