@@ -37,7 +37,8 @@ func validFile(t testing.TB) []byte {
 // was; and every entry served passed its check.
 func FuzzOpen(f *testing.F) {
 	// Seeds: a small valid file with entries, the same with damage in the
-	// header, a state page and a slot, a Berkeley DB header, and junk.
+	// header, a state page, the prefix table and a slot, a Berkeley DB
+	// header, junk, and version-2 files whole and damaged.
 	valid := validFile(f)
 	f.Add(valid)
 	for _, off := range []int{3, 24, staticCRCOff, stateOffsetA + 8, stateOffsetB + 100, prefixOffset + prefixEntrySize + 3, headerSize + 5, headerSize + bucketSize*3 + 41} {
@@ -59,6 +60,17 @@ func FuzzOpen(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte(formatMagic))
 	f.Add(valid[:headerSize])
+	// Files of format version 2, which Open converts.
+	for _, name := range []string{"v2.db", "v2-crashed.db"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+		b = bytes.Clone(b)
+		b[v2HeaderSize+v2BucketSize+tagsSize+5] ^= 0x20
+		f.Add(b)
+	}
 
 	dir := fuzzDir(f)
 	keys := []Key{V4(8, 0, 1), V4(8, 0, 5), V4(9, 9, 9), {Family: FamilyIPv6, Ifindex: 2, Addr: [16]byte{0xfe, 0x80, 15: 1}}}
