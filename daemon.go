@@ -48,6 +48,9 @@ type daemon struct {
 	holds  *holdTracker   // kernel entries the probes hold INCOMPLETE
 	holds6 *holdTracker   // the same in the IPv6 table
 
+	// IPv6 prefixes new to the cache file (prefixlimit.go).
+	newPrefixes prefixLimiter
+
 	// The IPv6 wire side (nd.go); nil with -4.
 	nd       *afpacket.Conn // receives neighbour-discovery messages
 	ndProbes frameSender    // sends solicitations: nd, or a fake in tests

@@ -107,7 +107,7 @@ func (d *daemon) probeOrFail(n *rtnl.Neigh, k *cache.Key, e *cache.Entry, liveNe
 	case probeSent:
 		if liveNegative {
 			e.Probes++
-			d.c.Put(e) // keeps its timestamps: probing does not renew it
+			d.put(e) // keeps its timestamps: probing does not renew it
 		}
 	case probeLimited:
 		d.asked.add(k, now)
@@ -132,7 +132,7 @@ func (d *daemon) kernelNotice(n *rtnl.Neigh, k *cache.Key) {
 			return // still dead; keep the probes already spent
 		}
 		e := cache.Entry{Key: *k, Kind: cache.KindNegative, Source: cache.SourceKernel}
-		if _, err := d.c.Put(&e); err == nil {
+		if r, err := d.put(&e); err == nil && r != cache.PutDropped {
 			d.c.Add(ctrKernNeg, 1)
 		}
 		return
@@ -153,7 +153,7 @@ func (d *daemon) kernelNotice(n *rtnl.Neigh, k *cache.Key) {
 	e := cache.Entry{Key: *k, Kind: cache.KindPositive, Source: cache.SourceKernel, LLLen: 6,
 		Router: k.Family == cache.FamilyIPv6 && n.Flags&unix.NTF_ROUTER != 0}
 	copy(e.LLAddr[:], n.LLAddr[:6])
-	switch r, _ := d.c.Put(&e); r {
+	switch r, _ := d.put(&e); r {
 	case cache.PutNew:
 		d.c.Add(ctrKernNew, 1)
 	case cache.PutChanged:
@@ -205,7 +205,7 @@ func (d *daemon) learn(e *cache.Entry, reply bool, to [16]byte, saysRouter bool)
 	if e.Family == cache.FamilyIPv6 {
 		ctrNew, ctrChange = ctrNDNew, ctrNDChange
 	}
-	switch r, _ := d.c.Put(e); r {
+	switch r, _ := d.put(e); r {
 	case cache.PutNew:
 		d.c.Add(ctrNew, 1)
 	case cache.PutChanged:

@@ -71,12 +71,17 @@ const (
 	ctrNDDropBase                                                 // first of the frame.NDDropCount per-reason ND counters
 )
 
+// Counters after the per-reason ND block.
+const (
+	ctrNDPrefixLimited = ctrNDDropBase + int(frame.NDDropCount) + iota // IPv6 entries not stored: their /64 prefix was new to the file and the new-prefix budget spent
+)
+
 // numCountersUsed is the number of counter places in use.
 //
 // NB: the per-reason ND block is the last; a counter added after it takes
 // the place after its end, and a reason added to frame.NDDrop then needs
 // a block of its own.
-const numCountersUsed = ctrNDDropBase + int(frame.NDDropCount)
+const numCountersUsed = ctrNDPrefixLimited + 1
 
 // counterNames are the names arpd -s and SIGUSR1 print, by index.
 var counterNames = func() [numCountersUsed]string {
@@ -137,6 +142,7 @@ var counterNames = func() [numCountersUsed]string {
 		n[ctrNDDropBase+int(r)] = "nd_drop_" + strings.ReplaceAll(r.String(), "-", "_")
 	}
 	n[ctrNDDropBase+int(frame.NDDropNone)] = "nd_accepted"
+	n[ctrNDPrefixLimited] = "nd_prefix_limited"
 	return n
 }()
 

@@ -17,7 +17,8 @@ func TestCounterPlaces(t *testing.T) {
 		"nd_new nd_change nd_off_link nd_own_addr nd_claim_flood app_recv6 probes_sent6 nd_truncated " +
 		"nd_accepted nd_drop_outgoing nd_drop_link nd_drop_short nd_drop_version nd_drop_next_header nd_drop_length " +
 		"nd_drop_hop_limit nd_drop_type nd_drop_code nd_drop_checksum nd_drop_body nd_drop_option nd_drop_dad " +
-		"nd_drop_source nd_drop_target nd_drop_solicited_mcast nd_drop_no_lladdr nd_drop_lladdr nd_drop_eth_mismatch"
+		"nd_drop_source nd_drop_target nd_drop_solicited_mcast nd_drop_no_lladdr nd_drop_lladdr nd_drop_eth_mismatch " +
+		"nd_prefix_limited"
 	if got := strings.Join(counterNames[:], " "); got != want {
 		t.Errorf("counters by place:\n%s\nwant\n%s", got, want)
 	}

@@ -153,7 +153,7 @@ func (d *daemon) accept(p *claim, now time.Duration) {
 		e.Source, ctr = cache.SourceKernel, ctrKernChange
 	}
 	copy(e.LLAddr[:], p.claimant[:])
-	if _, err := d.c.Put(&e); err != nil {
+	if _, err := d.put(&e); err != nil {
 		d.log.logf(logErr, "%v", err)
 	}
 	d.c.Add(ctr, 1)

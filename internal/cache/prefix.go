@@ -261,6 +261,13 @@ func (f *File) slotKey(s []byte) (w0, w1, w2 uint64) {
 	return w0, p, le.Uint64(s[8:])
 }
 
+// PrefixKnown reports whether an entry for k needs no new prefix in the
+// prefix table: k is IPv4, or its first eight bytes are a prefix the
+// table holds.
+func (f *File) PrefixKnown(k *Key) bool {
+	return k.Family == FamilyIPv4 || f.findPrefix(binary.LittleEndian.Uint64(k.Addr[0:8])) != 0
+}
+
 // keyWords returns k's hash words and slot words. ok is false when k is
 // an IPv6 address whose prefix the table lacks: no slot holds it.
 func (f *File) keyWords(k *Key) (w [3]uint64, c0, c1 uint64, ok bool) {
