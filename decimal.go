@@ -121,8 +121,7 @@ func scale10(f float64, exp int) float64 {
 // NB: strconv.ParseUint's error type quotes its input with strconv.Quote,
 // whose Unicode tables cost the MIPS binary some 10 KB.
 //
-// NB: not inlined: a cold path, and its inlined copies cost the mips
-// binary more than the call.
+// NB: not inlined: a cold path (the mips binary's size; doc/DESIGN.md).
 //
 //go:noinline
 func parseUint(s string) (uint64, bool) {

@@ -170,8 +170,7 @@ func (d *daemon) dumpNow(k dumpKind) error {
 // (the kernel then dumps its ARP and neighbour-discovery tables, and the
 // addresses of both families, in one), or the one family served.
 //
-// NB: not inlined: a cold path, and its inlined copies cost the mips
-// binary more than the call.
+// NB: not inlined: a cold path (the mips binary's size; doc/DESIGN.md).
 //
 //go:noinline
 func (d *daemon) dumpFamily() uint8 {

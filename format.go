@@ -271,6 +271,10 @@ func isSpace(c byte) bool {
 }
 
 // trimSpace returns b without leading and trailing white space.
+//
+// NB: not inlined: a cold path (the mips binary's size; doc/DESIGN.md).
+//
+//go:noinline
 func trimSpace(b []byte) []byte {
 	for len(b) > 0 && isSpace(b[0]) {
 		b = b[1:]

@@ -162,6 +162,10 @@ const (
 // taken as its default of 1024): a quarter of it, so that under a scan the
 // daemon's probes leave three quarters of the table to the hosts that are
 // there and to the requests it has yet to answer.
+//
+// NB: not inlined: a cold path (the mips binary's size; doc/DESIGN.md).
+//
+//go:noinline
 func newDaemonHolds(h cache.Hasher, tableCap int) *holdTracker {
 	if tableCap <= 0 {
 		tableCap = 1024

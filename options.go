@@ -323,8 +323,7 @@ func (o *options) setValue(c byte, val string) error {
 // nonEmpty returns val, or an error when it is empty: an empty file name
 // cannot be opened, and "" would read as "not given" in options.
 //
-// NB: not inlined: a cold path, and its inlined copies cost the mips
-// binary more than the call.
+// NB: not inlined: a cold path (the mips binary's size; doc/DESIGN.md).
 //
 //go:noinline
 func nonEmpty(c byte, val string) (string, error) {

@@ -54,6 +54,10 @@ func newPoller() (*poller, error) {
 }
 
 // add watches fd for input; wait reports it as bit tag (0 to 31).
+//
+// NB: not inlined: a cold path (the mips binary's size; doc/DESIGN.md).
+//
+//go:noinline
 func (p *poller) add(fd int, tag uint32) error {
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(tag)}
 	return unix.EpollCtl(p.ep, unix.EPOLL_CTL_ADD, fd, &ev)

@@ -56,6 +56,10 @@ func (p *progress) stage(what string, total int) { p.what, p.total = what, total
 
 // step reports that done steps of the stage are done, and rewrites the
 // line every progressStride steps.
+//
+// NB: not inlined: a cold path (the mips binary's size; doc/DESIGN.md).
+//
+//go:noinline
 func (p *progress) step(done int) {
 	if p.w != nil && done%progressStride == 0 && done > 0 {
 		p.show(done)

@@ -131,6 +131,10 @@ func (l *logger) logf(pri int, format string, args ...any) {
 }
 
 // Close closes the syslog socket.
+//
+// NB: not inlined: a cold path (the mips binary's size; doc/DESIGN.md).
+//
+//go:noinline
 func (l *logger) Close() {
 	if l.fd >= 0 {
 		unix.Close(l.fd)

@@ -137,8 +137,7 @@ func reportCount(n uint64) string {
 
 // ifName names interface w, or ifindex when it is not followed.
 //
-// NB: not inlined: a cold path, and its inlined copies cost the mips
-// binary more than the call.
+// NB: not inlined: a cold path (the mips binary's size; doc/DESIGN.md).
 //
 //go:noinline
 func ifName(w *watchedIf, ifindex int32) string {
@@ -150,8 +149,7 @@ func ifName(w *watchedIf, ifindex int32) string {
 
 // macString formats an Ethernet address as ip(8) does.
 //
-// NB: not inlined: a cold path, and its inlined copies cost the mips
-// binary more than the call.
+// NB: not inlined: a cold path (the mips binary's size; doc/DESIGN.md).
 //
 //go:noinline
 func macString(m [6]byte) string { return string(appendMAC(nil, m[:])) }

@@ -198,8 +198,7 @@ func (f *File) recyclePrefix() (int, error) {
 // nextSlot returns the slot after r in file order (the first slot for
 // r = 0); past the last, a slotRef at or beyond the file's end.
 //
-// NB: not inlined: a cold path, and its inlined copies cost the mips
-// binary more than the call.
+// NB: not inlined: a cold path (the mips binary's size; doc/DESIGN.md).
 //
 //go:noinline
 func (f *File) nextSlot(r slotRef) slotRef {

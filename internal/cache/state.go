@@ -231,8 +231,7 @@ func (f *File) ClearOriginal(name string, family uint8) error {
 
 // cString returns the NUL-terminated string at the start of b.
 //
-// NB: not inlined: a cold path, and its inlined copies cost the mips
-// binary more than the call.
+// NB: not inlined: a cold path (the mips binary's size; doc/DESIGN.md).
 //
 //go:noinline
 func cString(b []byte) string {

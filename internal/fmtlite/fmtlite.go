@@ -54,8 +54,7 @@ func Errorf(format string, a ...any) error {
 
 // Sprintf formats like fmt.Sprintf.
 //
-// NB: not inlined: a cold path, and its inlined copies cost the mips
-// binary more than the call.
+// NB: not inlined: a cold path (the mips binary's size; doc/DESIGN.md).
 //
 //go:noinline
 func Sprintf(format string, a ...any) string { return string(appendf(nil, format, a, nil)) }
@@ -166,6 +165,10 @@ func appendValue(b []byte, verb byte, v any) []byte {
 }
 
 // appendString appends s for %v and %s, or quoted for %q.
+//
+// NB: not inlined: a cold path (the mips binary's size; doc/DESIGN.md).
+//
+//go:noinline
 func appendString(b []byte, verb byte, s string) []byte {
 	if verb == 'q' {
 		return AppendQuote(b, s)

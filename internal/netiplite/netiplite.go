@@ -161,6 +161,10 @@ func (ip Addr) AppendTo(b []byte) []byte {
 
 // putDotted writes four bytes as a.b.c.d into buf at n and returns the
 // new end.
+//
+// NB: not inlined: a cold path (the mips binary's size; doc/DESIGN.md).
+//
+//go:noinline
 func putDotted(buf []byte, n int, p []byte) int {
 	for i, v := range p[:4] {
 		if i > 0 {
