@@ -78,6 +78,12 @@ func (f *File) loadPrefixes() {
 
 // prefixAt returns the prefix of index i and whether the table holds one.
 // A reader reads the mapping each time: the writer may add prefixes.
+//
+// NB: a reader that copied a slot just before the writer recycled its
+// index (clearing the slot, then writing the new prefix) could pair the
+// old slot with the new prefix. Recycling happens once 255 prefixes were
+// seen, readers only list, and the writer, which serves, never races
+// itself.
 func (f *File) prefixAt(i uint8) (uint64, bool) {
 	if i == 0 {
 		return 0, false
