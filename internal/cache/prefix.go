@@ -270,19 +270,20 @@ func (f *File) slotKey(s []byte) (w0, w1, w2 uint64) {
 // prefix table: k is IPv4, or its first eight bytes are a prefix the
 // table holds.
 func (f *File) PrefixKnown(k *Key) bool {
-	return k.Family == FamilyIPv4 || f.findPrefix(binary.LittleEndian.Uint64(k.Addr[0:8])) != 0
+	_, ok := f.prefixOf(k)
+	return ok
 }
 
-// keyWords returns k's hash words and slot words. ok is false when k is
-// an IPv6 address whose prefix the table lacks: no slot holds it.
-func (f *File) keyWords(k *Key) (w [3]uint64, c0, c1 uint64, ok bool) {
-	w[0], w[1], w[2] = k.words()
-	var pi uint8
-	if k.Family != FamilyIPv4 {
-		if pi = f.findPrefix(w[1]); pi == 0 {
-			return w, 0, 0, false
-		}
+// prefixOf returns the prefix index a slot for k holds: 0 for IPv4. ok is
+// false when k is an IPv6 address whose prefix the table lacks: no slot
+// holds it.
+//
+// NB: small enough to be inlined into Lookup, where a call made a miss a
+// fifth slower.
+func (f *File) prefixOf(k *Key) (pi uint8, ok bool) {
+	if k.Family == FamilyIPv4 {
+		return 0, true
 	}
-	c0, c1 = slotWords(w[0], w[1], w[2], pi)
-	return w, c0, c1, true
+	pi = f.findPrefix(binary.LittleEndian.Uint64(k.Addr[0:8]))
+	return pi, pi != 0
 }

@@ -87,7 +87,7 @@ func TestCacheInterruptedMove(t *testing.T) {
 	c, clk := NewTestFile(t, 256)
 	k := V4(0, 1, 1)
 	MustPut(t, c, Positive(k, 1))
-	w, c0, c1, _ := c.keyWords(&k)
+	w, c0, c1, _ := testWords(c, &k)
 	b1, b2, tag := c.locate(w[0], w[1], w[2])
 	// find returns the slot holding k and the other of its buckets.
 	find := func() (slotRef, int64) {

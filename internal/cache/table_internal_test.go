@@ -113,9 +113,18 @@ func TestCacheMappingIsReadOnly(t *testing.T) {
 	}
 }
 
+// testWords returns k's hash words and slot words in c, as Lookup computes
+// them; ok is false for an IPv6 key whose prefix c lacks.
+func testWords(c *File, k *Key) (w [3]uint64, c0, c1 uint64, ok bool) {
+	pi, ok := c.prefixOf(k)
+	w[0], w[1], w[2] = k.words()
+	c0, c1 = slotWords(w[0], w[1], w[2], pi)
+	return w, c0, c1, ok
+}
+
 // slotOf returns the slot holding k in c, or noSlot.
 func slotOf(c *File, k Key) slotRef {
-	w, c0, c1, ok := c.keyWords(&k)
+	w, c0, c1, ok := testWords(c, &k)
 	if !ok {
 		return noSlot
 	}
