@@ -278,12 +278,13 @@ func (f *File) PrefixKnown(k *Key) bool {
 // false when k is an IPv6 address whose prefix the table lacks: no slot
 // holds it.
 //
-// NB: small enough to be inlined into Lookup, where a call made a miss a
-// fifth slower.
+// NB: small enough to be inlined into Lookup (cost 80, the inliner's
+// budget; Uint64 of the whole address, not of Addr[0:8], saves the last
+// unit), where a call made a miss a fifth slower.
 func (f *File) prefixOf(k *Key) (pi uint8, ok bool) {
 	if k.Family == FamilyIPv4 {
 		return 0, true
 	}
-	pi = f.findPrefix(binary.LittleEndian.Uint64(k.Addr[0:8]))
+	pi = f.findPrefix(binary.LittleEndian.Uint64(k.Addr[:]))
 	return pi, pi != 0
 }
