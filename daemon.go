@@ -49,7 +49,7 @@ type daemon struct {
 	holds6 *holdTracker   // the same in the IPv6 table
 
 	// IPv6 prefixes new to the cache file (prefixlimit.go).
-	newPrefixes prefixLimiter
+	newPrefixes *tokenBucket // newPrefixBucket
 
 	// The IPv6 wire side (nd.go); nil with -4.
 	nd       *afpacket.Conn // receives neighbour-discovery messages

@@ -35,7 +35,7 @@ func newPolicyRig(t testing.TB, active int) *policyRig {
 	w := &watchedIf{name: "lan0", index: 2, named: true,
 		info: afpacket.Iface{Name: "lan0", Index: 2, MAC: [6]byte{2, 0, 0, 0, 0, 1}}, infoOK: true}
 	w.addrs.Add(ifAddr{Local: [4]byte{10, 0, 0, 1}, Peer: [4]byte{10, 0, 0, 1}, PrefixLen: 24})
-	r.d = &daemon{o: o, c: c, log: newLogger("", nil), start: time.Now(), bucket: newTokenBucket(o.rate, o.burst),
+	r.d = &daemon{o: o, c: c, log: newLogger("", nil), start: time.Now(), bucket: newTokenBucket(o.rate, o.burst), newPrefixes: newPrefixBucket(),
 		floods: newClaimLimiter(o.claimsPerMinute, testHasher()), asked: newAskedFilter(testHasher()), holds: newHoldTracker(256, testHasher()),
 		ifs:     interfaces{named: []*watchedIf{w}, links: map[int32]*watchedIf{2: w}},
 		answers: answers{out: r.req, c: c}, probes: r.wire, ready: true}

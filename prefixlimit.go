@@ -24,29 +24,9 @@ const (
 	prefixEvery = 10 * time.Second
 )
 
-// prefixLimiter is a token bucket of new prefixes; its zero value is
-// full.
-type prefixLimiter struct {
-	spent int           // tokens taken and not yet refilled
-	last  time.Duration // when a token was last refilled (or the first taken)
-}
-
-// allow reports whether a new prefix may be stored at time now, and
-// takes its token if so.
-func (l *prefixLimiter) allow(now time.Duration) bool {
-	if l.spent > 0 {
-		if n := int((now - l.last) / prefixEvery); n > 0 {
-			l.spent = max(l.spent-n, 0)
-			l.last += time.Duration(n) * prefixEvery
-		}
-	} else {
-		l.last = now
-	}
-	if l.spent >= prefixBurst {
-		return false
-	}
-	l.spent++
-	return true
+// newPrefixBucket returns the new-prefix budget as a full token bucket.
+func newPrefixBucket() *tokenBucket {
+	return newTokenBucket(1/prefixEvery.Seconds(), prefixBurst)
 }
 
 // put stores e in the cache file, unless it is an IPv6 entry under a /64

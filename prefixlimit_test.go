@@ -11,10 +11,10 @@ import (
 	"arpd/internal/rtnl"
 )
 
-// TestPrefixLimiter: a full bucket of prefixBurst tokens, then one token
+// TestPrefixBucket: a full bucket of prefixBurst tokens, then one token
 // every prefixEvery, never more than prefixBurst.
-func TestPrefixLimiter(t *testing.T) {
-	var l prefixLimiter
+func TestPrefixBucket(t *testing.T) {
+	l := newPrefixBucket()
 	now := time.Hour
 	for i := 0; i < prefixBurst; i++ {
 		if !l.allow(now) {

@@ -57,7 +57,8 @@ func newDaemon(o *options, log *logger) (_ *daemon, err error) {
 	// NB: d is not the named result: "return nil, err" must not clear it
 	// before the deferred cleanup runs.
 	d := &daemon{o: o, log: log, start: time.Now(), wakeFd: -1,
-		ifs: interfaces{links: map[int32]*watchedIf{}}, bucket: newTokenBucket(o.rate, o.burst)}
+		ifs: interfaces{links: map[int32]*watchedIf{}}, bucket: newTokenBucket(o.rate, o.burst),
+		newPrefixes: newPrefixBucket()}
 	defer func() {
 		if err != nil {
 			d.close()

@@ -37,7 +37,7 @@ func benchRequest(b *testing.B, family uint8) {
 	c, _ := newTestCache(b, 65536)
 	o := &options{active: 3, negTimeout: 60, rate: 1, burst: 3}
 	w := &watchedIf{name: "lan0", index: 2, named: true}
-	d := &daemon{o: o, c: c, log: newLogger("", nil), start: time.Now(), bucket: newTokenBucket(o.rate, o.burst),
+	d := &daemon{o: o, c: c, log: newLogger("", nil), start: time.Now(), bucket: newTokenBucket(o.rate, o.burst), newPrefixes: newPrefixBucket(),
 		asked: newAskedFilter(testHasher()), holds: newHoldTracker(256, testHasher()),
 		ifs:     interfaces{named: []*watchedIf{w}, links: map[int32]*watchedIf{2: w}},
 		answers: answers{out: &fakeRequester{quiet: true}, c: c}, ready: true}
