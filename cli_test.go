@@ -243,14 +243,7 @@ func TestSyslogListens(t *testing.T) {
 	if syslogListens(path) {
 		t.Error("a missing socket listens")
 	}
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-		t.Fatal(err)
-	}
+	bindDgram(t, path)
 	if !syslogListens(path) {
 		t.Error("a bound datagram socket does not listen")
 	}

@@ -183,12 +183,7 @@ func TestStatsJSON(t *testing.T) {
 // TestStatsJSONOwner checks the owner members of a running and a dead
 // owner, with a database open for writing by this process.
 func TestStatsJSONOwner(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "arpd.db")
-	c, err := cache.Open(db, cache.Options{Capacity: 64})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	db, c := openOwned(t)
 	owner := ownerOf(c)
 	if owner.state != ownerRunning {
 		t.Fatalf("owner %+v, want running (this process)", owner)
@@ -269,4 +264,17 @@ func TestJSONOnlyWithListOrStats(t *testing.T) {
 			t.Errorf("%q: exit %d, %q, %q", args, code, out, errs)
 		}
 	}
+}
+
+// openOwned makes a database of 64 entries that this process holds open
+// for writing, closed when t ends, and returns its path and the file.
+func openOwned(t *testing.T) (string, *cache.File) {
+	t.Helper()
+	db := filepath.Join(t.TempDir(), "arpd.db")
+	c, err := cache.Open(db, cache.Options{Capacity: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return db, c
 }

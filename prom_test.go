@@ -219,12 +219,7 @@ func TestMetrics(t *testing.T) {
 
 // TestMetricsRunning: a running owner is up, with its start time.
 func TestMetricsRunning(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "arpd.db")
-	c, err := cache.Open(db, cache.Options{Capacity: 64})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	db, c := openOwned(t)
 	owner := ownerOf(c)
 	fams := parseProm(t, string(appendMetrics(nil, db, c, owner)))
 	if f := fams["arpd_up"]; f == nil || f.samples[0].value != 1 {

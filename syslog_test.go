@@ -17,14 +17,7 @@ import (
 // in for /dev/log, and checks the stderr copy.
 func TestSyslog(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "log")
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-		t.Fatal(err)
-	}
+	fd := bindDgram(t, path)
 	var stderr bytes.Buffer
 	l := newLogger(path, &stderr)
 	defer l.Close()
@@ -113,4 +106,19 @@ func TestSyslogJournal(t *testing.T) {
 			t.Errorf("JOURNAL_STREAM=%q: nothing went to syslog (%v)", tc.env, rerr)
 		}
 	}
+}
+
+// bindDgram binds a Unix datagram socket, closed when t ends, at path,
+// standing in for /dev/log, and returns it.
+func bindDgram(t *testing.T, path string) int {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		t.Fatal(err)
+	}
+	return fd
 }
