@@ -91,6 +91,11 @@ func (s *Slots[Name]) Fill(fd int, flags uintptr) unix.Errno {
 // slot's when MSG_TRUNC was asked for and it did not fit), its message
 // flags and its source. ok is false when there is none left. The results
 // alias the Slots and are valid until the next Fill.
+//
+// The bytes of the source past the length the kernel gave (all of them
+// for a sender without an address) read as zero, never as an earlier
+// datagram's: a netlink source the kernel did not write is no netlink
+// address at all.
 func (s *Slots[Name]) Next() (b []byte, n int, flags int32, name *Name, ok bool) {
 	if s.next == s.got {
 		return nil, 0, 0, nil, false
@@ -100,7 +105,11 @@ func (s *Slots[Name]) Next() (b []byte, n int, flags int32, name *Name, ok bool)
 	h := &s.hdrs[i]
 	n = int(h.Len)
 	b = s.buf[i*s.size : i*s.size+min(n, s.size)]
-	return b, n, h.Msg.Flags, &s.names[i], true
+	name = &s.names[i]
+	if size := int(unsafe.Sizeof(*name)); int(h.Msg.Namelen) < size {
+		clear(unsafe.Slice((*byte)(unsafe.Pointer(name)), size)[h.Msg.Namelen:])
+	}
+	return b, n, h.Msg.Flags, name, true
 }
 
 // Buffered returns how many datagrams the last Fill received that Next

@@ -124,3 +124,39 @@ func TestNewUsesBuffer(t *testing.T) {
 		}
 	}
 }
+
+// TestNextClearsUnwrittenName receives a datagram from a bound socket,
+// then one from an unbound socket into the same slot: the second's
+// source, which the kernel does not write, reads as zero, not as the
+// first's.
+func TestNextClearsUnwrittenName(t *testing.T) {
+	dir := t.TempDir()
+	socket := func(path string) int {
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Close(fd) })
+		if path != "" {
+			if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return fd
+	}
+	rx := dir + "/rx"
+	r, named, anon := socket(rx), socket(dir+"/tx"), socket("")
+	s := mmsg.New[unix.RawSockaddrUnix](nil, 8, 1)
+	for i, fd := range []int{named, anon} {
+		if err := unix.Sendto(fd, []byte("x"), 0, &unix.SockaddrUnix{Name: rx}); err != nil {
+			t.Fatal(err)
+		}
+		if e := s.Fill(r, unix.MSG_DONTWAIT); e != 0 {
+			t.Fatalf("Fill %d: %v", i, e)
+		}
+		_, _, _, name, ok := s.Next()
+		if want := i == 0; !ok || (name.Family == unix.AF_UNIX) != want || (name.Path[0] != 0) != want {
+			t.Errorf("datagram %d: source family %d, path %q; want a named source: %v", i, name.Family, name.Path[:8], want)
+		}
+	}
+}
